@@ -1,0 +1,51 @@
+# supportops: `make demo` builds everything from scratch, `make test` runs the whole suite.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export DAGSTER_HOME := $(CURDIR)
+export UV_PYTHON_DOWNLOADS := never
+# uv itself: the one on PATH, else one bootstrapped into .tools/ with nothing but python3.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+DEMO_ARGS ?= --scale demo --fault-rate 0.0005 --fault-kinds duplicate,null_required,bad_timestamp,unknown_enum,late_arrival
+
+.PHONY: help demo test lint format dev install generate materialize clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	@echo "uv not found: bootstrapping it into .tools/"
+	python3 -m venv .tools 2>/dev/null && .tools/bin/python -m pip install --quiet uv \
+	  || { rm -rf .tools && python3 -m pip install --quiet --target .tools/lib uv \
+	       && mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; }
+
+install: $(UV) ## install the locked environment (uv sync --frozen)
+	$(UV) sync --frozen
+
+generate: install ## write the demo landing extracts under data/
+	$(RUN) supportops generate --out data $(DEMO_ARGS)
+
+materialize: install ## materialise every asset over the landed days
+	$(RUN) supportops materialize
+
+demo: generate materialize ## install, generate demo data, materialise every asset, print the summary
+	$(RUN) supportops summary
+
+test: install lint ## run the whole test suite (exit 5, no tests collected, fails)
+	$(RUN) pytest
+
+lint: install ## ruff lint + format check
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+format: install ## apply ruff fixes and formatting
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+dev: install ## open the Dagster UI on http://127.0.0.1:3000
+	$(RUN) dagster dev -h 127.0.0.1 -p 3000
+
+clean: ## remove everything the pipeline wrote
+	rm -rf data .dagster

@@ -1,0 +1,495 @@
+"""Load landing files into `raw.*` through DuckDB's own readers, enforcing the contracts.
+
+Everything is set-based SQL: one statement stages all files of a day range, one validates
+every row, one transaction swaps the range's partitions in. Bad rows go to
+`quarantine.<table>` with file, line, field and reason; PII is hashed (HMAC-SHA256) and
+free text reduced to derived features before any table sees them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from extracts.contracts import Entity, Field, landing_path
+from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
+
+RAW_SCHEMA = "raw"
+QUARANTINE_SCHEMA = "quarantine"
+_HMAC_BLOCK = 64
+
+
+class ExtractFileError(Exception):
+    """A landing file that cannot be read at all; fails only the partitions it belongs to."""
+
+    def __init__(self, file: str | Path, problem: str) -> None:
+        super().__init__(f"{file}: {problem}")
+        self.file = str(file)
+        self.problem = problem
+
+
+@dataclass
+class LoadResult:
+    table: str
+    first_day: dt.date
+    last_day: dt.date
+    files: list[str]
+    rows_read: int
+    rows_loaded: int
+    rows_quarantined: int
+    rows_late: int
+    quarantined_by_kind: dict[str, int] = field(default_factory=dict)
+    unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
+
+
+def day_range(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def raw_columns(entity: Entity) -> list[tuple[str, str]]:
+    """Columns of `raw.<table>`: contract fields with PII hashed and text reduced to features."""
+    columns: list[tuple[str, str]] = []
+    for f in entity.fields:
+        if f.pii:
+            columns.append((f"{f.name}_hash", "VARCHAR"))
+        elif f.text:
+            columns += [
+                (f"{f.name}_chars", "INTEGER"),
+                (f"{f.name}_sentiment", "DOUBLE"),
+                (f"{f.name}_language", "VARCHAR"),
+            ]
+        else:
+            columns.append((f.name, f.type))
+    return [
+        *columns,
+        ("_landing_date", "DATE"),
+        ("_source_file", "VARCHAR"),
+        ("_source_line", "BIGINT"),
+        ("_is_late", "BOOLEAN"),
+        ("_loaded_at", "TIMESTAMP"),
+    ]
+
+
+QUARANTINE_COLUMNS = [
+    ("_landing_date", "DATE"),
+    ("_source_file", "VARCHAR"),
+    ("_source_line", "BIGINT"),
+    ("field", "VARCHAR"),
+    ("fault_kind", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("record", "JSON"),
+    ("_loaded_at", "TIMESTAMP"),
+]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """Create the raw and quarantine tables and the lexicons if they do not exist yet."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
+    for schema, columns in (
+        (RAW_SCHEMA, raw_columns(entity)),
+        (QUARANTINE_SCHEMA, QUARANTINE_COLUMNS),
+    ):
+        cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{entity.table} ({cols})")
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """Inner and outer HMAC pads, so SQL can compute HMAC-SHA256 with two sha256 calls."""
+    if len(key) > _HMAC_BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_HMAC_BLOCK, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def _pii_normalised(f: Field, expr: str) -> str:
+    """Normalise before hashing so the same person hashes the same across sources."""
+    if f.pii == "email":
+        return f"lower(trim({expr}))"
+    if f.pii == "phone":
+        return f"nullif(regexp_replace({expr}, '[^0-9+]', '', 'g'), '')"
+    return f"lower(trim(regexp_replace({expr}, '\\s+', ' ', 'g')))"
+
+
+def _hmac_sql(f: Field, expr: str) -> str:
+    value = _pii_normalised(f, expr)
+    return f"sha256(getvariable('pii_opad') || unhex(sha256(getvariable('pii_ipad') || encode({value}))))"
+
+
+def _stage_sql(entity: Entity, files: list[str], present: set[str]) -> str:
+    """One scan over every file of the range, all declared fields as text, with line numbers.
+
+    `present` is the union of the files' columns: a declared column no file has is NULL.
+    """
+    file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
+
+    def column(name: str) -> str:
+        return f'CAST("{name}" AS VARCHAR)' if name in present else "NULL::VARCHAR"
+
+    if entity.format == "jsonl":
+        extract = ", ".join(
+            f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
+            for f in entity.fields
+        )
+        source = f"read_json_objects({file_list}, format='newline_delimited', filename=true)"
+        return f"""
+            SELECT filename AS _file, row_number() OVER () AS _rn, {extract}
+            FROM {source}"""
+    if entity.format == "csv":
+        source = (
+            f"read_csv({file_list}, header=true, all_varchar=true, filename=true, "
+            "union_by_name=true, auto_detect=true)"
+        )
+        select = ", ".join(f'{column(f.name)} AS "{f.name}"' for f in entity.fields)
+        return f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
+    source = f"read_parquet({file_list}, filename=true, file_row_number=true, union_by_name=true)"
+    select = ", ".join(f'{column(f.name)} AS "{f.name}"' for f in entity.fields)
+    return f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
+
+
+def _file_columns(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
+) -> dict[str, set[str]]:
+    """The columns each file actually has, failing on a file DuckDB cannot read at all."""
+    columns: dict[str, set[str]] = {}
+    if entity.format == "jsonl":
+        file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
+        try:
+            rows = con.execute(
+                f"""SELECT filename, list(DISTINCT key) FROM (
+                        SELECT filename, unnest(json_keys(json)) AS key
+                        FROM read_json_objects({file_list}, format='newline_delimited', filename=true))
+                    GROUP BY filename"""
+            ).fetchall()
+        except duckdb.Error as exc:
+            bad = _first_unreadable(con, entity, files)
+            raise ExtractFileError(bad, _short(exc)) from exc
+        columns = {name: set(keys) for name, keys in rows}
+        return {f: columns.get(f, set()) for f in files}
+    for f in files:
+        reader = (
+            f"read_csv({_quote(f)}, header=true, all_varchar=true)"
+            if entity.format == "csv"
+            else f"read_parquet({_quote(f)})"
+        )
+        try:
+            columns[f] = {
+                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+            }
+        except duckdb.Error as exc:
+            raise ExtractFileError(f, _short(exc)) from exc
+    return columns
+
+
+def _first_unreadable(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]) -> str:
+    for f in files:
+        try:
+            con.execute(
+                f"SELECT count(*) FROM read_json_objects({_quote(f)}, format='newline_delimited')"
+            )
+        except duckdb.Error:
+            return f
+    return files[0]
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
+
+
+def _problems_sql(entity: Entity) -> str:
+    """A list of {field, kind, reason} structs per row, in contract order; empty when valid."""
+    checks: list[str] = []
+
+    def problem(field_name: str, kind: str, reason_sql: str) -> str:
+        return f"{{'field': {_quote(field_name)}, 'kind': {_quote(kind)}, 'reason': {reason_sql}}}"
+
+    for f in entity.fields:
+        col = f'"{f.name}"'
+        checks.append(
+            f"CASE WHEN list_contains(_missing, {_quote(f.name)}) THEN "
+            + problem(
+                f.name,
+                "missing_column",
+                f"'column {f.name} missing from file (unexpected: ' || array_to_string(_unexpected, ', ') || ')'",
+            )
+            + " END"
+        )
+        if f.required:
+            checks.append(
+                f"CASE WHEN NOT list_contains(_missing, {_quote(f.name)}) AND nullif(trim({col}), '') IS NULL THEN "
+                + problem(f.name, "null_required", f"'required field {f.name} is null'")
+                + " END"
+            )
+        if f.type != "VARCHAR":
+            kind = "bad_timestamp" if f.is_timestamp else "bad_type"
+            checks.append(
+                f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND try_cast({col} AS {f.type}) IS NULL THEN "
+                + problem(
+                    f.name,
+                    kind,
+                    f"'cannot parse ' || {_quote(f.name)} || ' value ''' || {col} || ''' as {f.type}'",
+                )
+                + " END"
+            )
+        if f.allowed:
+            allowed = ", ".join(_quote(v) for v in f.allowed)
+            checks.append(
+                f"CASE WHEN {col} IS NOT NULL AND {col} NOT IN ({allowed}) THEN "
+                + problem(
+                    f.name,
+                    "unknown_enum",
+                    f"'value ''' || {col} || ''' of {f.name} is not one of: {', '.join(f.allowed)}'",
+                )
+                + " END"
+            )
+        bounds = []
+        if f.min_value is not None:
+            bounds.append(f"try_cast({col} AS DOUBLE) < {f.min_value}")
+        if f.max_value is not None:
+            bounds.append(f"try_cast({col} AS DOUBLE) > {f.max_value}")
+        if bounds:
+            checks.append(
+                f"CASE WHEN {' OR '.join(bounds)} THEN "
+                + problem(
+                    f.name,
+                    "out_of_range",
+                    f"'{f.name} value ' || {col} || ' out of range [{f.min_value}, {f.max_value}]'",
+                )
+                + " END"
+            )
+    if entity.event_time:
+        col = f'"{entity.event_time}"'
+        checks.append(
+            f"CASE WHEN try_cast({col} AS TIMESTAMP)::DATE > _landing_date THEN "
+            + problem(
+                entity.event_time,
+                "future_timestamp",
+                f"'{entity.event_time} ' || {col} || ' is after the file''s day'",
+            )
+            + " END"
+        )
+    return "list_filter([" + ",\n ".join(checks) + "], lambda p: p IS NOT NULL)"
+
+
+def _derived_text_sql(entity: Entity) -> tuple[str, str]:
+    """Per text field: character count, lexicon sentiment and stopword language, set-based."""
+    joins, selects = [], []
+    for f in (f for f in entity.fields if f.text):
+        alias = f"t_{f.name}"
+        joins.append(
+            f"""LEFT JOIN (
+                SELECT _rn,
+                       coalesce(avg(s.score), 0.0) AS sentiment,
+                       mode(l.language) AS language
+                FROM (SELECT _rn, unnest(regexp_split_to_array(lower("{f.name}"), '[^\\p{{L}}]+')) AS token
+                      FROM _valid WHERE "{f.name}" IS NOT NULL) AS w
+                LEFT JOIN _lexicon_sentiment s USING (token)
+                LEFT JOIN _lexicon_language l USING (token)
+                GROUP BY _rn) AS {alias} USING (_rn)"""
+        )
+        selects += [
+            f'length("{f.name}")::INTEGER AS "{f.name}_chars"',
+            f'CASE WHEN "{f.name}" IS NOT NULL THEN round({alias}.sentiment, 4) END AS "{f.name}_sentiment"',
+            f'CASE WHEN "{f.name}" IS NOT NULL THEN coalesce({alias}.language, \'und\') END AS "{f.name}_language"',
+        ]
+    return "\n".join(joins), ", ".join(selects)
+
+
+def _record_sql(entity: Entity) -> str:
+    """The quarantined row as JSON, minimised like the raw table (no PII, no free text)."""
+    parts = []
+    for f in entity.fields:
+        if f.pii:
+            parts.append(f"{_quote(f.name + '_hash')}: {_hmac_sql(f, chr(34) + f.name + chr(34))}")
+        elif f.text:
+            parts.append(f'{_quote(f.name + "_chars")}: length("{f.name}")')
+        else:
+            parts.append(f'{_quote(f.name)}: "{f.name}"')
+    return "to_json({" + ", ".join(parts) + "})"
+
+
+def _load_lexicons(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _lexicon_sentiment (token VARCHAR, score DOUBLE)")
+    con.executemany("INSERT INTO _lexicon_sentiment VALUES (?, ?)", list(SENTIMENT.items()))
+    con.execute("CREATE OR REPLACE TEMP TABLE _lexicon_language (token VARCHAR, language VARCHAR)")
+    con.executemany(
+        "INSERT INTO _lexicon_language VALUES (?, ?)",
+        [(word, lang) for lang, words in LANGUAGE_STOPWORDS.items() for word in words],
+    )
+
+
+def load_range(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    landing_root: str | Path,
+    first_day: dt.date,
+    last_day: dt.date,
+    pii_key: bytes,
+) -> LoadResult:
+    """Replace the partitions [first_day, last_day] of `raw.<table>` and its quarantine.
+
+    Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
+    """
+    days = day_range(first_day, last_day)
+    root = Path(landing_root).resolve()
+    files = [landing_path(str(root), entity, d.isoformat()) for d in days]
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise ExtractFileError(
+            missing[0], f"landing file not found ({len(missing)} of {len(files)} missing)"
+        )
+
+    ensure_tables(con, entity)
+    _load_lexicons(con)
+    ipad, opad = _hmac_pads(pii_key)
+    con.execute("SET VARIABLE pii_ipad = ?", [ipad])
+    con.execute("SET VARIABLE pii_opad = ?", [opad])
+
+    declared = {f.name for f in entity.fields}
+    file_columns = _file_columns(con, entity, files)
+    for f, present in file_columns.items():
+        if not present & declared:
+            raise ExtractFileError(
+                f,
+                f"header or schema does not match the contract: expected columns {sorted(declared)}, "
+                f"found {sorted(present)}",
+            )
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _file_schema (
+               _file VARCHAR, _relative_file VARCHAR, _landing_date DATE,
+               _missing VARCHAR[], _unexpected VARCHAR[])"""
+    )
+    con.executemany(
+        "INSERT INTO _file_schema VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                f,
+                str(Path(f).relative_to(root)),
+                d,
+                sorted(declared - file_columns[f]),
+                sorted(file_columns[f] - declared),
+            )
+            for f, d in zip(files, days, strict=True)
+        ],
+    )
+
+    # Stage every file once; line numbers are positions within each file (the header is line 1 in CSV).
+    header_lines = 1 if entity.format == "csv" else 0
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _staged AS
+            WITH scanned AS ({_stage_sql(entity, files, set().union(*file_columns.values()))})
+            SELECT s.*, fs._relative_file, fs._landing_date, fs._missing, fs._unexpected,
+                   s._rn - min(s._rn) OVER (PARTITION BY s._file) + 1 + {header_lines} AS _line
+            FROM scanned s JOIN _file_schema fs USING (_file)"""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _checked AS
+            SELECT *,
+                   {_problems_sql(entity)} AS _problems,
+                   row_number() OVER (PARTITION BY _landing_date, {key_cols} ORDER BY _rn) AS _copy
+            FROM _staged"""
+    )
+    # A repeated key is a duplicate only when its first occurrence is valid.
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _classified AS
+            SELECT *,
+              CASE WHEN len(_problems) > 0 THEN _problems[1]
+                   WHEN _copy > 1 THEN {{'field': NULL, 'kind': 'duplicate',
+                        'reason': 'duplicate of ' || {" || ', ' || ".join(f"'{k}=' || " + chr(34) + k + chr(34) for k in entity.key)} || ' earlier in the file'}}
+              END AS _problem
+            FROM _checked"""
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _valid AS SELECT * FROM _classified WHERE _problem IS NULL"
+    )
+
+    text_joins, text_selects = _derived_text_sql(entity)
+    typed = []
+    for f in entity.fields:
+        if f.pii:
+            typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
+        elif not f.text:
+            typed.append(f'CAST(nullif(trim("{f.name}"), \'\') AS {f.type}) AS "{f.name}"')
+    late = (
+        f'CAST("{entity.event_time}" AS TIMESTAMP)::DATE < _landing_date'
+        if entity.event_time
+        else "false"
+    )
+    select_typed = ", ".join(typed + ([text_selects] if text_selects else []))
+    raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+            con.execute(
+                f"DELETE FROM {schema}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
+                [first_day, last_day],
+            )
+        con.execute(
+            f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
+                SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
+                FROM _valid {text_joins}
+                ORDER BY _rn"""
+        )
+        con.execute(
+            f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
+                SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
+                       {_record_sql(entity)}, getvariable('loaded_at')
+                FROM _classified WHERE _problem IS NOT NULL ORDER BY _rn"""
+        )
+        counts = con.execute(
+            f"""SELECT
+                  (SELECT count(*) FROM _staged),
+                  (SELECT count(*) FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
+                  (SELECT count(*) FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
+                  (SELECT count(*) FILTER (WHERE _is_late) FROM {RAW_SCHEMA}.{entity.table}
+                     WHERE _landing_date BETWEEN $1 AND $2)""",
+            [first_day, last_day],
+        ).fetchone()
+        rows_read, rows_loaded, rows_quarantined, rows_late = counts
+        if rows_read != rows_loaded + rows_quarantined:
+            raise RuntimeError(
+                f"{entity.table}: rows read {rows_read} != loaded {rows_loaded} + quarantined {rows_quarantined}"
+            )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+    by_kind = dict(
+        con.execute(
+            f"""SELECT fault_kind, count(*) FROM {QUARANTINE_SCHEMA}.{entity.table}
+                WHERE _landing_date BETWEEN ? AND ? GROUP BY ALL ORDER BY 1""",
+            [first_day, last_day],
+        ).fetchall()
+    )
+    unexpected = {
+        str(Path(f).relative_to(root)): sorted(cols - declared)
+        for f, cols in file_columns.items()
+        if cols - declared
+    }
+    for temp in ("_staged", "_checked", "_classified", "_valid", "_file_schema"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
+    return LoadResult(
+        table=entity.table,
+        first_day=first_day,
+        last_day=last_day,
+        files=files,
+        rows_read=rows_read,
+        rows_loaded=rows_loaded,
+        rows_quarantined=rows_quarantined,
+        rows_late=rows_late,
+        quarantined_by_kind=by_kind,
+        unexpected_columns=unexpected,
+    )

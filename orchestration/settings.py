@@ -1,0 +1,48 @@
+"""Every environment variable supportops reads, in one place, with demo defaults.
+
+Relative paths resolve against the project root, so commands work from any directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEMO_PII_KEY = "supportops-demo-key-not-for-production"
+
+
+def _path(var: str, default: str) -> Path:
+    value = Path(os.environ.get(var, default))
+    return value if value.is_absolute() else PROJECT_ROOT / value
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    landing_dir: Path
+    warehouse: Path
+    pii_key: bytes
+    partitions_start: dt.date
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.data_dir / "truth"
+
+
+def load_settings() -> Settings:
+    data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
+    return Settings(
+        data_dir=data_dir,
+        landing_dir=_path("SUPPORTOPS_LANDING", str(data_dir / "landing")),
+        warehouse=_path("SUPPORTOPS_WAREHOUSE", str(data_dir / "warehouse.duckdb")),
+        pii_key=os.environ.get("SUPPORTOPS_PII_KEY", DEMO_PII_KEY).encode(),
+        partitions_start=dt.date.fromisoformat(
+            os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-05-01")
+        ),
+    )
+
+
+settings = load_settings()
