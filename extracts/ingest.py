@@ -8,6 +8,7 @@ free text reduced to derived features before any table sees them.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
@@ -124,107 +125,145 @@ def _hmac_sql(f: Field, expr: str) -> str:
     return f"sha256(getvariable('pii_opad') || unhex(sha256(getvariable('pii_ipad') || encode({value}))))"
 
 
-def _stage_sql(entity: Entity, files: list[str], present: set[str]) -> str:
-    """One scan over every file of the range, all declared fields as text, with line numbers.
+def _list(files: list[str]) -> str:
+    return "[" + ", ".join(_quote(f) for f in files) + "]"
 
-    `present` is the union of the files' columns: a declared column no file has is NULL.
+
+def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
+    """One scan over every file of the range: declared fields as text, file and line number.
+
+    A declared column a file lacks reads as NULL (the contract check then names it).
     """
-    file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
-
-    def column(name: str) -> str:
-        return f'CAST("{name}" AS VARCHAR)' if name in present else "NULL::VARCHAR"
-
     if entity.format == "jsonl":
         extract = ", ".join(
             f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
             for f in entity.fields
         )
-        source = f"read_json_objects({file_list}, format='newline_delimited', filename=true)"
         return f"""
             SELECT filename AS _file, row_number() OVER () AS _rn, {extract}
-            FROM {source}"""
-    if entity.format == "csv":
-        source = (
-            f"read_csv({file_list}, header=true, all_varchar=true, filename=true, "
-            "union_by_name=true, auto_detect=true)"
+            FROM read_json_objects({_list(list(file_columns))}, format='newline_delimited',
+                                   filename=true)"""
+    # CSV and Parquet: files that share a header are read together with the header given,
+    # so DuckDB neither sniffs every file nor unions schemas by name.
+    by_header: dict[tuple[str, ...], list[str]] = {}
+    for file, columns in file_columns.items():
+        by_header.setdefault(tuple(columns), []).append(file)
+    scans = []
+    for header, files in by_header.items():
+        select = ", ".join(
+            f'CAST("{f.name}" AS VARCHAR) AS "{f.name}"'
+            if f.name in header
+            else f'NULL::VARCHAR AS "{f.name}"'
+            for f in entity.fields
         )
-        select = ", ".join(f'{column(f.name)} AS "{f.name}"' for f in entity.fields)
-        return f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
-    source = f"read_parquet({file_list}, filename=true, file_row_number=true, union_by_name=true)"
-    select = ", ".join(f'{column(f.name)} AS "{f.name}"' for f in entity.fields)
-    return f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
+        if entity.format == "csv":
+            types = ", ".join(f"{_quote(c)}: 'VARCHAR'" for c in header)
+            source = (
+                f"read_csv({_list(files)}, header=true, auto_detect=false, columns={{{types}}}, "
+                "filename=true, quote='\"', escape='\"')"
+            )
+        else:
+            source = f"read_parquet({_list(files)}, filename=true)"
+        scans.append(
+            f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
+        )
+    return "\nUNION ALL\n".join(scans)
 
 
 def _file_columns(
     con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
-) -> dict[str, set[str]]:
+) -> dict[str, list[str]]:
     """The columns each file actually has, failing on a file DuckDB cannot read at all."""
-    columns: dict[str, set[str]] = {}
     if entity.format == "jsonl":
-        file_list = "[" + ", ".join(_quote(f) for f in files) + "]"
         try:
             rows = con.execute(
-                f"""SELECT filename, list(DISTINCT key) FROM (
+                f"""SELECT filename, list(DISTINCT key ORDER BY key) FROM (
                         SELECT filename, unnest(json_keys(json)) AS key
-                        FROM read_json_objects({file_list}, format='newline_delimited', filename=true))
+                        FROM read_json_objects({_list(files)}, format='newline_delimited',
+                                               filename=true))
                     GROUP BY filename"""
             ).fetchall()
         except duckdb.Error as exc:
-            bad = _first_unreadable(con, entity, files)
-            raise ExtractFileError(bad, _short(exc)) from exc
-        columns = {name: set(keys) for name, keys in rows}
-        return {f: columns.get(f, set()) for f in files}
+            bad_file, line = _first_malformed_line(con, files)
+            raise ExtractFileError(
+                bad_file, f"line {line} is not valid JSON (truncated or malformed file)"
+            ) from exc
+        keys = dict(rows)
+        return {f: keys.get(f, []) for f in files}
+    if entity.format == "csv":
+        headers = {}
+        for f in files:
+            with open(f, newline="", encoding="utf-8") as handle:
+                headers[f] = next(csv.reader(handle), [])
+        return headers
+    columns: dict[str, list[str]] = {}
     for f in files:
-        reader = (
-            f"read_csv({_quote(f)}, header=true, all_varchar=true)"
-            if entity.format == "csv"
-            else f"read_parquet({_quote(f)})"
-        )
         try:
-            columns[f] = {
-                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
-            }
+            columns[f] = [
+                name
+                for (name,) in con.execute(
+                    "SELECT name FROM parquet_schema(?) WHERE num_children IS NULL", [f]
+                ).fetchall()
+            ]
         except duckdb.Error as exc:
             raise ExtractFileError(f, _short(exc)) from exc
     return columns
 
 
-def _first_unreadable(con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]) -> str:
+def _first_malformed_line(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, int]:
+    """File and 1-based line of the first line that is not valid JSON.
+
+    DuckDB's own JSON error reports a line number one past the real one, so read the lines
+    as plain text and ask `json_valid` instead.
+    """
     for f in files:
-        try:
-            con.execute(
-                f"SELECT count(*) FROM read_json_objects({_quote(f)}, format='newline_delimited')"
-            )
-        except duckdb.Error:
-            return f
-    return files[0]
+        found = con.execute(
+            f"""SELECT line FROM (
+                    SELECT row_number() OVER () AS line, text
+                    FROM read_csv({_quote(f)}, columns={{'text': 'VARCHAR'}}, header=false,
+                                  delim=e'\\x1f', quote='', escape='', auto_detect=false))
+                WHERE NOT json_valid(text) LIMIT 1"""
+        ).fetchone()
+        if found:
+            return f, found[0]
+    return files[0], 0
 
 
 def _short(exc: Exception) -> str:
     return str(exc).splitlines()[0].removeprefix("Invalid Input Error: ")
 
 
-def _problems_sql(entity: Entity) -> str:
-    """A list of {field, kind, reason} structs per row, in contract order; empty when valid."""
-    checks: list[str] = []
+PROBLEM_TYPE = "STRUCT(field VARCHAR, kind VARCHAR, reason VARCHAR)"
+
+
+def _schema_problem(entity: Entity, columns: list[str]) -> dict[str, str] | None:
+    """The problem every row of a file has when it lacks a declared column (a renamed column)."""
+    missing = [f.name for f in entity.fields if f.name not in columns]
+    if not missing:
+        return None
+    unexpected = sorted(set(columns) - {f.name for f in entity.fields})
+    return {
+        "field": missing[0],
+        "kind": "missing_column",
+        "reason": f"column {missing[0]} missing from file (unexpected: {', '.join(unexpected)})",
+    }
+
+
+def _problem_sql(entity: Entity) -> str:
+    """The row's first contract violation as a {field, kind, reason} struct; NULL when valid.
+
+    A file missing a declared column fails every row on `_schema_problem`, set per file.
+    """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
         return f"{{'field': {_quote(field_name)}, 'kind': {_quote(kind)}, 'reason': {reason_sql}}}"
 
+    checks: list[str] = ["_schema_problem"]
     for f in entity.fields:
         col = f'"{f.name}"'
-        checks.append(
-            f"CASE WHEN list_contains(_missing, {_quote(f.name)}) THEN "
-            + problem(
-                f.name,
-                "missing_column",
-                f"'column {f.name} missing from file (unexpected: ' || array_to_string(_unexpected, ', ') || ')'",
-            )
-            + " END"
-        )
         if f.required:
             checks.append(
-                f"CASE WHEN NOT list_contains(_missing, {_quote(f.name)}) AND nullif(trim({col}), '') IS NULL THEN "
+                f"CASE WHEN nullif(trim({col}), '') IS NULL THEN "
                 + problem(f.name, "null_required", f"'required field {f.name} is null'")
                 + " END"
             )
@@ -276,7 +315,7 @@ def _problems_sql(entity: Entity) -> str:
             )
             + " END"
         )
-    return "list_filter([" + ",\n ".join(checks) + "], lambda p: p IS NOT NULL)"
+    return "coalesce(" + ",\n ".join(checks) + ")"
 
 
 def _derived_text_sql(entity: Entity) -> tuple[str, str]:
@@ -286,14 +325,15 @@ def _derived_text_sql(entity: Entity) -> tuple[str, str]:
         alias = f"t_{f.name}"
         joins.append(
             f"""LEFT JOIN (
-                SELECT _rn,
+                SELECT _file, _line,
                        coalesce(avg(s.score), 0.0) AS sentiment,
                        mode(l.language) AS language
-                FROM (SELECT _rn, unnest(regexp_split_to_array(lower("{f.name}"), '[^\\p{{L}}]+')) AS token
-                      FROM _valid WHERE "{f.name}" IS NOT NULL) AS w
+                FROM (SELECT _file, _line, unnest(regexp_split_to_array(lower("{f.name}"), '[^\\p{{L}}]+')) AS token
+                      FROM _classified
+                      WHERE _problem IS NULL AND "{f.name}" IS NOT NULL) AS w
                 LEFT JOIN _lexicon_sentiment s USING (token)
                 LEFT JOIN _lexicon_language l USING (token)
-                GROUP BY _rn) AS {alias} USING (_rn)"""
+                GROUP BY _file, _line) AS {alias} USING (_file, _line)"""
         )
         selects += [
             f'length("{f.name}")::INTEGER AS "{f.name}_chars"',
@@ -356,60 +396,52 @@ def load_range(
     declared = {f.name for f in entity.fields}
     file_columns = _file_columns(con, entity, files)
     for f, present in file_columns.items():
-        if not present & declared:
+        if not declared.intersection(present):
             raise ExtractFileError(
                 f,
                 f"header or schema does not match the contract: expected columns {sorted(declared)}, "
                 f"found {sorted(present)}",
             )
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _file_schema (
+        f"""CREATE OR REPLACE TEMP TABLE _file_schema (
                _file VARCHAR, _relative_file VARCHAR, _landing_date DATE,
-               _missing VARCHAR[], _unexpected VARCHAR[])"""
+               _schema_problem {PROBLEM_TYPE})"""
     )
     con.executemany(
-        "INSERT INTO _file_schema VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO _file_schema VALUES (?, ?, ?, ?)",
         [
-            (
-                f,
-                str(Path(f).relative_to(root)),
-                d,
-                sorted(declared - file_columns[f]),
-                sorted(file_columns[f] - declared),
-            )
+            (f, str(Path(f).relative_to(root)), d, _schema_problem(entity, file_columns[f]))
             for f, d in zip(files, days, strict=True)
         ],
     )
 
-    # Stage every file once; line numbers are positions within each file (the header is line 1 in CSV).
+    # One scan and one materialisation: line numbers are positions within each file (the CSV
+    # header is line 1); a repeated key is a duplicate only when its earlier copy is valid.
     header_lines = 1 if entity.format == "csv" else 0
     key_cols = ", ".join(f'"{k}"' for k in entity.key)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _staged AS
-            WITH scanned AS ({_stage_sql(entity, files, set().union(*file_columns.values()))})
-            SELECT s.*, fs._relative_file, fs._landing_date, fs._missing, fs._unexpected,
-                   s._rn - min(s._rn) OVER (PARTITION BY s._file) + 1 + {header_lines} AS _line
-            FROM scanned s JOIN _file_schema fs USING (_file)"""
-    )
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _checked AS
-            SELECT *,
-                   {_problems_sql(entity)} AS _problems,
-                   row_number() OVER (PARTITION BY _landing_date, {key_cols} ORDER BY _rn) AS _copy
-            FROM _staged"""
-    )
-    # A repeated key is a duplicate only when its first occurrence is valid.
+    key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _classified AS
-            SELECT *,
-              CASE WHEN len(_problems) > 0 THEN _problems[1]
-                   WHEN _copy > 1 THEN {{'field': NULL, 'kind': 'duplicate',
-                        'reason': 'duplicate of ' || {" || ', ' || ".join(f"'{k}=' || " + chr(34) + k + chr(34) for k in entity.key)} || ' earlier in the file'}}
-              END AS _problem
-            FROM _checked"""
-    )
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE _valid AS SELECT * FROM _classified WHERE _problem IS NULL"
+            WITH scanned AS ({_stage_sql(entity, file_columns)}),
+            staged AS (
+                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem,
+                       s._rn - min(s._rn) OVER (PARTITION BY s._file) + 1 + {header_lines} AS _line
+                FROM scanned s JOIN _file_schema fs USING (_file)),
+            checked AS (
+                SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity)} AS _first_problem
+                FROM staged),
+            first_copies AS (
+                SELECT _landing_date, {key_cols}, min(_line) AS _first_line
+                FROM checked WHERE _first_problem IS NULL
+                GROUP BY ALL HAVING count(*) > 1)
+            SELECT c.* EXCLUDE (_first_problem),
+                   coalesce(
+                       c._first_problem,
+                       CASE WHEN c._line > d._first_line
+                            THEN {{'field': NULL, 'kind': 'duplicate',
+                                  'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
+                       END) AS _problem
+            FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
     )
 
     text_joins, text_selects = _derived_text_sql(entity)
@@ -439,18 +471,18 @@ def load_range(
         con.execute(
             f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
                 SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
-                FROM _valid {text_joins}
-                ORDER BY _rn"""
+                FROM _classified {text_joins}
+                WHERE _problem IS NULL"""
         )
         con.execute(
             f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
                 SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
                        {_record_sql(entity)}, getvariable('loaded_at')
-                FROM _classified WHERE _problem IS NOT NULL ORDER BY _rn"""
+                FROM _classified WHERE _problem IS NOT NULL"""
         )
         counts = con.execute(
             f"""SELECT
-                  (SELECT count(*) FROM _staged),
+                  (SELECT count(*) FROM _classified),
                   (SELECT count(*) FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FILTER (WHERE _is_late) FROM {RAW_SCHEMA}.{entity.table}
@@ -475,11 +507,11 @@ def load_range(
         ).fetchall()
     )
     unexpected = {
-        str(Path(f).relative_to(root)): sorted(cols - declared)
+        str(Path(f).relative_to(root)): sorted(set(cols) - declared)
         for f, cols in file_columns.items()
-        if cols - declared
+        if set(cols) - declared
     }
-    for temp in ("_staged", "_checked", "_classified", "_valid", "_file_schema"):
+    for temp in ("_classified", "_file_schema"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return LoadResult(
         table=entity.table,

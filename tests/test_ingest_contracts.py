@@ -92,7 +92,12 @@ def test_each_bad_row_is_quarantined_with_file_line_field_and_reason(tmp_path, c
 
 
 def test_pii_is_hmac_hashed_after_normalisation_and_text_becomes_features(tmp_path, con):
-    spanish = {**TICKET, "ticket_id": 2, "subject": "el problema", "description": "que la"}
+    spanish = {
+        **TICKET,
+        "ticket_id": 2,
+        "subject": "el problema",
+        "description": "el pago no funciona con la tarjeta",
+    }
     _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([TICKET, spanish]))
     load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
 

@@ -4,9 +4,7 @@ A backfill of any length is one run and one step per asset (`BackfillPolicy.sing
 the partition window becomes a single SQL scan over the range's files.
 """
 
-from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import dagster as dg
@@ -14,12 +12,9 @@ from dagster_duckdb import DuckDBResource
 
 from extracts.contracts import ENTITIES, Entity, landing_path
 from extracts.ingest import ExtractFileError, load_range
+from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource
 from orchestration.settings import settings
-
-daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=settings.partitions_start.isoformat(), end_offset=1
-)
 
 
 def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -42,9 +37,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
     def _asset(
         context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingResource
     ) -> dg.MaterializeResult:
-        window = context.partition_time_window
-        first_day = window.start.date()
-        last_day = (window.end - dt.timedelta(days=1)).date()
+        first_day, last_day = window_days(context)
         try:
             with warehouse.get_connection() as con:
                 result = load_range(
