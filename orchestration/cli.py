@@ -22,7 +22,8 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-console = Console()
+# Piped output (make, CI logs) gets a width that fits the tables instead of rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def _parse_kinds(value: str) -> tuple[str, ...]:
@@ -126,6 +127,8 @@ def materialize(
         select,
         "--partition-range",
         partition_range,
+        "--config-json",
+        json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}}),
     ]
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(Path.cwd()))}
     raise typer.Exit(subprocess.run(cmd, env=env, check=False).returncode)
@@ -152,20 +155,22 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
             quarantined = con.execute(f"SELECT count(*) FROM quarantine.{entity.table}").fetchone()
             rows.append(
                 {
-                    "table": f"raw.{entity.table}",
-                    "rows_loaded": loaded,
-                    "rows_quarantined": quarantined[0],
-                    "rows_late": late,
-                    "first_day": first,
-                    "last_day": last,
+                    "table": entity.table,
+                    "loaded": loaded,
+                    "quarantined": quarantined[0],
+                    "late": late,
+                    "from": first,
+                    "to": last,
                 }
             )
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"Warehouse {settings.warehouse}")
-    for column in rows[0]:
-        table.add_column(column, justify="right" if column.startswith("rows") else "left")
+    table = Table(title=f"raw.* in {settings.warehouse}")
+    for column, value in rows[0].items():
+        table.add_column(
+            column, justify="right" if isinstance(value, int) else "left", no_wrap=True
+        )
     for row in rows:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     console.print(table)

@@ -4,7 +4,6 @@ A backfill of any length is one run and one step per asset (`BackfillPolicy.sing
 the partition window becomes a single SQL scan over the range's files.
 """
 
-
 from pathlib import Path
 
 import dagster as dg
