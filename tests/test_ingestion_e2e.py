@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
-from extracts.generator import GenerationSummary
 
 from extracts.contracts import ENTITIES, ENTITIES_BY_TABLE
+from extracts.generator import GenerationSummary
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
 from orchestration.resources import LandingResource
 
