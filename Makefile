@@ -10,7 +10,10 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 DEMO_ARGS ?= --scale demo --fault-rate 0.0005 --fault-kinds duplicate,null_required,bad_timestamp,unknown_enum,late_arrival
 
-.PHONY: help demo test lint format dev install generate materialize clean
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
+
+.PHONY: help demo test lint format dev install generate materialize manifest clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,16 +27,21 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## install the locked environment (uv sync --frozen)
 	$(UV) sync --frozen
 
+$(MANIFEST): $(DBT_SOURCES) | install
+	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
+
+manifest: $(MANIFEST) ## parse the dbt project (dagster-dbt reads its manifest)
+
 generate: install ## write the demo landing extracts under data/
 	$(RUN) supportops generate --out data $(DEMO_ARGS)
 
-materialize: install ## materialise every asset over the landed days
+materialize: install $(MANIFEST) ## materialise every asset over the landed days
 	$(RUN) supportops materialize
 
 demo: generate materialize ## install, generate demo data, materialise every asset, print the summary
 	$(RUN) supportops summary
 
-test: install lint ## run the whole test suite (exit 5, no tests collected, fails)
+test: install lint $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
 
 lint: install ## ruff lint + format check
@@ -44,7 +52,7 @@ format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-dev: install ## open the Dagster UI on http://127.0.0.1:3000
+dev: install $(MANIFEST) ## open the Dagster UI on http://127.0.0.1:3000
 	$(RUN) dagster dev -h 127.0.0.1 -p 3000
 
 clean: ## remove everything the pipeline wrote

@@ -180,5 +180,85 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     )
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _open_serving():
+    import duckdb
+
+    from orchestration.settings import settings
+
+    if not settings.serving.exists():
+        console.print(f"[red]No serving database at {settings.serving}[/]: run `make demo` first.")
+        raise typer.Exit(1)
+    return duckdb.connect(str(settings.serving), read_only=True)
+
+
+def print_kpis(rows: list, title: str) -> None:
+    table = Table(title=title)
+    for column in ("group", "tickets", "containment", "CSAT", "CSAT automated (n)",
+                   "CSAT human (n)", "delta pp", "AHT min", "cost/ticket", "SLA met", "FCR"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r.group,
+            f"{r.tickets:,}",
+            _pct(r.containment_rate),
+            _pct(r.csat),
+            f"{_pct(r.csat_automated)} ({r.csat_automated_responses:,})",
+            f"{_pct(r.csat_human)} ({r.csat_human_responses:,})",
+            "-" if r.csat_delta_pp is None else f"{r.csat_delta_pp:+.1f}",
+            "-" if r.aht_minutes is None else f"{r.aht_minutes:.1f}",
+            "-" if r.cost_per_ticket_usd is None else f"${r.cost_per_ticket_usd:.2f}",
+            _pct(r.sla_compliance),
+            _pct(r.fcr_rate),
+        )
+    console.print(table)
+
+
+@app.command()
+def kpis(
+    first_day: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="Break down by channel, tier, category or path.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Containment, CSAT delta (automated vs human), AHT, cost per ticket and more.
+
+    Read from the published serving database; rates are re-aggregated from additive sums.
+    """
+    from serving.kpis import data_as_of, kpi_table
+
+    if by not in (None, "channel", "tier", "category", "path"):
+        raise typer.BadParameter("--by must be channel, tier, category or path")
+    with _open_serving() as con:
+        rows = kpi_table(
+            con,
+            dt.date.fromisoformat(first_day) if first_day else None,
+            dt.date.fromisoformat(last_day) if last_day else None,
+            by,  # type: ignore[arg-type]
+        )
+        published_at, as_of = data_as_of(con)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
+        return
+    print_kpis(
+        rows, f"Support KPIs (data as of {as_of}, published {published_at:%Y-%m-%d %H:%M} UTC)"
+    )
+    overall = rows[0] if rows and not by else None
+    if overall and overall.csat_automated_ci and overall.csat_human_ci:
+        low_a, high_a = overall.csat_automated_ci
+        low_h, high_h = overall.csat_human_ci
+        console.print(
+            f"CSAT automated {overall.csat_automated:.1%} (95% CI {low_a:.1%}-{high_a:.1%}, "
+            f"n={overall.csat_automated_responses:,}) vs human {overall.csat_human:.1%} "
+            f"(95% CI {low_h:.1%}-{high_h:.1%}, n={overall.csat_human_responses:,}): "
+            f"delta {overall.csat_delta_pp:+.1f} pp"
+        )
+
+
 if __name__ == "__main__":
     app()

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
 from orchestration.settings import Settings
@@ -18,9 +22,22 @@ class LandingResource(dg.ConfigurableResource):
     landing_dir: str
 
 
-def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
+class ServingResource(dg.ConfigurableResource):
+    """The read-only database dashboards and the CLI open; replaced whole on each publish."""
+
+    path: str
+
+
+def build_resources(
+    settings: Settings, dbt_project: DbtProject
+) -> dict[str, dg.ConfigurableResource]:
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
+        # The dbt installed beside this interpreter, whether or not the venv is on PATH.
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        ),
         "warehouse": DuckDBResource(database=str(settings.warehouse)),
         "landing": LandingResource(landing_dir=str(settings.landing_dir)),
+        "serving": ServingResource(path=str(settings.serving)),
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PII_KEY = "supportops-demo-key-not-for-production"
+WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 
 
 def _path(var: str, default: str) -> Path:
@@ -31,13 +32,17 @@ class Settings:
     def truth_dir(self) -> Path:
         return self.data_dir / "truth"
 
+    @property
+    def serving(self) -> Path:
+        return self.data_dir / "serving.duckdb"
+
 
 def load_settings() -> Settings:
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
     return Settings(
         data_dir=data_dir,
         landing_dir=_path("SUPPORTOPS_LANDING", str(data_dir / "landing")),
-        warehouse=_path("SUPPORTOPS_WAREHOUSE", str(data_dir / "warehouse.duckdb")),
+        warehouse=_path(WAREHOUSE_ENV, str(data_dir / "warehouse.duckdb")),
         pii_key=os.environ.get("SUPPORTOPS_PII_KEY", DEMO_PII_KEY).encode(),
         partitions_start=dt.date.fromisoformat(
             os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-05-01")

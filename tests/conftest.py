@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+
 from extracts.generator import SCALES, GenerationSummary, generate
+from orchestration.resources import LandingResource, ServingResource
 
 TINY_FAULTY = replace(SCALES["tiny"], seed=7, fault_rate=0.02)
 
@@ -20,3 +22,62 @@ def tiny_faulty(tmp_path_factory: pytest.TempPathFactory) -> GenerationSummary:
 @pytest.fixture(scope="session")
 def tiny_landing(tiny_faulty: GenerationSummary) -> Path:
     return tiny_faulty.out_dir / "landing"
+
+
+TINY_CLEAN = replace(SCALES["tiny"], seed=11, fault_rate=0.0)
+RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A tiny dataset taken through every asset into real DuckDB files."""
+
+    generated: GenerationSummary
+    warehouse: Path
+    serving: Path
+    result: object
+
+    @property
+    def landing(self) -> Path:
+        return self.generated.out_dir / "landing"
+
+
+def landed_days(landing: Path) -> list[str]:
+    return sorted(p.name for p in (landing / "helpdesk").iterdir())
+
+
+def run_pipeline(
+    landing: Path, warehouse: Path, serving: Path, first: str, last: str, selection=None
+):
+    """Materialise ingestion, dbt and the serving publish for [first, last] in one run."""
+    import dagster as dg
+    from dagster_duckdb import DuckDBResource
+
+    from orchestration.definitions import defs
+
+    resources = {
+        **defs.resources,
+        "warehouse": DuckDBResource(database=str(warehouse)),
+        "landing": LandingResource(landing_dir=str(landing)),
+        "serving": ServingResource(path=str(serving)),
+    }
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    return dg.materialize(
+        assets,
+        resources=resources,
+        tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
+        selection=selection,
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    """Clean tiny extracts, ingested, built by dbt and published, once per session."""
+    root = tmp_path_factory.mktemp("tiny_pipeline")
+    generated = generate(TINY_CLEAN, root)
+    days = landed_days(root / "landing")
+    result = run_pipeline(
+        root / "landing", root / "warehouse.duckdb", root / "serving.duckdb", days[0], days[-1]
+    )
+    assert result.success
+    return Pipeline(generated, root / "warehouse.duckdb", root / "serving.duckdb", result)

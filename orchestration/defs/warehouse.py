@@ -5,7 +5,9 @@ touch only the new days (plus their look-back) and a 180-day backfill is one `db
 """
 
 import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -16,10 +18,11 @@ from dagster_dbt import (
     DbtProject,
     dbt_assets,
 )
+from dagster_duckdb import DuckDBResource
 
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
@@ -60,7 +63,12 @@ translator = SupportopsTranslator(settings=DagsterDbtTranslatorSettings(enable_a
     backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
 )
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource):
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+):
     first_day, last_day = window_days(context)
     dbt_vars = {"start_date": first_day.isoformat(), "end_date": last_day.isoformat()}
+    # dbt's profile reads the warehouse path from the environment: point it at the very file
+    # the DuckDB resource writes, whatever the resource was configured with.
+    os.environ[WAREHOUSE_ENV] = str(Path(warehouse.database).resolve())
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()

@@ -1,0 +1,123 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('helpdesk', 'tickets') }}
+    where {{ in_window('_landing_date') }}
+
+),
+
+renamed as (
+
+    select
+        ticket_id,
+        created_at,
+        channel,
+        category,
+        priority,
+        tier,
+        account_id,
+        requester_id,
+        requester_email_hash,
+        requester_name_hash,
+        requester_phone_hash,
+        subject_chars,
+        subject_sentiment,
+        subject_language,
+        description_chars,
+        description_sentiment,
+        description_language,
+        _landing_date as landing_date,
+        _source_file as source_file,
+        _source_line as source_line,
+        _is_late as is_late_arrival,
+        _loaded_at as loaded_at
+
+    from source
+
+),
+
+repeated_keys as (
+
+    -- most keys come once: only the repeated ones need ranking
+    select ticket_id
+    from renamed
+    group by ticket_id
+    having count(*) > 1
+
+),
+
+ranked as (
+
+    select
+        *,
+        1 as copy_number
+    from renamed
+    where ticket_id not in (select ticket_id from repeated_keys)
+
+    union all
+
+    select
+        *,
+        row_number() over (
+            partition by ticket_id
+            order by landing_date, source_file, source_line
+        ) as copy_number
+    from renamed
+    where ticket_id in (select ticket_id from repeated_keys)
+
+),
+
+deduplicated as (
+
+    -- the earliest landing of each key
+    select * from ranked
+    where copy_number = 1
+
+)
+
+select
+    deduplicated.ticket_id,
+    deduplicated.created_at,
+    deduplicated.channel,
+    deduplicated.category,
+    deduplicated.priority,
+    deduplicated.tier,
+    deduplicated.account_id,
+    deduplicated.requester_id,
+    deduplicated.requester_email_hash,
+    deduplicated.requester_name_hash,
+    deduplicated.requester_phone_hash,
+    deduplicated.subject_chars,
+    deduplicated.subject_sentiment,
+    deduplicated.subject_language,
+    deduplicated.description_chars,
+    deduplicated.description_sentiment,
+    deduplicated.description_language,
+    deduplicated.landing_date,
+    deduplicated.source_file,
+    deduplicated.source_line,
+    deduplicated.is_late_arrival,
+    deduplicated.loaded_at
+
+from deduplicated
+{% if is_incremental() %}
+    -- keep the earliest landing: a copy already stored from an earlier day wins
+    where not exists (
+        select 1
+        from {{ this }} as stored
+        where
+            stored.ticket_id = deduplicated.ticket_id
+            and stored.landing_date < deduplicated.landing_date
+    )
+{% endif %}
