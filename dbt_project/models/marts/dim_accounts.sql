@@ -3,8 +3,10 @@
 -- Accounts as a type-2 slowly changing dimension, one row per account version, built by
 -- change detection over the CRM's daily full snapshots (not a dbt snapshot: see the yml).
 -- A version starts on the first snapshot day whose tracked attributes differ from the
--- previous snapshot's (or after a day the account was missing) and is valid until the day
--- after its last snapshot; valid_to is exclusive and null for the current version.
+-- account's previous snapshot and is valid until the next version starts; the last
+-- version is current while the account is in the latest snapshot, and otherwise ends the
+-- day after its last snapshot. valid_to is exclusive and null for the current version. A
+-- day the account is missing from (e.g. its row was quarantined) does not split a version.
 
 {%- set tracked = [
     'account_name', 'industry', 'segment', 'region', 'tier', 'account_owner',
@@ -41,8 +43,7 @@ compared as (
 
     select
         *,
-        lag(attributes_hash) over (partition by account_id order by snapshot_date) as previous_hash,
-        lag(snapshot_date) over (partition by account_id order by snapshot_date) as previous_snapshot_date
+        lag(attributes_hash) over (partition by account_id order by snapshot_date) as previous_hash
     from hashed
 
 ),
@@ -54,7 +55,6 @@ flagged as (
         case
             when previous_hash is null then 1
             when previous_hash <> attributes_hash then 1
-            when previous_snapshot_date < {{ add_days('snapshot_date', -1) }} then 1
             else 0
         end as starts_version
     from compared
@@ -90,6 +90,15 @@ versions as (
 
 ),
 
+bounded as (
+
+    select
+        *,
+        lead(valid_from) over (partition by account_id order by version_number) as next_valid_from
+    from versions
+
+),
+
 final as (
 
     select
@@ -102,11 +111,13 @@ final as (
         cast(versions.valid_from as date) as valid_from,
         cast(
             case
+                when versions.next_valid_from is not null then versions.next_valid_from
                 when versions.last_snapshot_date < latest_snapshot.latest_snapshot_date
                     then {{ add_days('versions.last_snapshot_date', 1) }}
             end as date
         ) as valid_to,
-        versions.last_snapshot_date >= latest_snapshot.latest_snapshot_date as is_current,
+        versions.next_valid_from is null
+        and versions.last_snapshot_date >= latest_snapshot.latest_snapshot_date as is_current,
         cast(versions.last_snapshot_date as date) as last_snapshot_date,
         cast(versions.account_name as {{ dbt.type_string() }}) as account_name,
         cast(versions.industry as {{ dbt.type_string() }}) as industry,
@@ -127,7 +138,7 @@ final as (
         cast(versions.auto_renew as boolean) as auto_renew,
         cast(versions.attributes_hash as {{ dbt.type_string() }}) as attributes_hash
 
-    from versions
+    from bounded as versions
     cross join latest_snapshot
 
 )
