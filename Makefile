@@ -13,7 +13,7 @@ DEMO_ARGS ?= --scale demo --fault-rate 0.0005 --fault-kinds duplicate,null_requi
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test lint format dev install generate materialize manifest clean
+.PHONY: help demo test lint format dev install generate materialize manifest clean docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,12 @@ format: install ## apply ruff fixes and formatting
 
 dev: install $(MANIFEST) ## open the Dagster UI on http://127.0.0.1:3000
 	$(RUN) dagster dev -h 127.0.0.1 -p 3000
+
+docs: DOCS_WAREHOUSE = $(abspath $(or $(SUPPORTOPS_WAREHOUSE),data/warehouse.duckdb))
+docs: install ## dbt docs of the demo warehouse on http://127.0.0.1:8081 (SUPPORTOPS_WAREHOUSE overrides it)
+	@test -f "$(DOCS_WAREHOUSE)" || { echo "no warehouse at $(DOCS_WAREHOUSE): run make demo first" >&2; exit 1; }
+	cd dbt_project && SUPPORTOPS_WAREHOUSE="$(DOCS_WAREHOUSE)" $(RUN) dbt docs generate --profiles-dir .
+	cd dbt_project && $(RUN) dbt docs serve --port 8081 --host 127.0.0.1 --no-browser --profiles-dir .
 
 clean: ## remove everything the pipeline wrote
 	rm -rf data .dagster

@@ -103,18 +103,7 @@ def _landed_range(landing_dir: Path) -> tuple[str, str]:
     return days[0], days[-1]
 
 
-@app.command()
-def materialize(
-    select: Annotated[str, typer.Option(help="Dagster asset selection.")] = "*",
-    first_day: Annotated[str | None, typer.Option("--from", help="First partition.")] = None,
-    last_day: Annotated[str | None, typer.Option("--to", help="Last partition.")] = None,
-) -> None:
-    """Materialise assets over the landed days in one Dagster run (visible in the UI)."""
-    from orchestration.settings import settings
-
-    landed_first, landed_last = _landed_range(settings.landing_dir)
-    partition_range = f"{first_day or landed_first}...{last_day or landed_last}"
-    console.print(f"materialising [bold]{select}[/] for partitions {partition_range}")
+def _dagster_materialize(select: str, partition_range: str | None = None) -> int:
     cmd = [
         sys.executable,
         "-m",
@@ -123,15 +112,38 @@ def materialize(
         "materialize",
         "-m",
         "orchestration.definitions",
-        "--select",
-        select,
-        "--partition-range",
-        partition_range,
+    ]
+    cmd += ["--select", select]
+    if partition_range:
+        cmd += ["--partition-range", partition_range]
+    cmd += [
         "--config-json",
         json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}}),
     ]
     env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(Path.cwd()))}
-    raise typer.Exit(subprocess.run(cmd, env=env, check=False).returncode)
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+@app.command()
+def materialize(
+    first_day: Annotated[str | None, typer.Option("--from", help="First landing day.")] = None,
+    last_day: Annotated[str | None, typer.Option("--to", help="Last landing day.")] = None,
+) -> None:
+    """Ingest the landed days (one backfill run), then build the warehouse and publish serving.
+
+    Two Dagster runs, both visible in the UI: the daily-partitioned raw assets over the
+    range, then dbt (incremental over what was just loaded) and the serving publish.
+    """
+    from orchestration.settings import settings
+
+    landed_first, landed_last = _landed_range(settings.landing_dir)
+    partition_range = f"{first_day or landed_first}...{last_day or landed_last}"
+    console.print(f"[bold]ingesting[/] landing days {partition_range}")
+    code = _dagster_materialize("group:raw", partition_range)
+    if code == 0:
+        console.print("[bold]building[/] the warehouse and publishing serving")
+        code = _dagster_materialize("not group:raw")
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -174,9 +186,16 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     for row in rows:
         table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
     console.print(table)
+    if settings.serving.exists():
+        from serving.kpis import data_as_of, kpi_table
+
+        with duckdb.connect(str(settings.serving), read_only=True) as con:
+            published_at, as_of = data_as_of(con)
+            _print_kpi_report(kpi_table(con), published_at, as_of, overall=True)
+            print_kpis(kpi_table(con, by="path"), "By handling path")
     console.print(
         "Dagster UI: [bold]make dev[/] then open http://127.0.0.1:3000 "
-        "(assets, lineage, run history)."
+        "(assets, lineage, run history). KPIs any time: [bold]uv run supportops kpis --by channel[/]."
     )
 
 
@@ -245,18 +264,22 @@ def kpis(
     if as_json:
         print(json.dumps([r.as_dict() for r in rows], indent=2, default=str))
         return
+    _print_kpi_report(rows, published_at, as_of, overall=by is None)
+
+
+def _print_kpi_report(rows: list, published_at: dt.datetime, as_of: dt.date, overall: bool) -> None:
     print_kpis(
         rows, f"Support KPIs (data as of {as_of}, published {published_at:%Y-%m-%d %H:%M} UTC)"
     )
-    overall = rows[0] if rows and not by else None
-    if overall and overall.csat_automated_ci and overall.csat_human_ci:
-        low_a, high_a = overall.csat_automated_ci
-        low_h, high_h = overall.csat_human_ci
+    total = rows[0] if rows and overall else None
+    if total and total.csat_automated_ci and total.csat_human_ci:
+        low_a, high_a = total.csat_automated_ci
+        low_h, high_h = total.csat_human_ci
         console.print(
-            f"CSAT automated {overall.csat_automated:.1%} (95% CI {low_a:.1%}-{high_a:.1%}, "
-            f"n={overall.csat_automated_responses:,}) vs human {overall.csat_human:.1%} "
-            f"(95% CI {low_h:.1%}-{high_h:.1%}, n={overall.csat_human_responses:,}): "
-            f"delta {overall.csat_delta_pp:+.1f} pp"
+            f"CSAT automated {total.csat_automated:.1%} (95% CI {low_a:.1%}-{high_a:.1%}, "
+            f"n={total.csat_automated_responses:,}) vs human {total.csat_human:.1%} "
+            f"(95% CI {low_h:.1%}-{high_h:.1%}, n={total.csat_human_responses:,}): "
+            f"delta {total.csat_delta_pp:+.1f} pp"
         )
 
 

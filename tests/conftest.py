@@ -46,10 +46,8 @@ def landed_days(landing: Path) -> list[str]:
     return sorted(p.name for p in (landing / "helpdesk").iterdir())
 
 
-def run_pipeline(
-    landing: Path, warehouse: Path, serving: Path, first: str, last: str, selection=None
-):
-    """Materialise ingestion, dbt and the serving publish for [first, last] in one run."""
+def run_pipeline(landing: Path, warehouse: Path, serving: Path, first: str, last: str):
+    """Ingest the landing days [first, last] (one range run), then build and publish."""
     import dagster as dg
     from dagster_duckdb import DuckDBResource
 
@@ -62,12 +60,15 @@ def run_pipeline(
         "serving": ServingResource(path=str(serving)),
     }
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    return dg.materialize(
+    raw = dg.AssetSelection.groups("raw")
+    ingested = dg.materialize(
         assets,
         resources=resources,
         tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
-        selection=selection,
+        selection=raw,
     )
+    assert ingested.success
+    return dg.materialize(assets, resources=resources, selection=dg.AssetSelection.all() - raw)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.warehouse import warehouse_models
-from orchestration.partitions import daily_partitions
 from orchestration.resources import WAREHOUSE_POOL, ServingResource
 from serving.publish import publish_serving
 
@@ -17,8 +16,6 @@ SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine")
     group_name="serving",
     kinds={"duckdb"},
     deps=[warehouse_models],
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
     owners=["team:data-engineering"],
     description=(

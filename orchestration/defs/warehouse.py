@@ -4,6 +4,7 @@ The partition window becomes the dbt vars `start_date` / `end_date`, so incremen
 touch only the new days (plus their look-back) and a 180-day backfill is one `dbt build`.
 """
 
+import datetime as dt
 import json
 import os
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from orchestration.partitions import daily_partitions, window_days
+from extracts.ingest import BUILDS_TABLE, pending_window, record_build
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
@@ -55,20 +56,68 @@ class SupportopsTranslator(DagsterDbtTranslator):
 translator = SupportopsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
+class WarehouseBuildConfig(dg.Config):
+    """Force a full rebuild of every incremental model instead of the pending window."""
+
+    full_refresh: bool = False
+
+
 @dbt_assets(
     manifest=dbt_project.manifest_path,
     project=dbt_project,
     dagster_dbt_translator=translator,
-    partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
     pool=WAREHOUSE_POOL,
 )
 def warehouse_models(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+    context: dg.AssetExecutionContext,
+    config: WarehouseBuildConfig,
+    dbt: DbtCliResource,
+    warehouse: DuckDBResource,
 ):
-    first_day, last_day = window_days(context)
-    dbt_vars = {"start_date": first_day.isoformat(), "end_date": last_day.isoformat()}
+    """dbt build over the landing days loaded since the last successful build.
+
+    Not partitioned: thousands of per-partition materialisation events would cost more than
+    the build itself. The window comes from the data instead (raw rows' `_loaded_at` against
+    the last recorded build), so a new day costs a day's work and a re-loaded old day is
+    rebuilt too. The first build, or `full_refresh`, rebuilds everything.
+    """
+    started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with warehouse.get_connection() as con:
+        window = pending_window(con)
+        first_build = con.execute(f"SELECT count(*) = 0 FROM {BUILDS_TABLE}").fetchone()[0]
+    full_build = config.full_refresh or first_build
+    dbt_vars = (
+        {}
+        if full_build or window is None
+        else {
+            "start_date": window[0].isoformat(),
+            "end_date": window[1].isoformat(),
+        }
+    )
+    context.log.info(f"dbt build {'full' if full_build else f'window {window}'}")
     # dbt's profile reads the warehouse path from the environment: point it at the very file
     # the DuckDB resource writes, whatever the resource was configured with.
     os.environ[WAREHOUSE_ENV] = str(Path(warehouse.database).resolve())
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context).stream()
+    invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context)
+    try:
+        yield from invocation.stream().fetch_row_counts()
+    finally:
+        _close_dbt_duckdb_instance()
+    with warehouse.get_connection() as con:
+        record_build(con, started_at, window, full_build)
+
+
+def _close_dbt_duckdb_instance() -> None:
+    """Release the DuckDB instance dagster-dbt's metadata fetchers leave open in this process.
+
+    They query through dbt-duckdb's adapter, which caches its connection for the process. With
+    the in-process executor the next step's `duckdb.connect` to the same file would fail
+    ("different configuration than existing connections"), and the open instance would keep
+    the file locked against every other process.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
