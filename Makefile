@@ -44,9 +44,10 @@ demo: generate materialize ## install, generate demo data, materialise every ass
 test: install lint $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
 
-lint: install ## ruff lint + format check
+lint: install ## ruff lint + format check, sqlfluff over the dbt models and tests
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) sqlfluff lint dbt_project/models dbt_project/tests --processes 2
 
 format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .

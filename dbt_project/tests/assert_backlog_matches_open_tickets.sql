@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_support_kpis_daily"}}}) }}
+
 -- The backlog the KPI mart carries to its last day equals the tickets open now
 -- (not resolved) in fct_tickets: the event-based state changes and the ticket facts agree.
 

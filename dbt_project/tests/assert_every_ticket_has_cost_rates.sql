@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_support_kpis_daily"}}}) }}
+
 -- The cost model prices every ticket: a tier or a day without prices would silently
 -- cost nothing in fct_support_kpis_daily.
 

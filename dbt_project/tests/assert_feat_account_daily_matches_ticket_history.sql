@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "feat_account_daily"}}}) }}
+
 -- Point-in-time recount on the latest as-of day: tickets_30d of each account equals its
 -- tickets created in the 30 days before that day, counted straight from fct_tickets.
 
@@ -28,8 +30,8 @@ recount as (
     left join {{ ref('fct_tickets') }} as tickets
         on
             features.account_id = tickets.account_id
-            and tickets.created_date >= {{ add_days('features.as_of_date', -30) }}
-            and tickets.created_date < features.as_of_date
+            and {{ add_days('features.as_of_date', -30) }} <= tickets.created_date
+            and features.as_of_date > tickets.created_date
     group by features.account_id
 
 )

@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_support_kpis_daily"}}}) }}
+
 -- The KPI mart's additive measures add back up to the ticket facts they came from.
 
 with

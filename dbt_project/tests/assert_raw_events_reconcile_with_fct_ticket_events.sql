@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_ticket_events"}}}) }}
+
 -- Events in = events out + duplicates removed: every raw event row is either a row of
 -- fct_ticket_events or a repeated copy of an event id that staging dropped.
 

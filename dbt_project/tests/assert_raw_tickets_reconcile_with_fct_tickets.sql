@@ -1,3 +1,5 @@
+{{ config(meta={"dagster": {"ref": {"name": "fct_tickets"}}}) }}
+
 -- Every distinct ticket loaded into raw (raw holds only rows that passed the contract;
 -- quarantined rows never get there) is exactly one row of fct_tickets.
 
