@@ -23,7 +23,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 # Piped output (make, CI logs) gets a width that fits the tables instead of rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 120)
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _parse_kinds(value: str) -> tuple[str, ...]:

@@ -1,0 +1,224 @@
+"""Quality library: each planted fault fails the right check with the right severity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
+from extracts.ingest import ensure_tables
+from quality.checks import Window, run_sql_checks, run_suite, validate_table
+from quality.docs import build_data_docs, build_report_from_table
+from quality.results import RESULTS_TABLE, ensure_results_table, latest_results, write_results
+from quality.suites import get_suite, suites
+
+FIRST = dt.date(2026, 5, 1)
+DAYS = 20
+LAST = FIRST + dt.timedelta(days=DAYS - 1)
+PER_DAY = 100
+TICKETS = "raw.helpdesk_tickets"
+EVENTS = "raw.helpdesk_ticket_events"
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    """A clean warehouse: 20 days x 100 tickets, each with a created and a CSAT event."""
+    c = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS):
+        ensure_tables(c, entity)
+    c.execute(
+        f"""INSERT INTO {TICKETS} BY NAME
+        SELECT d * {PER_DAY} + i AS ticket_id,
+               DATE '{FIRST}' + INTERVAL (d) DAY + INTERVAL (i * 13) MINUTE AS created_at,
+               ['email', 'chat', 'phone', 'web', 'bot'][i % 5 + 1] AS channel,
+               'billing' AS category, 'normal' AS priority,
+               CASE WHEN i % 10 = 0 THEN 'vip' ELSE 'standard' END AS tier,
+               'A' || (i % 7) AS account_id, 'R' || i AS requester_id,
+               sha256('e' || i) AS requester_email_hash, 12 AS subject_chars,
+               0.1 AS subject_sentiment, 'en' AS subject_language,
+               CAST(DATE '{FIRST}' + INTERVAL (d) DAY AS DATE) AS _landing_date,
+               'tickets.jsonl' AS _source_file, i + 1 AS _source_line, false AS _is_late,
+               TIMESTAMP '2026-06-01 00:00:00' AS _loaded_at
+        FROM range({DAYS}) r(d), range({PER_DAY}) s(i)"""
+    )
+    c.execute(
+        f"""INSERT INTO {EVENTS} BY NAME
+        SELECT ticket_id * 2 + k AS event_id, ticket_id,
+               CASE k WHEN 0 THEN 'created' ELSE 'agent_reply' END AS event_type,
+               created_at + INTERVAL (k * 5) MINUTE AS created_at,
+               CASE k WHEN 0 THEN 'requester' ELSE 'agent' END AS actor_type,
+               CASE k WHEN 1 THEN 120 END AS handle_seconds,
+               CASE k WHEN 1 THEN 5 END AS csat_score,
+               _landing_date, 'ticket_events.jsonl' AS _source_file, ticket_id AS _source_line,
+               false AS _is_late, _loaded_at
+        FROM {TICKETS}, range(2) r(k)"""
+    )
+    yield c
+    c.close()
+
+
+def failed(result) -> dict[str, str]:
+    """Failing checks by label, with their severity."""
+    return {o.expectation: o.severity for o in result.outcomes if not o.success}
+
+
+def test_every_suite_builds_with_tagged_expectations() -> None:
+    assert set(suites()) == {
+        "raw.helpdesk_tickets",
+        "raw.helpdesk_ticket_events",
+        "raw.crm_accounts",
+        "raw.crm_contacts",
+        "raw.crm_subscriptions",
+        "raw.telemetry_events",
+        "marts.fct_tickets",
+        "marts.fct_support_kpis_daily",
+        "features.feat_account_daily",
+    }
+    for definition in suites().values():
+        assert {e.severity for e in definition.expectations} <= {"critical", "warning"}
+        labels = [e.label for e in definition.expectations]
+        assert len(labels) == len(set(labels))
+    # Derived from the contract: every required field is checked for nulls.
+    raw = get_suite(TICKETS)
+    for f in HELPDESK_TICKETS.fields:
+        if f.required and not f.pii:
+            assert raw.expectation(f"expect_column_values_to_not_be_null({f.name})")
+
+
+def test_clean_tables_pass_every_check(con) -> None:
+    for window in (Window.day(LAST), Window(FIRST, LAST + dt.timedelta(days=1))):
+        for suite in (TICKETS, EVENTS):
+            result = run_suite(con, suite, window)
+            assert result.success, failed(result)
+            assert result.rows == PER_DAY * len(window.days) * (2 if suite == EVENTS else 1)
+            kinds = {o.kind for o in result.outcomes}
+            assert kinds == {"ge", "sql"}
+
+
+@pytest.mark.parametrize(
+    ("table", "fault_sql", "label"),
+    [
+        (
+            TICKETS,
+            f"UPDATE {TICKETS} SET account_id = NULL WHERE ticket_id = 1903",
+            "expect_column_values_to_not_be_null(account_id)",
+        ),
+        (
+            EVENTS,
+            f"UPDATE {EVENTS} SET csat_score = 7 WHERE event_id = 3807",
+            "expect_column_values_to_be_between(csat_score)[1..5]",
+        ),
+        (
+            EVENTS,
+            f"UPDATE {EVENTS} SET handle_seconds = -30 WHERE event_id = 3807",
+            "expect_column_values_to_be_between(handle_seconds)[0..]",
+        ),
+        (
+            TICKETS,
+            f"INSERT INTO {TICKETS} SELECT * FROM {TICKETS} WHERE ticket_id = 1950",
+            "expect_column_values_to_be_unique(ticket_id)",
+        ),
+        (
+            TICKETS,
+            f"UPDATE {TICKETS} SET channel = 'fax' WHERE ticket_id = 1910",
+            "expect_column_values_to_be_in_set(channel)",
+        ),
+    ],
+    ids=["null_required", "csat_7", "negative_duration", "duplicate_key", "unknown_enum"],
+)
+@pytest.mark.parametrize("engine", ["gx", "sql"])
+def test_row_fault_fails_its_expectation_as_critical(con, table, fault_sql, label, engine) -> None:
+    con.execute(fault_sql)
+    where = Window.day(LAST).where("_landing_date")
+    result = validate_table(con, table, where_sql=where, engine=engine)
+    assert failed(result) == {label: "critical"}
+    assert not result.passed_critical
+    expected = 2 if "unique" in label else 1  # GE counts both rows of a duplicated key
+    assert result.outcome(label).unexpected_count == expected
+    # The other days of the table are untouched: their window passes.
+    assert validate_table(con, table, where_sql=Window.day(FIRST).where("_landing_date")).success
+
+
+def test_duplicates_are_found_across_batches(con) -> None:
+    con.execute(f"INSERT INTO {TICKETS} SELECT * FROM {TICKETS} WHERE ticket_id IN (5, 77, 1999)")
+    result = validate_table(con, TICKETS, batch_rows=300)
+    assert result.batches == 7
+    assert failed(result) == {"expect_column_values_to_be_unique(ticket_id)": "critical"}
+    assert result.outcome("expect_column_values_to_be_unique(ticket_id)").unexpected_count == 6
+
+
+def test_warning_does_not_block(con) -> None:
+    con.execute(f"UPDATE {TICKETS} SET subject_sentiment = 3 WHERE ticket_id = 1901")
+    result = validate_table(con, TICKETS, where_sql=Window.day(LAST).where("_landing_date"))
+    assert failed(result) == {
+        "expect_column_values_to_be_between(subject_sentiment)[-1..1]": "warning"
+    }
+    assert result.passed_critical and not result.success
+
+
+def test_renamed_column_fails_schema(con) -> None:
+    con.execute(f"ALTER TABLE {TICKETS} RENAME COLUMN priority TO prio")
+    result = validate_table(con, TICKETS)
+    assert failed(result) == {
+        "expect_table_columns_to_match_set()": "critical",
+        "expect_column_values_to_be_in_set(priority)": "critical",
+        "expect_column_values_to_not_be_null(priority)": "critical",
+    }
+    types = run_sql_checks(con, TICKETS, Window.day(LAST)).outcome("column_types")
+    assert not types.success and set(types.observed_value) == {"priority", "prio"}
+
+
+def test_day_with_a_tenth_of_the_volume_fails_volume(con) -> None:
+    con.execute(
+        f"DELETE FROM {TICKETS} WHERE _landing_date = DATE '{LAST}' AND ticket_id % 10 <> 0"
+    )
+    result = run_sql_checks(con, TICKETS, Window.day(LAST))
+    assert failed(result) == {"volume(_landing_date)": "critical"}
+    assert result.outcome("volume(_landing_date)").observed_value["ratio"] == pytest.approx(0.1)
+
+
+def test_stale_partition_fails_freshness(con) -> None:
+    # The last day's extract stopped at 09:00: nothing for the last 15 hours of the day.
+    con.execute(f"DELETE FROM {EVENTS} WHERE created_at >= TIMESTAMP '{LAST} 09:00:00'")
+    result = run_sql_checks(con, EVENTS, Window.day(LAST))
+    assert failed(result) == {
+        "freshness(created_at)": "critical",
+        "volume(_landing_date)": "critical",
+    }
+    assert result.outcome("freshness(created_at)").observed_value["lag_hours"] > 6
+
+
+def test_orphan_events_fail_referential_integrity(con) -> None:
+    con.execute(f"DELETE FROM {TICKETS} WHERE _landing_date = DATE '{LAST}' AND ticket_id % 4 = 0")
+    result = run_sql_checks(con, EVENTS, Window.day(LAST))
+    label = "referential_integrity(ticket_id->raw.helpdesk_tickets.ticket_id)"
+    assert failed(result) == {label: "critical"}
+    assert result.outcome(label).unexpected_count == 2 * PER_DAY // 4
+
+
+def test_results_table_and_docs(con, tmp_path: Path) -> None:
+    window = Window.day(LAST)
+    con.execute(f"UPDATE {TICKETS} SET channel = 'fax' WHERE ticket_id = 1910")
+    results = [run_suite(con, TICKETS, window), run_suite(con, EVENTS, window)]
+    ensure_results_table(con)
+    ensure_results_table(con)  # idempotent
+    n = sum(len(r.outcomes) for r in results)
+    assert write_results(con, results, "run-1", window) == n
+    assert write_results(con, results, "run-2", window) == n
+    rows = con.execute(
+        f"SELECT run_id, count(*), count(*) FILTER (WHERE NOT success), min(partition_start) "
+        f"FROM {RESULTS_TABLE} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert rows == [("run-1", n, 1, LAST), ("run-2", n, 1, LAST)]
+    bad = [r for r in latest_results(con) if not r["success"]]
+    assert [(r["suite"], r["expectation"], r["severity"]) for r in bad] == [
+        (TICKETS, "expect_column_values_to_be_in_set(channel)", "critical")
+    ]
+    index = build_data_docs(results, tmp_path / "quality_docs")
+    text = index.read_text()
+    assert "expect_column_values_to_be_in_set(channel)" in text and "volume(_landing_date)" in text
+    assert len(list((tmp_path / "quality_docs" / "validations").glob("*.html"))) == 2
+    assert "FAIL" in build_report_from_table(con, tmp_path / "report").read_text()
