@@ -112,8 +112,15 @@ final as (
         business_clock_at_queue,
         business_clock_at_first_reply,
         business_clock_at_resolved,
-        greatest({{ minutes_between('agent_queue_at', 'first_agent_reply_at') }}, 0) as first_reply_minutes,
-        greatest(business_clock_at_first_reply - business_clock_at_queue, 0) as first_reply_business_minutes,
+        -- greatest() skips NULLs, so guard it: no agent reply means no first reply time
+        case
+            when first_agent_reply_at is not null
+                then greatest({{ minutes_between('agent_queue_at', 'first_agent_reply_at') }}, 0)
+        end as first_reply_minutes,
+        case
+            when first_agent_reply_at is not null
+                then greatest(business_clock_at_first_reply - business_clock_at_queue, 0)
+        end as first_reply_business_minutes,
         {{ minutes_between('created_at', 'resolved_at') }} as full_resolution_minutes,
         business_clock_at_resolved - business_clock_at_created as full_resolution_business_minutes
 
