@@ -530,6 +530,26 @@ def load_range(
 BUILDS_TABLE = "meta.dbt_builds"
 
 
+def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Names of the tables in the raw schema of the database `con` points at."""
+    return [
+        name
+        for (name,) in con.execute(
+            """SELECT table_name FROM information_schema.tables
+               WHERE table_catalog = current_database() AND table_schema = ?""",
+            [RAW_SCHEMA],
+        ).fetchall()
+    ]
+
+
+def newest_landing_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The newest landing day any raw table holds: how current the warehouse is."""
+    days = [f"SELECT max(_landing_date) AS d FROM {RAW_SCHEMA}.{name}" for name in raw_tables(con)]
+    if not days:
+        return None
+    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(days)})").fetchone()[0]
+
+
 def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
     """The landing days (re)loaded into raw since the last successful warehouse build.
 
@@ -541,13 +561,7 @@ def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | 
         f"""CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (
                 started_at TIMESTAMP, first_day DATE, last_day DATE, full_build BOOLEAN)"""
     )
-    tables = [
-        name
-        for (name,) in con.execute(
-            f"""SELECT table_name FROM information_schema.tables
-                WHERE table_catalog = current_database() AND table_schema = '{RAW_SCHEMA}'"""
-        ).fetchall()
-    ]
+    tables = raw_tables(con)
     if not tables:
         return None
     since = con.execute(f"SELECT max(started_at) FROM {BUILDS_TABLE}").fetchone()[0]

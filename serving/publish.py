@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from extracts.ingest import newest_landing_day
+
 PUBLISH_INFO_TABLE = "serving_info"
 
 
@@ -43,18 +45,7 @@ def publish_serving(
            ORDER BY 1, 2""",
         [list(schemas)],
     ).fetchall()
-    raw_days = [
-        f"SELECT max(_landing_date) AS d FROM raw.{name}"
-        for (name,) in con.execute(
-            """SELECT table_name FROM information_schema.tables
-               WHERE table_catalog = current_database() AND table_schema = 'raw'"""
-        ).fetchall()
-    ]
-    data_as_of = (
-        con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(raw_days)})").fetchone()[0]
-        if raw_days
-        else None
-    )
+    data_as_of = newest_landing_day(con)
     counts: dict[str, int] = {}
     con.execute(f"ATTACH '{staging}' AS serving_new")
     try:
