@@ -29,10 +29,6 @@ class Settings:
     partitions_start: dt.date
 
     @property
-    def truth_dir(self) -> Path:
-        return self.data_dir / "truth"
-
-    @property
     def serving(self) -> Path:
         return self.data_dir / "serving.duckdb"
 

@@ -1,7 +1,7 @@
-"""dbt models as Dagster assets: one partitioned, single-run step that builds the warehouse.
+"""dbt models as Dagster assets: one `dbt build` step downstream of the raw ingestion assets.
 
-The partition window becomes the dbt vars `start_date` / `end_date`, so incremental models
-touch only the new days (plus their look-back) and a 180-day backfill is one `dbt build`.
+The days loaded since the last successful build become the dbt vars `start_date` /
+`end_date`, so incremental models touch only those days (plus their look-back).
 """
 
 import datetime as dt
@@ -27,22 +27,18 @@ from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
-_GROUPS = {
-    "staging": "staging",
-    "intermediate": "intermediate",
-    "marts": "marts",
-    "features": "features",
-}
+_LAYERS = {"staging", "intermediate", "marts", "features"}
 
 
 class SupportopsTranslator(DagsterDbtTranslator):
-    """Groups by dbt folder, owners from meta, and eager automation so marts follow raw loads."""
+    """Groups by dbt layer folder, one owning team, and eager automation so models follow raw loads."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        fqn = dbt_resource_props.get("fqn", [])
         if dbt_resource_props["resource_type"] == "seed":
             return "seeds"
-        return _GROUPS.get(fqn[1] if len(fqn) > 2 else "", "warehouse")
+        fqn = dbt_resource_props.get("fqn", [])
+        layer = fqn[1] if len(fqn) > 2 else ""
+        return layer if layer in _LAYERS else "warehouse"
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
         return ["team:analytics-engineering"]
