@@ -38,7 +38,9 @@ generate: install ## write the demo landing extracts under data/
 materialize: install $(MANIFEST) ## materialise every asset over the landed days
 	$(RUN) supportops materialize
 
-demo: generate materialize ## install, generate demo data, materialise every asset, print the summary
+demo: install ## install, generate demo data, materialise every asset, print the summary
+	$(MAKE) --no-print-directory generate
+	$(MAKE) --no-print-directory materialize
 	$(RUN) supportops summary
 
 test: install lint $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)

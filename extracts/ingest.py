@@ -25,7 +25,7 @@ _HMAC_BLOCK = 64
 
 
 class ExtractFileError(Exception):
-    """A landing file that cannot be read at all; fails only the partitions it belongs to."""
+    """A landing file that cannot be read at all; fails the load of its range, nothing written."""
 
     def __init__(self, file: str | Path, problem: str) -> None:
         super().__init__(f"{file}: {problem}")
@@ -193,7 +193,7 @@ def _file_columns(
     if entity.format == "csv":
         headers = {}
         for f in files:
-            with open(f, newline="", encoding="utf-8") as handle:
+            with open(f, newline="", encoding="utf-8-sig") as handle:
                 headers[f] = next(csv.reader(handle), [])
         return headers
     columns: dict[str, list[str]] = {}
@@ -249,6 +249,13 @@ def _schema_problem(entity: Entity, columns: list[str]) -> dict[str, str] | None
     }
 
 
+def _cast(expr: str, type_: str) -> str:
+    """try_cast text to a contract type; timestamps honour an explicit offset, stored as UTC."""
+    if type_ == "TIMESTAMP":
+        return f"CAST(try_cast({expr} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    return f"try_cast({expr} AS {type_})"
+
+
 def _problem_sql(entity: Entity) -> str:
     """The row's first contract violation as a {field, kind, reason} struct; NULL when valid.
 
@@ -270,7 +277,7 @@ def _problem_sql(entity: Entity) -> str:
         if f.type != "VARCHAR":
             kind = "bad_timestamp" if f.is_timestamp else "bad_type"
             checks.append(
-                f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND try_cast({col} AS {f.type}) IS NULL THEN "
+                f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND {_cast(col, f.type)} IS NULL THEN "
                 + problem(
                     f.name,
                     kind,
@@ -307,7 +314,7 @@ def _problem_sql(entity: Entity) -> str:
     if entity.event_time:
         col = f'"{entity.event_time}"'
         checks.append(
-            f"CASE WHEN try_cast({col} AS TIMESTAMP)::DATE > _landing_date THEN "
+            f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE > _landing_date THEN "
             + problem(
                 entity.event_time,
                 "future_timestamp",
@@ -387,6 +394,8 @@ def load_range(
             missing[0], f"landing file not found ({len(missing)} of {len(files)} missing)"
         )
 
+    # Timestamps are UTC: parse offsets against UTC, whatever the host's time zone.
+    con.execute("SET TimeZone = 'UTC'")
     ensure_tables(con, entity)
     _load_lexicons(con)
     ipad, opad = _hmac_pads(pii_key)
@@ -396,6 +405,9 @@ def load_range(
     declared = {f.name for f in entity.fields}
     file_columns = _file_columns(con, entity, files)
     for f, present in file_columns.items():
+        # An empty JSON-lines file has no keys to compare: a quiet day, not a broken file.
+        if entity.format == "jsonl" and not present:
+            continue
         if not declared.intersection(present):
             raise ExtractFileError(
                 f,
@@ -450,9 +462,10 @@ def load_range(
         if f.pii:
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
         elif not f.text:
-            typed.append(f'CAST(nullif(trim("{f.name}"), \'\') AS {f.type}) AS "{f.name}"')
+            column = f"nullif(trim(\"{f.name}\"), '')"
+            typed.append(f'{_cast(column, f.type)} AS "{f.name}"')
     late = (
-        f'CAST("{entity.event_time}" AS TIMESTAMP)::DATE < _landing_date'
+        _cast(f'"{entity.event_time}"', "TIMESTAMP") + "::DATE < _landing_date"
         if entity.event_time
         else "false"
     )

@@ -120,8 +120,11 @@ def _dagster_materialize(select: str, partition_range: str | None = None) -> int
         "--config-json",
         json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}}),
     ]
-    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(Path.cwd()))}
-    return subprocess.run(cmd, env=env, check=False).returncode
+    from orchestration.settings import PROJECT_ROOT
+
+    # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
+    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_ROOT))}
+    return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, check=False).returncode
 
 
 @app.command()

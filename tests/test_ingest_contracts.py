@@ -221,3 +221,18 @@ def test_reloading_a_partition_replaces_it_and_leaves_others_alone(tmp_path, con
     load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
     loaded = con.execute("SELECT ticket_id FROM raw.helpdesk_tickets ORDER BY 1").fetchall()
     assert loaded == [(1,), (3,)]
+
+
+def test_timestamps_with_an_offset_are_stored_as_utc(tmp_path, con):
+    con.execute("SET TimeZone = 'America/New_York'")  # the host's zone must not matter
+    with_offset = {**TICKET, "created_at": "2026-05-01T08:00:00+02:00"}
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([with_offset]))
+    load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    stored = con.execute("SELECT created_at::VARCHAR FROM raw.helpdesk_tickets").fetchone()
+    assert stored == ("2026-05-01 06:00:00",)
+
+
+def test_an_empty_jsonl_file_is_a_quiet_day_not_an_error(tmp_path, con):
+    _write(tmp_path, HELPDESK_TICKETS, DAY, "")
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (0, 0, 0)

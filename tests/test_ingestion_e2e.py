@@ -3,7 +3,7 @@ with Dagster into a real DuckDB file, and reconcile the result against the fault
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -205,4 +205,8 @@ def test_landing_sensor_requests_one_range_run_per_source(tiny_landing):
         )
     )
     assert again.run_requests == []
-    assert dt.date.fromisoformat(result.cursor) == dt.date.fromisoformat(days[-1])
+    assert json.loads(result.cursor) == {
+        "crm": days[-1],
+        "helpdesk": days[-1],
+        "telemetry": days[-1],
+    }

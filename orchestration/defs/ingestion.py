@@ -4,6 +4,7 @@ A backfill of any length is one run and one step per asset (`BackfillPolicy.sing
 the partition window becomes a single SQL scan over the range's files.
 """
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -90,17 +91,20 @@ def landed_days(landing_dir: str | Path, entity: Entity) -> list[str]:
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource):
-    """Requests one backfill-style run per source covering the days landed since last time."""
-    last_seen = context.cursor or ""
-    newest = last_seen
+    """Requests one backfill-style run per source covering the days landed since last time.
+
+    The cursor keeps the newest requested day per source, so sources landing at different
+    paces never hide each other's days.
+    """
+    last_seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
     for source in sorted({e.source for e in ENTITIES}):
         entities = [e for e in ENTITIES if e.source == source]
         complete = set.intersection(*(set(landed_days(landing.landing_dir, e)) for e in entities))
-        new_days = sorted(d for d in complete if d > last_seen)
+        new_days = sorted(d for d in complete if d > last_seen.get(source, ""))
         if not new_days:
             continue
-        newest = max(newest, new_days[-1])
+        last_seen[source] = new_days[-1]
         requests.append(
             dg.RunRequest(
                 run_key=f"{source}:{new_days[0]}..{new_days[-1]}",
@@ -111,4 +115,4 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
                 },
             )
         )
-    return dg.SensorResult(run_requests=requests, cursor=newest)
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps(last_seen, sort_keys=True))

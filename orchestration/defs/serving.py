@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.warehouse import warehouse_models
+from orchestration.defs.warehouse import FOLLOW_RAW_LOADS, warehouse_models
 from orchestration.resources import WAREHOUSE_POOL, ServingResource
 from serving.publish import publish_serving
 
@@ -17,6 +17,7 @@ SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine")
     kinds={"duckdb"},
     deps=[warehouse_models],
     pool=WAREHOUSE_POOL,
+    automation_condition=FOLLOW_RAW_LOADS,
     owners=["team:data-engineering"],
     description=(
         "data/serving.duckdb: a copy of the marts, features and quarantine schemas written to a "

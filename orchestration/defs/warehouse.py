@@ -29,6 +29,12 @@ dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
 _LAYERS = {"staging", "intermediate", "marts", "features"}
 
+# Eager, minus "wait while a parent partition is missing": the unpartitioned models sit on
+# daily raw partitions, and today's partition is always missing until it lands.
+FOLLOW_RAW_LOADS = dg.AutomationCondition.eager().without(
+    ~dg.AutomationCondition.any_deps_missing()
+)
+
 
 class SupportopsTranslator(DagsterDbtTranslator):
     """Groups by dbt layer folder, one owning team, and eager automation so models follow raw loads."""
@@ -46,7 +52,7 @@ class SupportopsTranslator(DagsterDbtTranslator):
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
-        return dg.AutomationCondition.eager()
+        return FOLLOW_RAW_LOADS
 
 
 translator = SupportopsTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
@@ -81,7 +87,7 @@ def warehouse_models(
     with warehouse.get_connection() as con:
         window = pending_window(con)
         first_build = con.execute(f"SELECT count(*) = 0 FROM {BUILDS_TABLE}").fetchone()[0]
-    full_build = config.full_refresh or first_build
+    full_build = config.full_refresh or first_build or window is None
     dbt_vars = (
         {}
         if full_build or window is None
@@ -104,8 +110,10 @@ def warehouse_models(
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
-    with warehouse.get_connection() as con:
-        record_build(con, started_at, window, full_build)
+    # Only a build of every model moves the watermark; a subset would leave the others stale.
+    if not context.is_subset:
+        with warehouse.get_connection() as con:
+            record_build(con, started_at, window, full_build)
 
 
 def _close_dbt_duckdb_instance() -> None:
