@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import Entity, Field, landing_path
+from extracts.ledger import ensure_ledger, record_load
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
 
 RAW_SCHEMA = "raw"
@@ -397,6 +398,7 @@ def load_range(
     # Timestamps are UTC: parse offsets against UTC, whatever the host's time zone.
     con.execute("SET TimeZone = 'UTC'")
     ensure_tables(con, entity)
+    ensure_ledger(con)
     _load_lexicons(con)
     ipad, opad = _hmac_pads(pii_key)
     con.execute("SET VARIABLE pii_ipad = ?", [ipad])
@@ -493,6 +495,7 @@ def load_range(
                        {_record_sql(entity)}, getvariable('loaded_at')
                 FROM _classified WHERE _problem IS NOT NULL"""
         )
+        record_load(con, entity.table, first_day, last_day, loaded_at)
         counts = con.execute(
             f"""SELECT
                   (SELECT count(*) FROM _classified),
@@ -540,9 +543,6 @@ def load_range(
     )
 
 
-BUILDS_TABLE = "meta.dbt_builds"
-
-
 def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the tables in the raw schema of the database `con` points at."""
     return [
@@ -553,55 +553,3 @@ def raw_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
             [RAW_SCHEMA],
         ).fetchall()
     ]
-
-
-def newest_landing_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The newest landing day any raw table holds: how current the warehouse is."""
-    days = [f"SELECT max(_landing_date) AS d FROM {RAW_SCHEMA}.{name}" for name in raw_tables(con)]
-    if not days:
-        return None
-    return con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(days)})").fetchone()[0]
-
-
-def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
-    """The landing days (re)loaded into raw since the last successful warehouse build.
-
-    This is the window an incremental dbt build must cover. With no build recorded yet, every
-    landed day is pending; with nothing new, the newest day; with no raw data, None.
-    """
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {BUILDS_TABLE.split('.')[0]}")
-    con.execute(
-        f"""CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (
-                started_at TIMESTAMP, first_day DATE, last_day DATE, full_build BOOLEAN)"""
-    )
-    tables = raw_tables(con)
-    if not tables:
-        return None
-    since = con.execute(f"SELECT max(started_at) FROM {BUILDS_TABLE}").fetchone()[0]
-    loaded = " UNION ALL ".join(
-        f"SELECT _landing_date, _loaded_at FROM {RAW_SCHEMA}.{name}" for name in tables
-    )
-    first, last, newest = con.execute(
-        f"""SELECT min(_landing_date) FILTER (WHERE $since IS NULL OR _loaded_at > $since),
-                   max(_landing_date) FILTER (WHERE $since IS NULL OR _loaded_at > $since),
-                   max(_landing_date)
-            FROM ({loaded})""",
-        {"since": since},
-    ).fetchone()
-    if first is None:
-        # Nothing new: re-derive the newest day, a no-op in effect that keeps tests running.
-        return (newest, newest) if newest else None
-    return first, last
-
-
-def record_build(
-    con: duckdb.DuckDBPyConnection,
-    started_at: dt.datetime,
-    window: tuple[dt.date, dt.date] | None,
-    full_build: bool,
-) -> None:
-    """Remember a successful build so the next one covers only what landed after it began."""
-    first, last = window or (None, None)
-    con.execute(
-        f"INSERT INTO {BUILDS_TABLE} VALUES (?, ?, ?, ?)", [started_at, first, last, full_build]
-    )

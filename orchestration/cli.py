@@ -151,51 +151,27 @@ def materialize(
 
 @app.command()
 def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """What the warehouse holds: rows loaded, quarantined and late per raw table."""
-    import duckdb
+    """What the published warehouse holds (rows loaded, quarantined, late) and its KPIs.
 
-    from orchestration.settings import settings
+    Reads only the serving database, never the live warehouse a pipeline run may be writing.
+    """
+    from serving.kpis import data_as_of, kpi_table
+    from serving.publish import RAW_SUMMARY_TABLE
 
-    if not settings.warehouse.exists():
-        console.print(f"[red]No warehouse at {settings.warehouse}[/]: run `make demo` first.")
-        raise typer.Exit(1)
-    rows = []
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        for entity in ENTITIES:
-            loaded, late, first, last = con.execute(
-                f"""SELECT count(*), count(*) FILTER (WHERE _is_late),
-                           min(_landing_date)::VARCHAR, max(_landing_date)::VARCHAR
-                    FROM raw.{entity.table}"""
-            ).fetchone()
-            quarantined = con.execute(f"SELECT count(*) FROM quarantine.{entity.table}").fetchone()
-            rows.append(
-                {
-                    "table": entity.table,
-                    "loaded": loaded,
-                    "quarantined": quarantined[0],
-                    "late": late,
-                    "from": first,
-                    "to": last,
-                }
-            )
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"raw.* in {settings.warehouse}")
-    for column, value in rows[0].items():
-        table.add_column(
-            column, justify="right" if isinstance(value, int) else "left", no_wrap=True
-        )
-    for row in rows:
-        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
-    console.print(table)
-    if settings.serving.exists():
-        from serving.kpis import data_as_of, kpi_table
-
-        with duckdb.connect(str(settings.serving), read_only=True) as con:
-            published_at, as_of = data_as_of(con)
-            _print_kpi_report(kpi_table(con), published_at, as_of, overall=True)
-            print_kpis(kpi_table(con, by="path"), "By handling path")
+    with _open_serving() as con:
+        frame = con.execute(f"SELECT * FROM {RAW_SUMMARY_TABLE} ORDER BY table_name").df()
+        published_at, as_of = data_as_of(con)
+        if as_json:
+            print(frame.to_json(orient="records", date_format="iso", indent=2))
+            return
+        table = Table(title="raw.* as published")
+        for column in frame.columns:
+            table.add_column(column, justify="left" if frame[column].dtype == object else "right")
+        for row in frame.to_dict("records"):
+            table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row.values()))
+        console.print(table)
+        _print_kpi_report(kpi_table(con), published_at, as_of, overall=True)
+        print_kpis(kpi_table(con, by="path"), "By handling path")
     console.print(
         "Dagster UI: [bold]make dev[/] then open http://127.0.0.1:3000 "
         "(assets, lineage, run history). KPIs any time: [bold]uv run supportops kpis --by channel[/]."

@@ -14,9 +14,24 @@ from pathlib import Path
 
 import duckdb
 
-from extracts.ingest import newest_landing_day
+from extracts.ingest import raw_tables
+from extracts.ledger import built_through
 
 PUBLISH_INFO_TABLE = "serving_info"
+RAW_SUMMARY_TABLE = "raw_summary"
+
+
+def _raw_summary_sql(con: duckdb.DuckDBPyConnection) -> str:
+    """Rows loaded, late and quarantined per raw table, so readers never open the warehouse."""
+    return " UNION ALL ".join(
+        f"""SELECT '{name}' AS table_name,
+                   (SELECT count(*) FROM raw.{name}) AS loaded,
+                   (SELECT count(*) FROM quarantine.{name}) AS quarantined,
+                   (SELECT count(*) FILTER (WHERE _is_late) FROM raw.{name}) AS late,
+                   (SELECT min(_landing_date) FROM raw.{name}) AS first_day,
+                   (SELECT max(_landing_date) FROM raw.{name}) AS last_day"""
+        for name in raw_tables(con)
+    )
 
 
 @dataclass(frozen=True)
@@ -32,8 +47,8 @@ def publish_serving(
 ) -> PublishResult:
     """Copy `schemas` from the warehouse `con` is attached to into a fresh file at `serving_path`.
 
-    `data_as_of` is the newest landing day any raw table holds; it is stored in the file so
-    readers can show how fresh what they read is.
+    `data_as_of` is the newest landing day a successful warehouse build covered; it is stored
+    in the file so readers can show how fresh what they read is.
     """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     staging = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
@@ -45,7 +60,7 @@ def publish_serving(
            ORDER BY 1, 2""",
         [list(schemas)],
     ).fetchall()
-    data_as_of = newest_landing_day(con)
+    data_as_of = built_through(con)
     counts: dict[str, int] = {}
     con.execute(f"ATTACH '{staging}' AS serving_new")
     try:
@@ -57,6 +72,9 @@ def publish_serving(
             counts[f"{schema}.{name}"] = con.execute(
                 f"SELECT count(*) FROM serving_new.{schema}.{name}"
             ).fetchone()[0]
+        summary = _raw_summary_sql(con)
+        if summary:
+            con.execute(f"CREATE TABLE serving_new.main.{RAW_SUMMARY_TABLE} AS {summary}")
         con.execute(
             f"""CREATE TABLE serving_new.main.{PUBLISH_INFO_TABLE} AS
                 SELECT ?::TIMESTAMP AS published_at, ?::DATE AS data_as_of""",

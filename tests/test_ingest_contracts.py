@@ -20,6 +20,7 @@ from extracts.contracts import (
     landing_path,
 )
 from extracts.ingest import ExtractFileError, load_range
+from extracts.ledger import pending_window, record_build
 
 KEY = b"test-key"
 DAY = dt.date(2026, 5, 1)
@@ -236,3 +237,20 @@ def test_an_empty_jsonl_file_is_a_quiet_day_not_an_error(tmp_path, con):
     _write(tmp_path, HELPDESK_TICKETS, DAY, "")
     result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
     assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (0, 0, 0)
+
+
+def test_pending_window_covers_reloads_even_when_nothing_valid_remains(tmp_path, con):
+    second_day = DAY + dt.timedelta(days=1)
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([TICKET]))
+    other = {**TICKET, "ticket_id": 2, "created_at": "2026-05-02T09:00:00Z"}
+    _write(tmp_path, HELPDESK_TICKETS, second_day, _jsonl([other]))
+    load_range(con, HELPDESK_TICKETS, tmp_path, DAY, second_day, KEY)
+    assert pending_window(con) == (DAY, second_day)
+    record_build(con, dt.datetime.now(dt.UTC).replace(tzinfo=None), (DAY, second_day), True)
+    assert pending_window(con) == (second_day, second_day)  # nothing new: the newest day
+
+    renamed = {("ticket_priority" if k == "priority" else k): v for k, v in TICKET.items()}
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([renamed]))
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    assert result.rows_loaded == 0
+    assert pending_window(con) == (DAY, DAY)

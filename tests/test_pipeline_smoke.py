@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import duckdb
 
 
@@ -16,3 +21,28 @@ def test_every_asset_materialises_and_serving_is_published(tiny_pipeline):
     assert tickets == tiny_pipeline.generated.rows["helpdesk_tickets"]
     assert kpi_tickets == tickets
     assert info.isoformat() == max(p.name for p in (tiny_pipeline.landing / "helpdesk").iterdir())
+
+
+def _cli(pipeline, *args: str) -> list[dict]:
+    env = {**os.environ, "SUPPORTOPS_DATA_DIR": str(pipeline.serving.parent)}
+    out = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args, "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+def test_cli_reads_the_published_copy(tiny_pipeline):
+    summary = {row["table_name"]: row for row in _cli(tiny_pipeline, "summary")}
+    generated = tiny_pipeline.generated.rows
+    assert summary["helpdesk_tickets"]["loaded"] == generated["helpdesk_tickets"]
+    assert summary["crm_accounts"]["loaded"] == generated["crm_accounts"]
+    assert all(row["quarantined"] == 0 for row in summary.values())
+    (overall,) = _cli(tiny_pipeline, "kpis")
+    assert overall["tickets"] == generated["helpdesk_tickets"]
+    by_tier = _cli(tiny_pipeline, "kpis", "--by", "tier")
+    assert {row["group"] for row in by_tier} == {"vip", "standard"}
+    assert sum(row["tickets"] for row in by_tier) == overall["tickets"]

@@ -21,7 +21,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from extracts.ingest import BUILDS_TABLE, pending_window, record_build
+from extracts.ledger import BUILDS_TABLE, pending_window, record_build
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 

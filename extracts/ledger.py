@@ -1,0 +1,83 @@
+"""What was loaded when, and what was built from it: the warehouse's own bookkeeping.
+
+Ingestion records every (re)load of a day range, even one that left no valid rows; the
+warehouse build records each success. The difference is the window the next incremental
+build must cover, and the newest day a successful build covered is how current the marts
+(and the serving copy made from them) are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+META_SCHEMA = "meta"
+LOADS_TABLE = f"{META_SCHEMA}.raw_loads"
+BUILDS_TABLE = f"{META_SCHEMA}.dbt_builds"
+
+
+def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (
+                table_name VARCHAR, first_day DATE, last_day DATE, loaded_at TIMESTAMP)"""
+    )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {BUILDS_TABLE} (
+                started_at TIMESTAMP, first_day DATE, last_day DATE, full_build BOOLEAN,
+                data_as_of DATE)"""
+    )
+
+
+def record_load(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    first_day: dt.date,
+    last_day: dt.date,
+    loaded_at: dt.datetime,
+) -> None:
+    """Call inside the load's transaction, so the record and the data commit together."""
+    con.execute(
+        f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?)", [table, first_day, last_day, loaded_at]
+    )
+
+
+def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """The landing days (re)loaded since the last successful build began.
+
+    With no build recorded yet, every loaded day; with nothing new, the newest day (a cheap
+    re-derivation that keeps the tests running); with nothing ever loaded, None.
+    """
+    ensure_ledger(con)
+    return con.execute(
+        f"""WITH since AS (SELECT max(started_at) AS started_at FROM {BUILDS_TABLE}),
+                 pending AS (
+                     SELECT min(first_day) AS first_day, max(last_day) AS last_day
+                     FROM {LOADS_TABLE}, since
+                     WHERE since.started_at IS NULL OR loaded_at > since.started_at)
+            SELECT coalesce(pending.first_day, newest.day), coalesce(pending.last_day, newest.day)
+            FROM pending, (SELECT max(last_day) AS day FROM {LOADS_TABLE}) AS newest
+            WHERE newest.day IS NOT NULL"""
+    ).fetchone()
+
+
+def record_build(
+    con: duckdb.DuckDBPyConnection,
+    started_at: dt.datetime,
+    window: tuple[dt.date, dt.date] | None,
+    full_build: bool,
+) -> None:
+    """Remember a successful build and the newest landing day it covered."""
+    first, last = window or (None, None)
+    con.execute(
+        f"""INSERT INTO {BUILDS_TABLE}
+            SELECT ?, ?, ?, ?, (SELECT max(last_day) FROM {LOADS_TABLE} WHERE loaded_at < ?)""",
+        [started_at, first, last, full_build, started_at],
+    )
+
+
+def built_through(con: duckdb.DuckDBPyConnection) -> dt.date | None:
+    """The newest landing day reflected by a successful build: the marts' "data as of"."""
+    ensure_ledger(con)
+    return con.execute(f"SELECT max(data_as_of) FROM {BUILDS_TABLE}").fetchone()[0]
