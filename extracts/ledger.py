@@ -77,6 +77,12 @@ def record_build(
     )
 
 
+def has_build(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether any warehouse build succeeded yet (the first one rebuilds everything)."""
+    ensure_ledger(con)
+    return con.execute(f"SELECT count(*) > 0 FROM {BUILDS_TABLE}").fetchone()[0]
+
+
 def built_through(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The newest landing day reflected by a successful build: the marts' "data as of"."""
     ensure_ledger(con)

@@ -21,7 +21,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from extracts.ledger import BUILDS_TABLE, pending_window, record_build
+from extracts.ledger import has_build, pending_window, record_build
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
@@ -79,22 +79,18 @@ def warehouse_models(
     """dbt build over the landing days loaded since the last successful build.
 
     Not partitioned: thousands of per-partition materialisation events would cost more than
-    the build itself. The window comes from the data instead (raw rows' `_loaded_at` against
-    the last recorded build), so a new day costs a day's work and a re-loaded old day is
-    rebuilt too. The first build, or `full_refresh`, rebuilds everything.
+    the build itself. The window comes from the load ledger instead (ranges loaded since the
+    last recorded build), so a new day costs a day's work and a re-loaded old day is rebuilt
+    too. The first build, or `full_refresh`, rebuilds everything.
     """
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with warehouse.get_connection() as con:
         window = pending_window(con)
-        first_build = con.execute(f"SELECT count(*) = 0 FROM {BUILDS_TABLE}").fetchone()[0]
-    full_build = config.full_refresh or first_build or window is None
+        full_build = config.full_refresh or window is None or not has_build(con)
     dbt_vars = (
         {}
-        if full_build or window is None
-        else {
-            "start_date": window[0].isoformat(),
-            "end_date": window[1].isoformat(),
-        }
+        if full_build
+        else {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
     )
     context.log.info(f"dbt build {'full' if full_build else f'window {window}'}")
     # dbt's profile reads the warehouse path from the environment: point it at the very file
