@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from extracts.ingest import QUARANTINE_SCHEMA, RAW_SCHEMA
 from quality.suites import CRITICAL, WARNING, Severity, SuiteDef, get_suite, to_gx_suite
 
 DEFAULT_BATCH_ROWS = 2_000_000
@@ -66,6 +67,12 @@ class Outcome:
     element_count: int | None = None
     kind: str = "ge"
     """`ge` (Great Expectations) or `sql` (set-based check in DuckDB)."""
+    gate: str = ""
+    """The named check (Dagster asset check) this outcome belongs to; see `quality.gates`."""
+
+    def __post_init__(self) -> None:
+        if not self.gate:  # suite expectations: critical ones are the contract, the rest sanity
+            self.gate = "contract" if self.severity == CRITICAL else "sanity"
 
     @property
     def blocking(self) -> bool:
@@ -325,6 +332,70 @@ def validate_table(
 
 # ---------------------------------------------------------------------------- SQL checks
 
+# The named checks a suite is gated by (one Dagster asset check each), and their severity:
+# critical gates block everything downstream, warning gates are shown only.
+GATES: dict[str, tuple[Severity, str]] = {
+    "contract": (
+        CRITICAL,
+        "Columns and types, required fields, allowed values, ranges and key uniqueness: the "
+        "suite's critical Great Expectations expectations.",
+    ),
+    "sanity": (WARNING, "Soft ranges worth a look (the suite's warning expectations)."),
+    "quarantine": (
+        CRITICAL,
+        "No fault kind sends more than 1% of any landing day's rows to quarantine.",
+    ),
+    "late_rows": (CRITICAL, "At most 5% of any landing day's rows belong to an earlier day."),
+    "volume": (
+        CRITICAL,
+        "Every day's row count within 0.5x-2x the median of the trailing 14 days of the same "
+        "type (weekdays or weekend days).",
+    ),
+    "freshness": (
+        CRITICAL,
+        "The newest event of every landing day (marts: of the window) lies within the agreed "
+        "lag of its end; snapshot tables have a row for every day.",
+    ),
+    "integrity": (
+        CRITICAL,
+        "Ticket events reference loaded tickets (at most 1% orphans: events of quarantined "
+        "tickets).",
+    ),
+    "distribution": (WARNING, "Bot share and escalation rate within their expected bands."),
+}
+
+# Agreed lags: the newest event of a day lands within this of the day's end.
+FRESHNESS_LAG = {
+    "raw.helpdesk_tickets": dt.timedelta(hours=6),
+    "raw.helpdesk_ticket_events": dt.timedelta(hours=6),
+    "raw.telemetry_events": dt.timedelta(hours=2),
+    "marts.fct_tickets": dt.timedelta(hours=6),
+}
+# Snapshot tables (no event time): the window's last day must be there.
+SNAPSHOT_LAG = dt.timedelta(days=1)
+MAX_QUARANTINE_SHARE = 0.01
+MAX_LATE_SHARE = 0.05
+BOT_SHARE_BAND = (0.10, 0.50)
+ESCALATION_RATE_BAND = (0.03, 0.35)
+
+
+def gates_for(definition: SuiteDef) -> list[str]:
+    """The gates a suite has, in display order (known without touching any data)."""
+    raw = definition.name.startswith(f"{RAW_SCHEMA}.")
+    gates = ["contract"]
+    if any(e.severity == WARNING for e in definition.expectations):
+        gates.append("sanity")
+    if raw:
+        gates += ["quarantine", "late_rows"]
+    if raw or definition.name == "marts.fct_tickets":
+        gates.append("volume")
+    gates.append("freshness")
+    if definition.name == "raw.helpdesk_ticket_events":
+        gates.append("integrity")
+    if definition.name == "marts.fct_tickets":
+        gates.append("distribution")
+    return gates
+
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
     return con.execute(sql, params or []).fetchall()[0][0]
@@ -333,6 +404,10 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None
 def _split(table: str) -> tuple[str, str]:
     schema, _, name = table.rpartition(".")
     return schema or "main", name
+
+
+def _where(where_sql: str | None) -> str:
+    return f"WHERE {where_sql}" if where_sql else ""
 
 
 def check_column_types(
@@ -366,13 +441,20 @@ def check_column_types(
         observed_value=problems or "match",
         unexpected_count=len(problems),
         kind="sql",
+        gate="contract",
     )
+
+
+def _median(values: list[int]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def check_volume(
     con: duckdb.DuckDBPyConnection,
     suite_name: str,
-    day: dt.date,
+    window: Window,
     *,
     table: str | None = None,
     day_column: str | None = None,
@@ -383,65 +465,52 @@ def check_volume(
     min_history: int = 3,
     severity: Severity = CRITICAL,
 ) -> Outcome:
-    """The day's row count lies in [low, high] x the median daily count of the trailing days.
+    """Every day's row count lies in [low, high] x the median daily count of its trailing days.
 
     Support and product traffic has a strong weekly shape (weekends carry about a third of a
     weekday in the demo), so by default the median is taken over the trailing days of the
-    same type (weekdays or weekend days) within `lookback_days`. Days with no rows in the
-    look-back count as zero. With fewer than `min_history` comparable days the check passes
-    and says so.
+    same type (weekdays or weekend days) within `lookback_days`. Days with no rows count as
+    zero, from the table's first day on; a day with fewer than `min_history` comparable days
+    passes and says so. One grouped query; the medians are over at most a few hundred counts.
     """
     definition = get_suite(suite_name)
     table = table or definition.table
     column = day_column or definition.partition_column
-    first = day - dt.timedelta(days=lookback_days)
+    first = window.start - dt.timedelta(days=lookback_days)
     counts = dict(
         con.execute(
             f'SELECT CAST("{column}" AS DATE), count(*) FROM {table} '
-            f'WHERE "{column}" >= ? AND "{column}" <= ? GROUP BY 1',
-            [first, day],
+            f'WHERE "{column}" >= ? AND "{column}" < ? GROUP BY 1',
+            [first, window.end],
         ).fetchall()
     )
-    # Only days the table has any history for count (a table's first day has no baseline).
     earliest = _scalar(con, f'SELECT min(CAST("{column}" AS DATE)) FROM {table}')
-    is_weekend = day.weekday() >= 5
-    history = [
-        counts.get(d, 0)
-        for d in (first + dt.timedelta(days=i) for i in range(lookback_days))
-        if earliest is not None
-        and d >= earliest
-        and (not same_day_type or (d.weekday() >= 5) == is_weekend)
-    ]
-    today = counts.get(day, 0)
-    label = f"volume({column})"
-    if len(history) < min_history:
-        return Outcome(
-            definition.name, label, column, True, severity,
-            {"rows": today, "history_days": len(history), "note": "insufficient history"},
-            None, today, "sql",
-        )  # fmt: skip
-    history.sort()
-    mid = len(history) // 2
-    median = history[mid] if len(history) % 2 else (history[mid - 1] + history[mid]) / 2
-    ratio = today / median if median else (1.0 if today == 0 else math.inf)
-    success = low <= ratio <= high
+    checked, failed, judged = 0, {}, {}
+    for day in window.days:
+        weekend = day.weekday() >= 5
+        history = [
+            counts.get(d, 0)
+            for d in (day - dt.timedelta(days=k) for k in range(lookback_days, 0, -1))
+            if earliest is not None
+            and d >= earliest
+            and (not same_day_type or (d.weekday() >= 5) == weekend)
+        ]
+        rows = counts.get(day, 0)
+        if len(history) < min_history:
+            continue
+        checked += 1
+        median = _median(history)
+        ratio = rows / median if median else (1.0 if rows == 0 else math.inf)
+        judged[str(day)] = {"rows": rows, "median": median, "ratio": round(ratio, 4)}
+        if not low <= ratio <= high:
+            failed[str(day)] = judged[str(day)]
+    observed: dict[str, Any] = {"band": [low, high], "days_checked": checked, "failed_days": failed}
+    if len(window.days) == 1:
+        observed |= judged.get(str(window.start), {"note": "insufficient history"})
     return Outcome(
-        definition.name,
-        label,
-        column,
-        success,
-        severity,
-        {
-            "rows": today,
-            "median": median,
-            "ratio": round(ratio, 4),
-            "band": [low, high],
-            "history_days": len(history),
-        },
-        None if success else abs(today - int(median)),
-        today,
-        "sql",
-    )
+        definition.name, f"volume({column})", column, not failed, severity,
+        observed, len(failed), len(window.days), "sql", "volume",
+    )  # fmt: skip
 
 
 def check_rate_band(
@@ -460,59 +529,82 @@ def check_rate_band(
     """Distribution sanity: avg(`numerator_sql` as 0/1) over the window lies in [low, high]."""
     definition = get_suite(suite_name)
     table = table or definition.table
-    where = f"WHERE {where_sql}" if where_sql else ""
     rows, rate = con.execute(
-        f"SELECT count(*), avg(CASE WHEN {numerator_sql} THEN 1.0 ELSE 0.0 END) FROM {table} {where}"
+        f"SELECT count(*), avg(CASE WHEN {numerator_sql} THEN 1.0 ELSE 0.0 END) "
+        f"FROM {table} {_where(where_sql)}"
     ).fetchall()[0]
     observed: dict[str, Any] = {
         "rows": rows,
         "rate": None if rate is None else round(rate, 4),
         "band": [low, high],
     }
+    success = True
     if rows < min_rows:
         observed["note"] = f"fewer than {min_rows} rows: not judged"
-        return Outcome(definition.name, name, None, True, severity, observed, None, rows, "sql")
-    success = low <= rate <= high
-    return Outcome(definition.name, name, None, success, severity, observed, None, rows, "sql")
+    else:
+        success = low <= rate <= high
+    return Outcome(
+        definition.name, name, None, success, severity, observed, None, rows, "sql",
+        "distribution",
+    )  # fmt: skip
 
 
 def check_freshness(
     con: duckdb.DuckDBPyConnection,
     suite_name: str,
-    expected_by: dt.datetime,
+    window: Window,
     max_lag: dt.timedelta,
     *,
+    per_day: bool = False,
     column: str | None = None,
     table: str | None = None,
-    where_sql: str | None = None,
     severity: Severity = CRITICAL,
 ) -> Outcome:
-    """The newest `column` value (default: the suite's event time) is within `max_lag` of
-    `expected_by` (usually the partition window's end). For loaded time pass `_loaded_at`
-    and the run's time. Tables without an event time fall back to their partition column."""
+    """The newest `column` value (default: the suite's event time; snapshot tables: their
+    partition column) lies within `max_lag` of the window's end.
+
+    `per_day`: every day of the window, judged on the rows of that partition day against
+    that day's end, so one stale day inside a long backfill is caught too. A day without
+    rows is stale.
+    """
     definition = get_suite(suite_name)
     table = table or definition.table
     column = column or definition.event_time or definition.partition_column
-    where = f"WHERE {where_sql}" if where_sql else ""
-    newest = _scalar(con, f'SELECT max(CAST("{column}" AS TIMESTAMP)) FROM {table} {where}')
-    lag = None if newest is None else expected_by - newest
-    success = lag is not None and lag <= max_lag
+    day_column = definition.partition_column
+    if per_day:
+        newest = dict(
+            con.execute(
+                f'SELECT CAST("{day_column}" AS DATE), max(CAST("{column}" AS TIMESTAMP)) '
+                f"FROM {table} WHERE {window.where(day_column)} GROUP BY 1"
+            ).fetchall()
+        )
+        ends = {d: dt.datetime.combine(d + dt.timedelta(days=1), dt.time()) for d in window.days}
+    else:
+        value = _scalar(
+            con,
+            f'SELECT max(CAST("{column}" AS TIMESTAMP)) FROM {table} '
+            f"WHERE {window.where(day_column)}",
+        )
+        ends = {window.end: dt.datetime.combine(window.end, dt.time())}
+        newest = {window.end: value}
+    lags = {d: None if newest.get(d) is None else end - newest[d] for d, end in ends.items()}
+    stale = {
+        str(d): None if lag is None else round(lag.total_seconds() / 3600, 3)
+        for d, lag in lags.items()
+        if lag is None or lag > max_lag
+    }
+    known = [lag for lag in lags.values() if lag is not None]
+    observed = {
+        "newest": None if not newest else str(max((v for v in newest.values() if v), default=None)),
+        "max_lag_hours": max_lag.total_seconds() / 3600,
+        "worst_lag_hours": round(max(known).total_seconds() / 3600, 3) if known else None,
+        "days_checked": len(ends),
+        "stale_days": dict(list(stale.items())[:20]),
+    }
     return Outcome(
-        definition.name,
-        f"freshness({column})",
-        column,
-        success,
-        severity,
-        {
-            "newest": None if newest is None else newest.isoformat(),
-            "expected_by": expected_by.isoformat(),
-            "lag_hours": None if lag is None else round(lag.total_seconds() / 3600, 3),
-            "max_lag_hours": max_lag.total_seconds() / 3600,
-        },
-        None,
-        None,
-        "sql",
-    )
+        definition.name, f"freshness({column})", column, not stale, severity,
+        observed, len(stale), len(ends), "sql", "freshness",
+    )  # fmt: skip
 
 
 def check_referential_integrity(
@@ -535,116 +627,163 @@ def check_referential_integrity(
     definition = get_suite(suite_name)
     table = table or definition.table
     parent_column = parent_column or column
-    where = f"WHERE {where_sql}" if where_sql else ""
     rows, orphans, sample = con.execute(
         f"""SELECT count(*), count(*) FILTER (WHERE p."{parent_column}" IS NULL AND c."{column}" IS NOT NULL),
                    list(DISTINCT c."{column}") FILTER (WHERE p."{parent_column}" IS NULL AND c."{column}" IS NOT NULL)[1:10]
-            FROM (SELECT "{column}" FROM {table} {where}) c
+            FROM (SELECT "{column}" FROM {table} {_where(where_sql)}) c
             LEFT JOIN (SELECT DISTINCT "{parent_column}" FROM {parent_table}) p
               ON c."{column}" = p."{parent_column}" """
     ).fetchall()[0]
     fraction = orphans / rows if rows else 0.0
+    observed = {
+        "orphans": orphans,
+        "fraction": round(fraction, 6),
+        "max_fraction": max_orphan_fraction,
+        "sample": _jsonable(sample or []),
+    }
     return Outcome(
-        definition.name,
-        f"referential_integrity({column}->{parent_table}.{parent_column})",
-        column,
-        fraction <= max_orphan_fraction,
-        severity,
-        {
-            "orphans": orphans,
-            "fraction": round(fraction, 6),
-            "max_fraction": max_orphan_fraction,
-            "sample": _jsonable(sample or []),
-        },
-        orphans,
-        rows,
-        "sql",
+        definition.name, f"referential_integrity({column}->{parent_table}.{parent_column})",
+        column, fraction <= max_orphan_fraction, severity, observed, orphans, rows, "sql",
+        "integrity",
+    )  # fmt: skip
+
+
+def _day_shares(
+    con: duckdb.DuckDBPyConnection, sql: str, max_share: float
+) -> tuple[list[dict], int]:
+    """Rows of (day, label, n, rows_read) over `max_share`, worst first, and the rows read."""
+    rows = con.execute(sql).fetchall()
+    over = [
+        {"day": str(day), "kind": label, "rows": n, "rows_read": read, "share": round(n / read, 4)}
+        for day, label, n, read in rows
+        if read and n / read > max_share
+    ]
+    return sorted(over, key=lambda r: -r["share"]), sum({r[0]: r[3] for r in rows}.values())
+
+
+def _read_per_day(definition: SuiteDef, window: Window) -> str:
+    """Rows read per landing day: loaded plus quarantined."""
+    name = _split(definition.table)[1]
+    return f"""SELECT _landing_date AS day, count(*) AS rows_read FROM (
+                   SELECT _landing_date FROM {definition.table} WHERE {window.where("_landing_date")}
+                   UNION ALL
+                   SELECT _landing_date FROM {QUARANTINE_SCHEMA}.{name}
+                   WHERE {window.where("_landing_date")}) GROUP BY 1"""
+
+
+def check_quarantine_share(
+    con: duckdb.DuckDBPyConnection,
+    suite_name: str,
+    window: Window,
+    max_share: float = MAX_QUARANTINE_SHARE,
+    severity: Severity = CRITICAL,
+) -> Outcome:
+    """No fault kind quarantined more than `max_share` of any landing day's rows.
+
+    Ingestion keeps bad rows out of `raw`, so the raw suite alone cannot see a broken
+    extract; its quarantine can. Judged per day and kind, so one broken day inside a long
+    backfill is not diluted by the good ones.
+    """
+    definition = get_suite(suite_name)
+    name = _split(definition.table)[1]
+    over, read = _day_shares(
+        con,
+        f"""WITH read AS ({_read_per_day(definition, window)})
+            SELECT q._landing_date, q.fault_kind, count(*), any_value(read.rows_read)
+            FROM {QUARANTINE_SCHEMA}.{name} q JOIN read ON read.day = q._landing_date
+            WHERE {window.where("_landing_date")} GROUP BY 1, 2""",
+        max_share,
     )
+    by_kind = dict(
+        con.execute(
+            f"SELECT fault_kind, count(*) FROM {QUARANTINE_SCHEMA}.{name} "
+            f"WHERE {window.where('_landing_date')} GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
+    observed = {
+        "max_share": max_share,
+        "quarantined_by_kind": by_kind,
+        "rows_read": read,
+        "over_limit": over[:20],
+    }
+    return Outcome(
+        definition.name, "quarantine_share(fault_kind)", None, not over, severity,
+        observed, sum(by_kind.values()), read, "sql", "quarantine",
+    )  # fmt: skip
 
 
-# --------------------------------------------------------------- the agreed set per suite
+def check_late_share(
+    con: duckdb.DuckDBPyConnection,
+    suite_name: str,
+    window: Window,
+    max_share: float = MAX_LATE_SHARE,
+    severity: Severity = CRITICAL,
+) -> Outcome:
+    """At most `max_share` of any landing day's loaded rows arrived late (an earlier day's)."""
+    definition = get_suite(suite_name)
+    over, read = _day_shares(
+        con,
+        f"""SELECT _landing_date, 'late', count(*) FILTER (WHERE _is_late), count(*)
+            FROM {definition.table} WHERE {window.where("_landing_date")} GROUP BY 1""",
+        max_share,
+    )
+    late = _scalar(
+        con,
+        f"SELECT count(*) FILTER (WHERE _is_late) FROM {definition.table} "
+        f"WHERE {window.where('_landing_date')}",
+    )
+    observed = {"max_share": max_share, "late_rows": late, "over_limit": over[:20]}
+    return Outcome(
+        definition.name, "late_share(_is_late)", "_is_late", not over, severity,
+        observed, late, read, "sql", "late_rows",
+    )  # fmt: skip
 
-# Agreed lags: the newest event of a day lands within this of the day's end.
-FRESHNESS_LAG = {
-    "raw.helpdesk_tickets": dt.timedelta(hours=6),
-    "raw.helpdesk_ticket_events": dt.timedelta(hours=6),
-    "raw.telemetry_events": dt.timedelta(hours=2),
-    "marts.fct_tickets": dt.timedelta(hours=6),
-}
-# Snapshot tables (no event time): the window's last day must be loaded.
-SNAPSHOT_LAG = dt.timedelta(days=1)
-BOT_SHARE_BAND = (0.10, 0.50)
-ESCALATION_RATE_BAND = (0.03, 0.35)
+
+def table_window(con: duckdb.DuckDBPyConnection, definition: SuiteDef) -> Window | None:
+    """The window spanning every partition day the table has (None when it is empty)."""
+    column = definition.partition_column
+    first, last = con.execute(
+        f'SELECT min(CAST("{column}" AS DATE)), max(CAST("{column}" AS DATE)) FROM {definition.table}'
+    ).fetchall()[0]
+    return Window(first, last + dt.timedelta(days=1)) if first else None
 
 
 def run_sql_checks(
     con: duckdb.DuckDBPyConnection, suite_name: str, window: Window | None = None
 ) -> SuiteResult:
-    """The set-based checks of a suite for a window (whole table when None).
-
-    Column types always; volume for every day of the window (raw tables and fct_tickets);
-    freshness of the window's end; bot share and escalation rate (fct_tickets); events'
-    ticket ids exist in tickets (raw events).
-    """
+    """The set-based checks of the suite's gates over a window (whole table when None)."""
     definition = get_suite(suite_name)
     started = time.perf_counter()
+    gates = gates_for(definition)
     outcomes = [check_column_types(con, suite_name)]
-    column = definition.partition_column
-    if window is None and column:
-        first, last = con.execute(
-            f'SELECT min(CAST("{column}" AS DATE)), max(CAST("{column}" AS DATE)) FROM {definition.table}'
-        ).fetchall()[0]
-        window = Window(first, last + dt.timedelta(days=1)) if first else None
-    where = window.where(column) if window and column else None
-    if (
-        window
-        and column
-        and (definition.name.startswith("raw.") or definition.name == "marts.fct_tickets")
-    ):
-        volumes = [check_volume(con, suite_name, d) for d in window.days]
-        bad = [o for o in volumes if not o.success]
-        if len(volumes) == 1:
-            outcomes.append(volumes[0])
-        else:  # one row for the whole window: the failing days, or the count of days checked
-            outcomes.append(
-                Outcome(
-                    definition.name, volumes[0].expectation, column, not bad, CRITICAL,
-                    {"days": len(volumes), "failed_days": {str(window.days[volumes.index(o)]): o.observed_value for o in bad}},
-                    len(bad), len(volumes), "sql",
-                )
-            )  # fmt: skip
+    window = window or table_window(con, definition)
+    where = window.where(definition.partition_column) if window else None
     if window:
-        end = dt.datetime.combine(window.end, dt.time())
-        if definition.name in FRESHNESS_LAG:
-            outcomes.append(
-                check_freshness(
-                    con, suite_name, end, FRESHNESS_LAG[definition.name], where_sql=where
-                )
-            )
-        elif definition.event_time is None and column:
-            outcomes.append(check_freshness(con, suite_name, end, SNAPSHOT_LAG, where_sql=where))
-    if definition.name == "marts.fct_tickets":
-        outcomes.append(
-            check_rate_band(
-                con, suite_name, "bot_share", "is_bot_handled", *BOT_SHARE_BAND, where_sql=where
-            )
-        )
-        outcomes.append(
-            check_rate_band(
-                con,
-                suite_name,
-                "escalation_rate",
-                "is_escalated",
-                *ESCALATION_RATE_BAND,
-                where_sql=where,
-            )
-        )
-    if definition.name == "raw.helpdesk_ticket_events":
+        if "quarantine" in gates:
+            outcomes.append(check_quarantine_share(con, suite_name, window))
+        if "late_rows" in gates:
+            outcomes.append(check_late_share(con, suite_name, window))
+        if "volume" in gates:
+            outcomes.append(check_volume(con, suite_name, window))
+        raw = definition.name.startswith(f"{RAW_SCHEMA}.")
+        lag = FRESHNESS_LAG.get(definition.name, SNAPSHOT_LAG)
+        outcomes.append(check_freshness(con, suite_name, window, lag, per_day=raw))
+    if "integrity" in gates:
         outcomes.append(
             check_referential_integrity(
                 con, suite_name, "ticket_id", "raw.helpdesk_tickets", where_sql=where
             )
         )
+    if "distribution" in gates:
+        outcomes += [
+            check_rate_band(
+                con, suite_name, "bot_share", "is_bot_handled", *BOT_SHARE_BAND, where_sql=where
+            ),
+            check_rate_band(
+                con, suite_name, "escalation_rate", "is_escalated", *ESCALATION_RATE_BAND,
+                where_sql=where,
+            ),
+        ]  # fmt: skip
     return SuiteResult(
         suite=definition.name,
         table=definition.table,
@@ -661,7 +800,7 @@ def run_suite(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     engine: Literal["gx", "sql"] = "gx",
 ) -> SuiteResult:
-    """GE expectations and SQL checks of a suite over a partition window, as one result."""
+    """Expectations and SQL checks of a suite over a partition window, as one result."""
     definition = get_suite(suite_name)
     where = (
         window.where(definition.partition_column)
@@ -673,3 +812,29 @@ def run_suite(
     ge.outcomes += sql.outcomes
     ge.seconds += sql.seconds
     return ge
+
+
+@dataclass
+class GateResult:
+    """One gate's verdict: passed unless one of its outcomes failed."""
+
+    name: str
+    severity: Severity
+    outcomes: list[Outcome]
+
+    @property
+    def passed(self) -> bool:
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def by_gate(result: SuiteResult) -> list[GateResult]:
+    """A suite result split into its gates (every gate of the suite, even without outcomes)."""
+    definition = get_suite(result.suite)
+    return [
+        GateResult(gate, GATES[gate][0], [o for o in result.outcomes if o.gate == gate])
+        for gate in gates_for(definition)
+    ]

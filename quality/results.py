@@ -15,6 +15,7 @@ RESULTS_TABLE = "quality.check_results"
 COLUMNS = (
     ("run_id", "VARCHAR"),
     ("suite", "VARCHAR"),
+    ("check_name", "VARCHAR"),
     ("expectation", "VARCHAR"),
     ("column_name", "VARCHAR"),
     ("kind", "VARCHAR"),
@@ -57,6 +58,7 @@ def write_results(
         (
             run_id,
             o.suite,
+            o.gate,
             o.expectation,
             o.column,
             o.kind,
@@ -83,7 +85,7 @@ def latest_results(con: duckdb.DuckDBPyConnection) -> list[dict]:
     cur = con.execute(
         f"""SELECT * FROM {RESULTS_TABLE}
             QUALIFY checked_at = max(checked_at) OVER (PARTITION BY suite)
-            ORDER BY suite, success, severity, expectation"""
+            ORDER BY suite, success, severity, check_name, expectation"""
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -10,7 +10,7 @@ import pytest
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.ingest import ensure_tables
-from quality.checks import Window, run_sql_checks, run_suite, validate_table
+from quality.checks import Window, by_gate, gates_for, run_sql_checks, run_suite, validate_table
 from quality.docs import build_data_docs, build_report_from_table
 from quality.results import RESULTS_TABLE, ensure_results_table, latest_results, write_results
 from quality.suites import get_suite, suites
@@ -188,7 +188,7 @@ def test_stale_partition_fails_freshness(con) -> None:
         "freshness(created_at)": "critical",
         "volume(_landing_date)": "critical",
     }
-    assert result.outcome("freshness(created_at)").observed_value["lag_hours"] > 6
+    assert result.outcome("freshness(created_at)").observed_value["worst_lag_hours"] > 6
 
 
 def test_orphan_events_fail_referential_integrity(con) -> None:
@@ -222,3 +222,50 @@ def test_results_table_and_docs(con, tmp_path: Path) -> None:
     assert "expect_column_values_to_be_in_set(channel)" in text and "volume(_landing_date)" in text
     assert len(list((tmp_path / "quality_docs" / "validations").glob("*.html"))) == 2
     assert "FAIL" in build_report_from_table(con, tmp_path / "report").read_text()
+
+
+def _quarantine(con, day: dt.date, kind: str, n: int) -> None:
+    con.execute(
+        f"""INSERT INTO quarantine.helpdesk_tickets BY NAME
+            SELECT DATE '{day}' AS _landing_date, 'tickets.jsonl' AS _source_file,
+                   i AS _source_line, 'channel' AS field, '{kind}' AS fault_kind,
+                   'planted' AS reason, TIMESTAMP '2026-06-01' AS _loaded_at FROM range({n}) r(i)"""
+    )
+
+
+def test_quarantine_share_is_judged_per_day_and_kind(con) -> None:
+    whole = Window(FIRST, LAST + dt.timedelta(days=1))
+    _quarantine(con, FIRST, "null_required", 1)  # 1 of 101 read: under 1%
+    _quarantine(con, LAST, "unknown_enum", 1)
+    assert run_sql_checks(con, TICKETS, whole).outcome("quarantine_share(fault_kind)").success
+    _quarantine(con, LAST, "unknown_enum", 2)  # 3 of 103 on one day: over 1%, even in 20 days
+    outcome = run_sql_checks(con, TICKETS, whole).outcome("quarantine_share(fault_kind)")
+    assert not outcome.success and outcome.gate == "quarantine"
+    assert outcome.observed_value["over_limit"] == [
+        {"day": str(LAST), "kind": "unknown_enum", "rows": 3, "rows_read": 103, "share": 0.0291}
+    ]
+    assert outcome.observed_value["quarantined_by_kind"] == {"null_required": 1, "unknown_enum": 3}
+
+
+def test_late_rows_over_five_percent_of_a_day_fail(con) -> None:
+    con.execute(f"UPDATE {EVENTS} SET _is_late = true WHERE event_id % 200 < 10")  # 5%: passes
+    assert run_sql_checks(con, EVENTS, Window.day(LAST)).outcome("late_share(_is_late)").success
+    con.execute(f"UPDATE {EVENTS} SET _is_late = true WHERE event_id % 200 < 12")
+    outcome = run_sql_checks(con, EVENTS, Window.day(LAST)).outcome("late_share(_is_late)")
+    assert not outcome.success and outcome.unexpected_count == 12
+
+
+def test_one_stale_day_inside_a_backfill_fails_freshness(con) -> None:
+    middle = FIRST + dt.timedelta(days=9)
+    con.execute(
+        f"DELETE FROM {TICKETS} WHERE _landing_date = DATE '{middle}' AND ticket_id % 100 > 30"
+    )
+    result = run_sql_checks(con, TICKETS, Window(FIRST, LAST + dt.timedelta(days=1)))
+    freshness = result.outcome("freshness(created_at)")
+    assert not freshness.success
+    assert list(freshness.observed_value["stale_days"]) == [str(middle)]
+    assert {g.name for g in by_gate(result) if not g.passed} == {"freshness", "volume"}
+    later = Window(middle + dt.timedelta(days=1), LAST + dt.timedelta(days=1))
+    gates = by_gate(run_suite(con, TICKETS, later))
+    assert [g.name for g in gates] == gates_for(get_suite(TICKETS))
+    assert all(g.passed and g.outcomes for g in gates)
