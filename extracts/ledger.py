@@ -87,3 +87,15 @@ def built_through(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The newest landing day reflected by a successful build: the marts' "data as of"."""
     ensure_ledger(con)
     return con.execute(f"SELECT max(data_as_of) FROM {BUILDS_TABLE}").fetchone()[0]
+
+
+def last_build(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:
+    """The landing-day window of the newest successful build; None for a full build or none."""
+    ensure_ledger(con)
+    row = con.execute(
+        f"SELECT first_day, last_day, full_build FROM {BUILDS_TABLE} "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    if row is None or row[2] or row[0] is None:
+        return None
+    return row[0], row[1]

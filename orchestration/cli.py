@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -103,50 +102,55 @@ def _landed_range(landing_dir: Path) -> tuple[str, str]:
     return days[0], days[-1]
 
 
-def _dagster_materialize(select: str, partition_range: str | None = None) -> int:
-    cmd = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "orchestration.definitions",
-    ]
-    cmd += ["--select", select]
-    if partition_range:
-        cmd += ["--partition-range", partition_range]
-    cmd += [
-        "--config-json",
-        json.dumps({"loggers": {"console": {"config": {"log_level": "INFO"}}}}),
-    ]
-    from orchestration.settings import PROJECT_ROOT
-
-    # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
-    env = {**os.environ, "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(PROJECT_ROOT))}
-    return subprocess.run(cmd, env=env, cwd=PROJECT_ROOT, check=False).returncode
-
-
 @app.command()
 def materialize(
     first_day: Annotated[str | None, typer.Option("--from", help="First landing day.")] = None,
     last_day: Annotated[str | None, typer.Option("--to", help="Last landing day.")] = None,
 ) -> None:
-    """Ingest the landed days (one backfill run), then build the warehouse and publish serving.
+    """Ingest the landed days, gate them, build the warehouse and publish serving: one run.
 
-    Two Dagster runs, both visible in the UI: the daily-partitioned raw assets over the
-    range, then dbt (incremental over what was just loaded) and the serving publish.
+    The Dagster job `refresh` over the partition range (visible in the UI like any run):
+    a failed critical quality gate stops dbt and the publish, and the previous serving
+    database stays as it was.
     """
-    from orchestration.settings import settings
+    from orchestration.settings import PROJECT_ROOT, settings
 
     landed_first, landed_last = _landed_range(settings.landing_dir)
-    partition_range = f"{first_day or landed_first}...{last_day or landed_last}"
-    console.print(f"[bold]ingesting[/] landing days {partition_range}")
-    code = _dagster_materialize("group:raw", partition_range)
-    if code == 0:
-        console.print("[bold]building[/] the warehouse and publishing serving")
-        code = _dagster_materialize("not group:raw")
-    raise typer.Exit(code)
+    first, last = first_day or landed_first, last_day or landed_last
+    # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    console.print(f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build, publish")
+    result = defs.resolve_job_def("refresh").execute_in_process(
+        instance=dg.DagsterInstance.get(),
+        tags={
+            "dagster/asset_partition_range_start": first,
+            "dagster/asset_partition_range_end": last,
+        },
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=False,
+    )
+    failed = [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and not e.asset_check_evaluation_data.passed
+    ]
+    for check in failed:
+        severity = check.severity.value
+        console.print(
+            f"[{'red' if severity == 'ERROR' else 'yellow'}]{severity}[/] "
+            f"{check.asset_key.to_user_string()} {check.check_name}: {check.description or ''}"
+        )
+    if not result.success:
+        console.print(
+            "[red]refresh failed[/]; the serving database was not replaced. "
+            "Details: [bold]supportops quality[/] and the run in the Dagster UI."
+        )
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -260,6 +264,82 @@ def _print_kpi_report(rows: list, published_at: dt.datetime, as_of: dt.date, ove
             f"(95% CI {low_h:.1%}-{high_h:.1%}, n={total.csat_human_responses:,}): "
             f"delta {total.csat_delta_pp:+.1f} pp"
         )
+
+
+def _open_quality_results():
+    """The warehouse when no run holds it (newest results, blocked runs included), else the
+    serving copy (results as of the last successful publish). Returns (connection, source)."""
+    import duckdb
+
+    from orchestration.settings import settings
+
+    try:
+        return duckdb.connect(str(settings.warehouse), read_only=True), "warehouse"
+    except duckdb.Error:
+        return _open_serving(), "serving copy (a run holds the warehouse)"
+
+
+@app.command()
+def quality(
+    as_json: Annotated[bool, typer.Option("--json", help="Print every outcome as JSON.")] = False,
+) -> None:
+    """The latest quality gate results: one line per suite and gate, then each failure."""
+    from quality.results import latest_results
+
+    con, source = _open_quality_results()
+    with con:
+        rows = latest_results(con)
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        console.print("No quality results yet: run `make demo` (or `supportops materialize`).")
+        raise typer.Exit(1)
+    gates: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        gates.setdefault((row["suite"], row["check_name"]), []).append(row)
+    table = Table(title=f"Quality gates, latest run per suite ({source})")
+    for column in (
+        "suite",
+        "gate",
+        "severity",
+        "status",
+        "checks",
+        "failed",
+        "window",
+        "checked at",
+    ):
+        table.add_column(column, justify="right" if column in ("checks", "failed") else "left")
+    for (suite, gate), outcomes in gates.items():
+        bad = [o for o in outcomes if not o["success"]]
+        severity = outcomes[0]["severity"]
+        status = (
+            "[green]pass[/]"
+            if not bad
+            else ("[red]FAIL[/]" if severity == "critical" else "[yellow]warn[/]")
+        )
+        first = outcomes[0]
+        window = f"{first['partition_start'] or 'all'}..{first['partition_end'] or ''}"
+        table.add_row(
+            suite, gate, severity, status, str(len(outcomes)), str(len(bad)), window,
+            f"{first['checked_at']:%Y-%m-%d %H:%M}",
+        )  # fmt: skip
+    console.print(table)
+    failures = [r for r in rows if not r["success"]]
+    if failures:
+        detail = Table(title="Failed checks")
+        for column in ("suite", "check", "severity", "unexpected", "observed"):
+            detail.add_column(column, overflow="fold")
+        for r in failures:
+            detail.add_row(
+                r["suite"], r["expectation"], r["severity"], str(r["unexpected_count"] or ""),
+                str(r["observed_value"])[:300],
+            )  # fmt: skip
+        console.print(detail)
+    from orchestration.settings import settings
+
+    docs = settings.warehouse.parent / "quality" / "index.html"
+    console.print(f"{len(rows)} checks, {len(failures)} failed. Data docs: {docs}")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,39 @@
-"""The supportops code location: every asset, check, sensor and resource."""
+"""The supportops code location: every asset, check, job, sensor and resource."""
 
-from __future__ import annotations
+import datetime as dt
 
 import dagster as dg
 
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
+from orchestration.defs.quality import mart_quality, raw_quality_checks
 from orchestration.defs.serving import serving_database
 from orchestration.defs.warehouse import dbt_project, warehouse_models
 from orchestration.resources import build_resources
 from orchestration.settings import settings
 
+# Extracts land daily: raw tables and marts not refreshed for 26 hours are late (warn),
+# for 36 hours stale (fail). Shown in the UI; the data-time freshness of each partition is
+# a blocking quality gate instead (orchestration/defs/quality.py).
+DAILY_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=dt.timedelta(hours=36), warn_window=dt.timedelta(hours=26)
+)
+
+# One run from landing file to serving copy: raw partitions over a window, their gates,
+# dbt, the mart gates and the publish; a failed critical gate stops what follows it.
+refresh_job = dg.define_asset_job(
+    "refresh",
+    selection=dg.AssetSelection.all(),
+    description="Ingest a window of landing days, gate it, build the warehouse and publish.",
+)
+
 defs = dg.Definitions(
     assets=[*ingestion_assets, warehouse_models, serving_database],
+    asset_checks=[*raw_quality_checks, mart_quality],
+    jobs=[refresh_job],
     sensors=[landing_sensor],
     resources=build_resources(settings, dbt_project),
     executor=dg.in_process_executor,
+).map_resolved_asset_specs(
+    func=lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS),
+    selection=dg.AssetSelection.groups("raw", "marts", "features"),
 )

@@ -27,6 +27,9 @@ class Settings:
     warehouse: Path
     pii_key: bytes
     partitions_start: dt.date
+    quality_engine: str
+    """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
+    (the same expectations compiled to one DuckDB query each)."""
 
     @property
     def serving(self) -> Path:
@@ -35,6 +38,9 @@ class Settings:
 
 def load_settings() -> Settings:
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
+    engine = os.environ.get("SUPPORTOPS_QUALITY_ENGINE", "gx")
+    if engine not in ("gx", "sql"):
+        raise ValueError(f"SUPPORTOPS_QUALITY_ENGINE must be gx or sql, not {engine!r}")
     return Settings(
         data_dir=data_dir,
         landing_dir=_path("SUPPORTOPS_LANDING", str(data_dir / "landing")),
@@ -43,6 +49,7 @@ def load_settings() -> Settings:
         partitions_start=dt.date.fromisoformat(
             os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-05-01")
         ),
+        quality_engine=engine,
     )
 
 

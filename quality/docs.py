@@ -1,12 +1,12 @@
 """Data docs: Great Expectations' validation pages plus an index of every outcome.
 
-GE's ephemeral context keeps no validation-results store on disk, so `build_data_docs`
-does not go through `context.build_data_docs()`; it renders each GE validation result
-with GE's own renderer (`ValidationResultsPageRenderer` + `DefaultJinjaPageView`), fully
-offline, and writes an `index.html` listing every outcome (the SQL checks included, which
-GE has no page for). The GE pages link GE's CSS/JS from a CDN: offline they show unstyled
-but complete. `build_report_from_table` writes the index alone from
-`quality.check_results` (for a process that holds no GE results).
+GE's ephemeral context keeps no validation-results store on disk, so the pages are not
+built through `context.build_data_docs()`: `write_validation_pages` renders each GE
+validation result with GE's own renderer (`ValidationResultsPageRenderer` +
+`DefaultJinjaPageView`), fully offline, and `write_index` lists the latest outcome of every
+check from `quality.check_results` (the SQL checks included, which GE has no page for),
+linking the suites' pages. The GE pages link GE's CSS/JS from a CDN: offline they show
+unstyled but complete.
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
 
-from quality.checks import Outcome, SuiteResult
+from quality.checks import SuiteResult
 from quality.results import latest_results
 
 
@@ -59,41 +58,39 @@ tr.FAIL{{background:#fdd}}tr.warn{{background:#ffd}}code{{font-size:12px}}</styl
 <th>unexpected</th><th>observed</th></tr>{"".join(body)}</table></body></html>"""
 
 
-def _rows(outcomes: Iterable[Outcome]) -> list[dict]:
-    rows = [o.__dict__ | {"observed_value": o.observed_value} for o in outcomes]
-    return sorted(rows, key=lambda r: (r["suite"], r["success"], r["severity"], r["expectation"]))
-
-
-def build_data_docs(
-    results: Iterable[SuiteResult], out_dir: str | Path, title: str = "supportops data quality"
-) -> Path:
-    """Write GE validation pages and `index.html` into `out_dir`; returns the index path."""
+def write_validation_pages(result: SuiteResult, out_dir: str | Path) -> list[Path]:
+    """Render the suite's GE validation results (one page per batch), replacing its old pages."""
     from great_expectations.render.renderer import ValidationResultsPageRenderer
     from great_expectations.render.view import DefaultJinjaPageView
 
-    out = Path(out_dir)
-    (out / "validations").mkdir(parents=True, exist_ok=True)
+    pages_dir = Path(out_dir) / "validations"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    for old in pages_dir.glob(f"{_slug(result.suite)}-*.html"):
+        old.unlink()
     renderer, view = ValidationResultsPageRenderer(), DefaultJinjaPageView()
-    results = list(results)
-    links: dict[str, list[str]] = {}
-    for r in results:
-        for i, gx_result in enumerate(r.gx_results):
-            name = f"validations/{_slug(r.suite)}-{i + 1}.html"
-            (out / name).write_text(view.render(renderer.render(gx_result)), encoding="utf-8")
-            links.setdefault(r.suite, []).append(name)
-    index = out / "index.html"
-    index.write_text(
-        _index(_rows(o for r in results for o in r.outcomes), links, title), encoding="utf-8"
-    )
-    return index
+    pages = []
+    for i, gx_result in enumerate(result.gx_results):
+        page = pages_dir / f"{_slug(result.suite)}-{i + 1}.html"
+        page.write_text(view.render(renderer.render(gx_result)), encoding="utf-8")
+        pages.append(page)
+    return pages
 
 
-def build_report_from_table(
+def write_index(
     con: duckdb.DuckDBPyConnection, out_dir: str | Path, title: str = "supportops data quality"
 ) -> Path:
-    """`index.html` of the latest results per suite in `quality.check_results` (no GE)."""
+    """`index.html`: the latest outcome of every check per suite, linking the GE pages on disk."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    rows = latest_results(con)
+    links = {
+        suite: sorted(
+            f"validations/{p.name}" for p in (out / "validations").glob(f"{_slug(suite)}-*.html")
+        )
+        for suite in {r["suite"] for r in rows}
+    }
     index = out / "index.html"
-    index.write_text(_index(latest_results(con), {}, title), encoding="utf-8")
+    tmp = index.with_suffix(".tmp")
+    tmp.write_text(_index(rows, {s: p for s, p in links.items() if p}, title), encoding="utf-8")
+    tmp.replace(index)
     return index

@@ -80,8 +80,16 @@ def write_results(
 
 
 def latest_results(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """The outcomes of the most recent run of each suite (for `supportops quality`)."""
-    ensure_results_table(con)
+    """The outcomes of the most recent run of each suite (for `supportops quality`).
+
+    Works on a read-only connection: a database without results gives an empty list."""
+    schema, _, name = RESULTS_TABLE.partition(".")
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, name],
+    ).fetchone()[0]
+    if not exists:
+        return []
     cur = con.execute(
         f"""SELECT * FROM {RESULTS_TABLE}
             QUALIFY checked_at = max(checked_at) OVER (PARTITION BY suite)

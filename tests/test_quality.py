@@ -11,7 +11,7 @@ import pytest
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.ingest import ensure_tables
 from quality.checks import Window, by_gate, gates_for, run_sql_checks, run_suite, validate_table
-from quality.docs import build_data_docs, build_report_from_table
+from quality.docs import write_index, write_validation_pages
 from quality.results import RESULTS_TABLE, ensure_results_table, latest_results, write_results
 from quality.suites import get_suite, suites
 
@@ -217,11 +217,13 @@ def test_results_table_and_docs(con, tmp_path: Path) -> None:
     assert [(r["suite"], r["expectation"], r["severity"]) for r in bad] == [
         (TICKETS, "expect_column_values_to_be_in_set(channel)", "critical")
     ]
-    index = build_data_docs(results, tmp_path / "quality_docs")
-    text = index.read_text()
+    docs = tmp_path / "quality_docs"
+    for result in results:
+        assert len(write_validation_pages(result, docs)) == 1
+    text = write_index(con, docs).read_text()
     assert "expect_column_values_to_be_in_set(channel)" in text and "volume(_landing_date)" in text
-    assert len(list((tmp_path / "quality_docs" / "validations").glob("*.html"))) == 2
-    assert "FAIL" in build_report_from_table(con, tmp_path / "report").read_text()
+    assert "FAIL" in text and "validations/raw.helpdesk_tickets-1.html" in text
+    assert len(list((docs / "validations").glob("*.html"))) == 2
 
 
 def _quarantine(con, day: dt.date, kind: str, n: int) -> None:

@@ -9,7 +9,7 @@ from orchestration.defs.warehouse import FOLLOW_RAW_LOADS, warehouse_models
 from orchestration.resources import WAREHOUSE_POOL, ServingResource
 from serving.publish import publish_serving
 
-SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine")
+SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine", "quality")
 
 
 @dg.asset(

@@ -30,9 +30,11 @@ dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 _LAYERS = {"staging", "intermediate", "marts", "features"}
 
 # Eager, minus "wait while a parent partition is missing": the unpartitioned models sit on
-# daily raw partitions, and today's partition is always missing until it lands.
-FOLLOW_RAW_LOADS = dg.AutomationCondition.eager().without(
-    ~dg.AutomationCondition.any_deps_missing()
+# daily raw partitions, and today's partition is always missing until it lands. Never on a
+# parent whose blocking quality gate failed, even when it was checked in an earlier run.
+FOLLOW_RAW_LOADS = (
+    dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    & dg.AutomationCondition.all_deps_blocking_checks_passed()
 )
 
 
