@@ -28,6 +28,12 @@ class ServingResource(dg.ConfigurableResource):
     path: str
 
 
+def warehouse_dir(warehouse: DuckDBResource) -> Path:
+    """What the pipeline writes beside the warehouse (data docs, models, exports, reports)
+    lives in its folder, so a test's warehouse in a temporary folder keeps them there too."""
+    return Path(warehouse.database).resolve().parent
+
+
 def build_resources(
     settings: Settings, dbt_project: DbtProject
 ) -> dict[str, dg.ConfigurableResource]:

@@ -28,6 +28,8 @@ class Settings:
     pii_key: bytes
     partitions_start: dt.date
     quality_engine: str
+    drift_threshold: float
+    """Share of drifted features (or a drifted prediction) at which retraining starts."""
     """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
     (the same expectations compiled to one DuckDB query each)."""
 
@@ -50,6 +52,7 @@ def load_settings() -> Settings:
             os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-05-01")
         ),
         quality_engine=engine,
+        drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
     )
 
 

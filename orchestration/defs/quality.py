@@ -21,7 +21,7 @@ from extracts.contracts import ENTITIES, Entity
 from extracts.ledger import last_build
 from orchestration.defs.warehouse import warehouse_models
 from orchestration.partitions import daily_partitions, window_days
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import WAREHOUSE_POOL, warehouse_dir
 from orchestration.settings import settings
 from quality.checks import GATES, SuiteResult, Window, by_gate, gates_for, run_suite
 from quality.docs import write_index, write_validation_pages
@@ -48,7 +48,7 @@ def _specs(
 
 def quality_docs_dir(warehouse: DuckDBResource) -> Path:
     """Data docs live beside the warehouse they describe (`data/quality/` in the demo)."""
-    return Path(warehouse.database).resolve().parent / "quality"
+    return warehouse_dir(warehouse) / "quality"
 
 
 def _validate(
