@@ -342,5 +342,82 @@ def quality(
     console.print(f"{len(rows)} checks, {len(failures)} failed. Data docs: {docs}")
 
 
+@app.command()
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the model cards as JSON.")] = False,
+) -> None:
+    """Every trained model version: champion, challengers and retired, with test metrics."""
+    from ml.registry import list_versions
+    from orchestration.settings import settings
+
+    versions = list_versions(settings.warehouse.parent / "models")
+    if as_json:
+        print(json.dumps([v.card | {"status": v.status} for v in versions], indent=2, default=str))
+        return
+    if not versions:
+        console.print("No models trained yet: run `make demo` (or `supportops materialize`).")
+        raise typer.Exit(1)
+    table = Table(title="Model registry")
+    for column in ("task", "version", "status", "test window", "ROC AUC", "PR AUC", "Brier",
+                   "top-decile lift", "baseline PR AUC", "health-score PR AUC", "trained at"):  # fmt: skip
+        table.add_column(
+            column, justify="left" if column in ("task", "version", "status") else "right"
+        )
+    for v in versions:
+        m = v.card["metrics"]
+        test = v.card["data_window"]["test"]
+        table.add_row(
+            v.task, v.version, v.status, f"{test['start']}..{test['end']}",
+            f"{m['model']['roc_auc']:.3f}", f"{m['model']['pr_auc']:.3f}",
+            f"{m['model']['brier']:.4f}", f"{m['model']['top_decile_lift']:.2f}",
+            f"{m['logistic_baseline']['pr_auc']:.3f}", f"{m['health_score']['pr_auc']:.3f}",
+            str(v.card["trained_at"])[:16],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def outreach(
+    top: Annotated[int, typer.Option(help="How many accounts.")] = 20,
+    min_probability: Annotated[
+        float, typer.Option(help="Only accounts at least this likely to churn (0-1).")
+    ] = 0.0,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """The proactive outreach list: at-risk accounts by revenue at risk, with reasons."""
+    if output_format not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format must be table, csv or json")
+    with _open_serving() as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'ml' AND table_name = 'outreach_list'"
+        ).fetchone()[0]
+        if not exists:
+            console.print("No outreach list published yet: run `make demo`.")
+            raise typer.Exit(1)
+        frame = con.execute(
+            "SELECT * FROM ml.outreach_list WHERE churn_probability >= ? ORDER BY rank LIMIT ?",
+            [min_probability, top],
+        ).df()
+    if output_format == "csv":
+        print(frame.to_csv(index=False), end="")
+        return
+    if output_format == "json":
+        print(frame.to_json(orient="records", date_format="iso", indent=2))
+        return
+    table = Table(title=f"Outreach list: top {len(frame)} accounts by revenue at risk")
+    for column in ("rank", "account", "owner", "segment", "ARR", "churn p", "at risk",
+                   "health", "reasons"):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for r in frame.to_dict("records"):
+        reasons = "; ".join(x for x in (r["reason_1"], r["reason_2"], r["reason_3"]) if x)
+        table.add_row(
+            str(r["rank"]), f"{r['account_name']} ({r['account_id']})", str(r["owner"]),
+            str(r["segment"]), f"${r['arr']:,.0f}", f"{r['churn_probability']:.1%}",
+            f"${r['revenue_at_risk']:,.0f}", str(r["health_band"]), reasons,
+        )  # fmt: skip
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()
