@@ -1,0 +1,64 @@
+"""Models: the champions, their metrics against the baselines and the ceiling, calibration,
+and drift with links to the Evidently reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import queries, ui
+
+st.title("Models")
+db = ui.serving_or_stop()
+ui.models_or_stop(db)
+
+versions = queries.model_versions(db)
+st.subheader("Champions")
+st.dataframe(versions[versions["status"] == "champion"], hide_index=True)
+with st.expander("All versions"):
+    st.dataframe(versions, hide_index=True)
+
+st.subheader("Test-window metrics: model vs logistic baseline vs health score vs ceiling")
+st.caption("The ceiling scores the planted truth: a model above it would have a leak.")
+evaluations = queries.champion_evaluations(db)
+st.dataframe(evaluations, hide_index=True)
+columns = st.columns(2)
+for column, (task, rows) in zip(columns * 2, evaluations.groupby("task"), strict=False):
+    long = rows.melt(id_vars="scorer", value_vars=["roc_auc", "pr_auc", "top_decile_lift"])
+    column.plotly_chart(
+        px.bar(long, x="variable", y="value", color="scorer", barmode="group",
+               title=f"{task}: champion {rows['version'].iloc[0]}"),
+        width="stretch",
+    )  # fmt: skip
+
+st.subheader("Calibration")
+calibration = queries.champion_calibration(db)
+for column, (task, rows) in zip(columns * 2, calibration.groupby("task"), strict=False):
+    figure = go.Figure(
+        [
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot"),
+            go.Scatter(x=rows["mean_predicted"], y=rows["observed_rate"], mode="lines+markers",
+                       name=rows["version"].iloc[0], text=rows["rows"]),
+        ]
+    )  # fmt: skip
+    figure.update_layout(title=f"{task}: predicted vs observed", height=320,
+                         xaxis_title="mean predicted", yaxis_title="observed rate")  # fmt: skip
+    column.plotly_chart(figure, width="stretch")
+
+st.subheader("Drift")
+drift = queries.latest_drift(db)
+drift["report"] = [Path(p).resolve().as_uri() if p else None for p in drift["report_path"]]
+detected = int(drift["detected"].sum())
+st.metric("Drift checks with drift detected", f"{detected} of {len(drift)}")
+st.dataframe(
+    drift.drop(columns="report_path"),
+    hide_index=True,
+    column_config={
+        "report": st.column_config.LinkColumn("report", display_text="open report"),
+        "drift_share": st.column_config.NumberColumn("drift share", format="percent"),
+        "threshold": st.column_config.NumberColumn("threshold", format="percent"),
+    },
+)
