@@ -10,7 +10,16 @@ import streamlit as st
 
 from dashboards import queries, ui
 
-st.set_page_config(page_title="supportops", page_icon="📊", layout="wide")
+# (file under pages/, which is also the URL path; title; Material icon). The first is the home page.
+PAGES = (
+    ("executive", "Executive", "trending_up"),
+    ("operations", "Operations", "support_agent"),
+    ("outreach", "Outreach", "handshake"),
+    ("models", "Models", "model_training"),
+    ("quality", "Data quality", "verified"),
+)
+
+st.set_page_config(page_title="supportops", page_icon=":material/monitoring:", layout="wide")
 
 
 def no_data() -> None:
@@ -25,10 +34,7 @@ else:
     published_at, as_of = queries.serving_info(db)
     st.sidebar.caption(f"Data as of **{as_of}** · published {published_at:%Y-%m-%d %H:%M} UTC")
     pages = [
-        st.Page("pages/executive.py", title="Executive", icon="📈", default=True),
-        st.Page("pages/operations.py", title="Operations", icon="🎧", url_path="operations"),
-        st.Page("pages/outreach.py", title="Outreach", icon="🤝", url_path="outreach"),
-        st.Page("pages/models.py", title="Models", icon="🧪", url_path="models"),
-        st.Page("pages/quality.py", title="Data quality", icon="🛡️", url_path="quality"),
+        st.Page(f"pages/{name}.py", title=title, icon=f":material/{icon}:", default=i == 0)
+        for i, (name, title, icon) in enumerate(PAGES)
     ]
 st.navigation(pages).run()

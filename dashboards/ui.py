@@ -128,7 +128,7 @@ def kpi_tiles(current: KpiRow, previous: KpiRow | None, tiles: Sequence[Tile]) -
                 met = value is not None and (value >= target.value) == target.higher_is_better
                 st.caption(
                     f"target {sign} {FORMATS[tile.kind](target.value)} "
-                    f"{'✅' if met else '⚠️'} · {tile.detail(current)}"
+                    f"{'met' if met else 'missed'} · {tile.detail(current)}"
                 )
             else:
                 st.caption(tile.detail(current))
@@ -151,9 +151,26 @@ def trend_chart(frame: pd.DataFrame, field: str, title: str, kind: str) -> go.Fi
     return figure
 
 
-def period_caption(filters: Filters) -> None:
+def kpi_header(db: Serving, filters: Filters, tiles: Sequence[Tile]) -> None:
+    """The page's tiles for the filtered period against the one before; stops the page
+    when no ticket matches."""
+    current = queries.kpis(db, filters)
+    if not current:
+        st.info("No tickets match these filters.")
+        st.stop()
+    previous = queries.kpis(db, filters.shifted_back())
+    kpi_tiles(current[0], previous[0] if previous else None, tiles)
+    period_caption(filters, bool(previous))
+
+
+def period_caption(filters: Filters, has_previous: bool) -> None:
     previous = filters.shifted_back()
+    against = (
+        f"changes are against {previous.first_day} to {previous.last_day}"
+        if has_previous
+        else f"no tickets from {previous.first_day} to {previous.last_day} to compare with"
+    )
     st.caption(
-        f"Tickets created {filters.first_day} to {filters.last_day}; changes are against "
-        f"{previous.first_day} to {previous.last_day} (same length, same filters)."
+        f"Tickets created {filters.first_day} to {filters.last_day}; {against} "
+        "(same length, same filters)."
     )

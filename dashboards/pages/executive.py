@@ -19,13 +19,7 @@ TRENDS = {tile.field: (tile.label, tile.kind) for tile in TILES}
 st.title("Executive")
 db = ui.serving_or_stop()
 filters = ui.ticket_filters(db, segments=True)
-current = queries.kpis(db, filters)
-if not current:
-    st.info("No tickets match these filters.")
-    st.stop()
-previous = queries.kpis(db, filters.shifted_back())
-ui.kpi_tiles(current[0], previous[0] if previous else None, TILES)
-ui.period_caption(filters)
+ui.kpi_header(db, filters, TILES)
 
 st.subheader("Weekly trends")
 weekly = ui.kpi_frame(queries.kpis(db, filters, by="week"), list(TRENDS))

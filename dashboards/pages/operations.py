@@ -21,13 +21,7 @@ TILES = (
 st.title("Operations")
 db = ui.serving_or_stop()
 filters = ui.ticket_filters(db, segments=False)
-current = queries.kpis(db, filters)
-if not current:
-    st.info("No tickets match these filters.")
-    st.stop()
-previous = queries.kpis(db, filters.shifted_back())
-ui.kpi_tiles(current[0], previous[0] if previous else None, TILES)
-ui.period_caption(filters)
+ui.kpi_header(db, filters, TILES)
 
 left, right = st.columns(2)
 queue = queries.daily_queue(db, filters)
