@@ -125,12 +125,15 @@ def add_ml_and_quarantine(serving: Path) -> dict[int, float]:
         )
         for (task, kind), detected in LATEST_DRIFT_DETECTED.items():
             version = CHAMPIONS[task]
+            report = serving.parent / "reports" / f"{task}-{kind}.html"
+            report.parent.mkdir(exist_ok=True)
+            report.write_text(f"<html><body>{task} {kind} drift</body></html>")
             con.execute(
                 "INSERT INTO ml.drift VALUES (?, ?, ?, ?, 0.9, 9, 10, ?, 0.5, ?), "
                 "(?, ?, ?, ?, ?, 1, 10, ?, 0.5, ?)",
-                [task, version, kind, trained, not detected, f"/reports/{task}-{kind}-old.html",
+                [task, version, kind, trained, not detected, f"/gone/{task}-{kind}-old.html",
                  task, version, kind, trained + dt.timedelta(days=3), 0.6 if detected else 0.1,
-                 detected, f"/reports/{task}-{kind}.html"],
+                 detected, str(report)],
             )  # fmt: skip
         con.execute(
             """CREATE TABLE ml.outreach_list (rank INTEGER, account_id VARCHAR,

@@ -224,7 +224,7 @@ def test_outreach_lists_filters_and_downloads(monkeypatch, plain_dir, ml_dir):
     assert metrics(app)["Revenue at risk"][0] == f"${sum(10000 * r[3] for r in keep):,.0f}"
     app.multiselect(key="outreach_segment").set_value(["smb"]).run()
     assert app.dataframe[0].value.empty
-    download = app.get("download_button")
+    download = app.download_button
     assert len(download) == 1
 
 
@@ -245,9 +245,11 @@ def test_models_page(monkeypatch, plain_dir, ml_dir):
     ]
     drift = app.dataframe[3].value
     assert {(r.task, r.kind): bool(r.detected) for r in drift.itertuples()} == LATEST_DRIFT_DETECTED
+    reports = [b.label for b in app.download_button]
+    assert reports == [f"Drift report: {task}, {kind}" for task, kind in LATEST_DRIFT_DETECTED]
     assert all(
-        link.endswith(f"{r.task}-{r.kind}.html")
-        for link, r in zip(drift["report"], drift.itertuples(), strict=True)
+        str(p).endswith(f"{t}-{k}.html")
+        for t, k, p in drift[["task", "kind", "report_path"]].itertuples(index=False)
     )
     detected = sum(LATEST_DRIFT_DETECTED.values())
     assert metrics(app)["Drift checks with drift detected"][0] == f"{detected} of {len(drift)}"

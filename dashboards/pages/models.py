@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import queries, ui
+from orchestration.settings import PROJECT_ROOT
 
 st.title("Models")
 db = ui.serving_or_stop()
@@ -50,15 +51,27 @@ for column, (task, rows) in zip(columns * 2, calibration.groupby("task"), strict
 
 st.subheader("Drift")
 drift = queries.latest_drift(db)
-drift["report"] = [Path(p).resolve().as_uri() if p else None for p in drift["report_path"]]
 detected = int(drift["detected"].sum())
 st.metric("Drift checks with drift detected", f"{detected} of {len(drift)}")
 st.dataframe(
-    drift.drop(columns="report_path"),
+    drift,
     hide_index=True,
     column_config={
-        "report": st.column_config.LinkColumn("report", display_text="open report"),
         "drift_share": st.column_config.NumberColumn("drift share", format="percent"),
         "threshold": st.column_config.NumberColumn("threshold", format="percent"),
     },
 )
+# Browsers do not follow file:// links from an http page: the reports are offered as files.
+for row in drift.itertuples():
+    report = Path(row.report_path or "")
+    report = report if report.is_absolute() else PROJECT_ROOT / report
+    if row.report_path and report.is_file():
+        st.download_button(
+            f"Drift report: {row.task}, {row.kind}",
+            report.read_bytes(),
+            file_name=report.name,
+            mime="text/html",
+            key=f"report-{row.task}-{row.kind}",
+        )
+    else:
+        st.caption(f"{row.task}, {row.kind}: no report file at {row.report_path}")
