@@ -23,16 +23,6 @@ from serving.kpis import KpiRow, kpi_row
 
 TTL_SECONDS = 600
 
-ML_TABLES = (
-    "model_versions",
-    "evaluations",
-    "calibration",
-    "account_scores",
-    "ticket_scores",
-    "drift",
-    "outreach_list",
-)
-
 
 class Serving(NamedTuple):
     """Identity of one published serving file: a new publish changes inode and mtime."""
@@ -91,8 +81,9 @@ def tables(db: Serving) -> frozenset[str]:
     return frozenset(frame["name"])
 
 
-def has_ml(db: Serving) -> bool:
-    return all(f"ml.{name}" in tables(db) for name in ML_TABLES)
+def has_tables(db: Serving, *names: str) -> bool:
+    """Whether every `schema.table` is published (the `ml` schema arrives with the models)."""
+    return set(names) <= tables(db)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

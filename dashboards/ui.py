@@ -35,9 +35,9 @@ def serving_or_stop() -> Serving:
     return db
 
 
-def models_or_stop(db: Serving) -> None:
+def models_or_stop(db: Serving, *ml_tables: str) -> None:
     """Pages built on the ML tables explain how to get them when they are absent."""
-    if not queries.has_ml(db):
+    if not queries.has_tables(db, *ml_tables):
         st.info(NO_MODELS)
         st.stop()
 

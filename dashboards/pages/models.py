@@ -14,7 +14,9 @@ from orchestration.settings import PROJECT_ROOT
 
 st.title("Models")
 db = ui.serving_or_stop()
-ui.models_or_stop(db)
+ui.models_or_stop(
+    db, *(f"ml.{t}" for t in ("model_versions", "evaluations", "calibration", "drift"))
+)
 
 versions = queries.model_versions(db)
 st.subheader("Champions")

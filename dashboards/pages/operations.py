@@ -62,7 +62,7 @@ for column, by in ((left, "channel"), (right, "category")):
     column.plotly_chart(figure, width="stretch")
 
 st.subheader("Open tickets by escalation risk")
-if not queries.has_ml(db):
+if not queries.has_tables(db, "ml.ticket_scores"):
     st.info(ui.NO_MODELS)
 else:
     st.dataframe(

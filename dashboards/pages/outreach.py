@@ -8,7 +8,7 @@ from dashboards import queries, ui
 
 st.title("Outreach")
 db = ui.serving_or_stop()
-ui.models_or_stop(db)
+ui.models_or_stop(db, "ml.outreach_list")
 options = queries.outreach_options(db)
 left, middle, right = st.columns(3)
 segments = left.multiselect("Segment", options.get("segment", ()), key="outreach_segment")
