@@ -28,8 +28,7 @@ st.subheader("Test-window metrics: model vs logistic baseline vs health score vs
 st.caption("The ceiling scores the planted truth: a model above it would have a leak.")
 evaluations = queries.champion_evaluations(db)
 st.dataframe(evaluations, hide_index=True)
-columns = st.columns(2)
-for column, (task, rows) in zip(columns * 2, evaluations.groupby("task"), strict=False):
+for column, (task, rows) in zip(st.columns(2) * 2, evaluations.groupby("task"), strict=False):
     long = rows.melt(id_vars="scorer", value_vars=["roc_auc", "pr_auc", "top_decile_lift"])
     column.plotly_chart(
         px.bar(long, x="variable", y="value", color="scorer", barmode="group",
@@ -39,7 +38,7 @@ for column, (task, rows) in zip(columns * 2, evaluations.groupby("task"), strict
 
 st.subheader("Calibration")
 calibration = queries.champion_calibration(db)
-for column, (task, rows) in zip(columns * 2, calibration.groupby("task"), strict=False):
+for column, (task, rows) in zip(st.columns(2) * 2, calibration.groupby("task"), strict=False):
     figure = go.Figure(
         [
             go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot"),
