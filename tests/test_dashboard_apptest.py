@@ -263,7 +263,11 @@ def test_quality_page(monkeypatch, tiny_pipeline, plain_dir, ml_dir):
     assert shown["Checks in the latest runs"][0] == f"{len(latest):,}"
     failed = latest[~latest["success"].astype(bool)]
     assert shown["Failed, critical"][0] == str((failed["severity"] == "critical").sum())
-    freshness = app.dataframe[1].value
+    gates = app.dataframe[0].value
+    assert gates["checks"].sum() == len(latest)
+    assert gates["failed"].sum() == len(failed)
+    assert set(gates["suite"]) == set(latest["suite"])
+    freshness = app.dataframe[2].value
     assert set(freshness["table_name"]) == set(
         read_table(tiny_pipeline.serving, "main.raw_summary")["table_name"]
     )

@@ -21,7 +21,15 @@ else:
     a.metric("Checks in the latest runs", f"{len(checks):,}")
     b.metric("Failed, critical", f"{(failed['severity'] == 'critical').sum():,}")
     c.metric("Failed, warning", f"{(failed['severity'] != 'critical').sum():,}")
-    st.dataframe(checks, hide_index=True)
+    gates = (
+        checks.groupby(["suite", "check_name", "severity"], sort=False)
+        .agg(checks=("success", "size"), failed=("success", lambda ok: int((~ok).sum())),
+             checked_at=("checked_at", "max"))
+        .reset_index()
+    )  # fmt: skip
+    st.dataframe(gates, hide_index=True)
+    with st.expander("Every check, failures first"):
+        st.dataframe(checks, hide_index=True)
 
 st.subheader("Freshness per source")
 if "main.raw_summary" not in published:
