@@ -11,9 +11,11 @@ RUN := $(UV) run --frozen
 DEMO_ARGS ?= --scale demo --fault-rate 0.0005 --fault-kinds duplicate,null_required,bad_timestamp,unknown_enum,late_arrival
 
 MANIFEST := dbt_project/target/manifest.json
+# apt needs root: sudo only when we are not root already.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test lint format dev install generate materialize manifest clean docs
+.PHONY: help demo test lint format dev install generate materialize manifest clean docs dashboard browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +44,10 @@ demo: install ## install, generate demo data, materialise every asset, print the
 	$(MAKE) --no-print-directory generate
 	$(MAKE) --no-print-directory materialize
 	$(RUN) supportops summary
+	@echo "Dashboards: make dashboard (or uv run supportops dashboard), then open http://127.0.0.1:8501"
+	@echo "Outreach list: uv run supportops outreach (CSV in data/exports/outreach_list.csv); quality: uv run supportops quality"
 
-test: install lint $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
+test: install lint browser $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
 
 lint: install ## ruff lint + format check, sqlfluff over the dbt models and tests
@@ -54,6 +58,13 @@ lint: install ## ruff lint + format check, sqlfluff over the dbt models and test
 format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+browser: ## install Debian's chromium for the browser tests when it is missing
+	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+dashboard: install ## the Streamlit dashboards on http://127.0.0.1:8501 (reads data/serving.duckdb)
+	$(RUN) streamlit run dashboards/app.py --server.headless true --server.address 127.0.0.1 \
+	  --server.port 8501 --browser.gatherUsageStats false
 
 dev: install $(MANIFEST) ## open the Dagster UI on http://127.0.0.1:3000
 	$(RUN) dagster dev -h 127.0.0.1 -p 3000

@@ -419,5 +419,22 @@ def outreach(
     console.print(table)
 
 
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+) -> None:
+    """Serve the Streamlit dashboards (they read only the published serving database)."""
+    import subprocess
+
+    from orchestration.settings import PROJECT_ROOT
+
+    console.print(f"Dashboards on [bold]http://{host}:{port}[/] (Ctrl+C stops them)")
+    command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py"),
+               "--server.headless", "true", "--server.address", host, "--server.port", str(port),
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+    raise typer.Exit(subprocess.call(command))
+
+
 if __name__ == "__main__":
     app()

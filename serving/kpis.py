@@ -67,7 +67,7 @@ def kpi_table(
 ) -> list[KpiRow]:
     """One KpiRow per value of `by` (or one overall row) for tickets created in the window."""
     group = _COLUMNS[by] if by else "'all'"
-    sums = con.execute(
+    rows = con.execute(
         f"""
         SELECT {group} AS grp,
                sum(tickets), sum(bot_handled_tickets), sum(contained_tickets),
@@ -91,41 +91,41 @@ def kpi_table(
         """,
         {"first": first_day, "last": last_day},
     ).fetchall()
-    rows = []
-    for (
-        grp, tickets, bot, contained, responses, satisfied, auto_n, auto_ok, human_n, human_ok,
-        handle_seconds, touched, cost, breached, applicable, fcr, fcr_eligible, escalated, reopened,
-    ) in sums:  # fmt: skip
-        auto_n, auto_ok, human_n, human_ok = (
-            int(v or 0) for v in (auto_n, auto_ok, human_n, human_ok)
-        )
-        csat_auto, csat_human = _ratio(auto_ok, auto_n), _ratio(human_ok, human_n)
-        rows.append(
-            KpiRow(
-                group=str(grp),
-                tickets=int(tickets),
-                containment_rate=_ratio(contained, bot),
-                bot_handled_tickets=int(bot),
-                csat=_ratio(satisfied, responses),
-                csat_responses=int(responses),
-                csat_automated=csat_auto,
-                csat_automated_responses=auto_n,
-                csat_human=csat_human,
-                csat_human_responses=human_n,
-                csat_delta_pp=(csat_auto - csat_human) * 100
-                if csat_auto is not None and csat_human is not None
-                else None,
-                csat_automated_ci=wilson_interval(auto_ok, auto_n),
-                csat_human_ci=wilson_interval(human_ok, human_n),
-                aht_minutes=_ratio(handle_seconds / 60, touched),
-                cost_per_ticket_usd=_ratio(cost, tickets),
-                sla_compliance=1 - breached / applicable if applicable else None,
-                fcr_rate=_ratio(fcr, fcr_eligible),
-                escalation_rate=_ratio(escalated, tickets),
-                reopen_rate=_ratio(reopened, tickets),
-            )
-        )
-    return rows
+    return [kpi_row(*sums) for sums in rows]
+
+
+def kpi_row(
+    grp, tickets, bot, contained, responses, satisfied, auto_n, auto_ok, human_n, human_ok,
+    handle_seconds, touched, cost, breached, applicable, fcr, fcr_eligible, escalated, reopened,
+) -> KpiRow:  # fmt: skip
+    """The KPI definitions over one group's additive sums, in `kpi_table`'s column order.
+
+    Public so that other readers of the same sums (the dashboards) share the definitions."""
+    auto_n, auto_ok, human_n, human_ok = (int(v or 0) for v in (auto_n, auto_ok, human_n, human_ok))
+    csat_auto, csat_human = _ratio(auto_ok, auto_n), _ratio(human_ok, human_n)
+    return KpiRow(
+        group=str(grp),
+        tickets=int(tickets),
+        containment_rate=_ratio(contained, bot),
+        bot_handled_tickets=int(bot),
+        csat=_ratio(satisfied, responses),
+        csat_responses=int(responses),
+        csat_automated=csat_auto,
+        csat_automated_responses=auto_n,
+        csat_human=csat_human,
+        csat_human_responses=human_n,
+        csat_delta_pp=(csat_auto - csat_human) * 100
+        if csat_auto is not None and csat_human is not None
+        else None,
+        csat_automated_ci=wilson_interval(auto_ok, auto_n),
+        csat_human_ci=wilson_interval(human_ok, human_n),
+        aht_minutes=_ratio(handle_seconds / 60, touched),
+        cost_per_ticket_usd=_ratio(cost, tickets),
+        sla_compliance=1 - breached / applicable if applicable else None,
+        fcr_rate=_ratio(fcr, fcr_eligible),
+        escalation_rate=_ratio(escalated, tickets),
+        reopen_rate=_ratio(reopened, tickets),
+    )
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.date | None]:

@@ -1,0 +1,78 @@
+"""Models: the champions, their metrics against the baselines and the ceiling, calibration,
+and drift with links to the Evidently reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboards import queries, ui
+from orchestration.settings import PROJECT_ROOT
+
+st.title("Models")
+db = ui.serving_or_stop()
+ui.models_or_stop(
+    db, *(f"ml.{t}" for t in ("model_versions", "evaluations", "calibration", "drift"))
+)
+
+versions = queries.model_versions(db)
+st.subheader("Champions")
+st.dataframe(versions[versions["status"] == "champion"], hide_index=True)
+with st.expander("All versions"):
+    st.dataframe(versions, hide_index=True)
+
+st.subheader("Test-window metrics: model vs logistic baseline vs health score vs ceiling")
+st.caption("The ceiling scores the planted truth: a model above it would have a leak.")
+evaluations = queries.champion_evaluations(db)
+st.dataframe(evaluations, hide_index=True)
+for column, (task, rows) in zip(st.columns(2) * 2, evaluations.groupby("task"), strict=False):
+    long = rows.melt(id_vars="scorer", value_vars=["roc_auc", "pr_auc", "top_decile_lift"])
+    column.plotly_chart(
+        px.bar(long, x="variable", y="value", color="scorer", barmode="group",
+               title=f"{task}: champion {rows['version'].iloc[0]}"),
+        width="stretch",
+    )  # fmt: skip
+
+st.subheader("Calibration")
+calibration = queries.champion_calibration(db)
+for column, (task, rows) in zip(st.columns(2) * 2, calibration.groupby("task"), strict=False):
+    figure = go.Figure(
+        [
+            go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot"),
+            go.Scatter(x=rows["mean_predicted"], y=rows["observed_rate"], mode="lines+markers",
+                       name=rows["version"].iloc[0], text=rows["rows"]),
+        ]
+    )  # fmt: skip
+    figure.update_layout(title=f"{task}: predicted vs observed", height=320,
+                         xaxis_title="mean predicted", yaxis_title="observed rate")  # fmt: skip
+    column.plotly_chart(figure, width="stretch")
+
+st.subheader("Drift")
+drift = queries.latest_drift(db)
+detected = int(drift["detected"].sum())
+st.metric("Drift checks with drift detected", f"{detected} of {len(drift)}")
+st.dataframe(
+    drift,
+    hide_index=True,
+    column_config={
+        "drift_share": st.column_config.NumberColumn("drift share", format="percent"),
+        "threshold": st.column_config.NumberColumn("threshold", format="percent"),
+    },
+)
+# Browsers do not follow file:// links from an http page: the reports are offered as files.
+for row in drift.itertuples():
+    report = Path(row.report_path or "")
+    report = report if report.is_absolute() else PROJECT_ROOT / report
+    if row.report_path and report.is_file():
+        st.download_button(
+            f"Drift report: {row.task}, {row.kind}",
+            report.read_bytes(),
+            file_name=report.name,
+            mime="text/html",
+            key=f"report-{row.task}-{row.kind}",
+        )
+    else:
+        st.caption(f"{row.task}, {row.kind}: no report file at {row.report_path}")

@@ -1,0 +1,42 @@
+"""Outreach: the ranked at-risk accounts with their reasons, for customer success."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboards import queries, ui
+
+st.title("Outreach")
+db = ui.serving_or_stop()
+ui.models_or_stop(db, "ml.outreach_list")
+options = queries.outreach_options(db)
+left, middle, right = st.columns(3)
+segments = left.multiselect("Segment", options.get("segment", ()), key="outreach_segment")
+owners = middle.multiselect("Owner", options.get("owner", ()), key="outreach_owner")
+min_probability = right.slider("Minimum churn probability", 0.0, 1.0, 0.0, 0.05, key="min_p")
+accounts = queries.outreach(db, tuple(segments), tuple(owners), min_probability)
+
+a, b, c = st.columns(3)
+a.metric("Accounts to contact", f"{len(accounts):,}")
+b.metric("Revenue at risk", f"${accounts['revenue_at_risk'].sum():,.0f}")
+c.metric("ARR of these accounts", f"${accounts['arr'].sum():,.0f}")
+if not accounts.empty:
+    st.caption(f"Scores as of {accounts['as_of_date'].max():%Y-%m-%d}.")
+st.dataframe(
+    accounts,
+    hide_index=True,
+    column_config={
+        "churn_probability": st.column_config.ProgressColumn(
+            "churn probability", format="percent", min_value=0.0, max_value=1.0
+        ),
+        "arr": st.column_config.NumberColumn("ARR", format="dollar"),
+        "revenue_at_risk": st.column_config.NumberColumn("revenue at risk", format="dollar"),
+    },
+)
+st.download_button(
+    "Download CSV",
+    accounts.to_csv(index=False).encode(),
+    file_name="outreach.csv",
+    mime="text/csv",
+    disabled=accounts.empty,
+)

@@ -1,0 +1,374 @@
+"""Every SQL statement the dashboards run, against the published serving database only.
+
+Why it is shaped this way:
+- The pipeline swaps serving.duckdb with `os.replace`; a connection kept open would keep
+  reading the old file. Each query opens a short-lived read-only connection instead.
+- Results are cached with `st.cache_data(ttl=...)`, keyed by `Serving` (path, inode,
+  mtime): a new publish is a new key, so it shows at the next rerun, not after the TTL.
+- User choices travel as `?` parameters, never formatted into the SQL text. The only
+  formatted parts are identifiers from fixed dictionaries here or from the catalog.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import NamedTuple
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from serving.kpis import KpiRow, kpi_row
+
+TTL_SECONDS = 600
+
+
+class Serving(NamedTuple):
+    """Identity of one published serving file: a new publish changes inode and mtime."""
+
+    path: str
+    inode: int
+    mtime_ns: int
+
+
+class Filters(NamedTuple):
+    """Ticket filters; an empty tuple means no restriction on that dimension."""
+
+    first_day: dt.date
+    last_day: dt.date
+    channels: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+
+    def shifted_back(self) -> Filters:
+        """The previous period of equal length, same dimension filters."""
+        length = self.last_day - self.first_day + dt.timedelta(days=1)
+        return self._replace(
+            first_day=self.first_day - length, last_day=self.first_day - dt.timedelta(days=1)
+        )
+
+    def params(self) -> list:
+        return [
+            self.first_day,
+            self.last_day,
+            list(self.channels),
+            list(self.tiers),
+            list(self.categories),
+            list(self.segments),
+        ]
+
+
+def serving_file(path: Path) -> Serving | None:
+    """The serving file's identity, or None when nothing has been published yet."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return Serving(str(path), stat.st_ino, stat.st_mtime_ns)
+
+
+def _frame(db: Serving, sql: str, params: list | None = None) -> pd.DataFrame:
+    with duckdb.connect(db.path, read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def tables(db: Serving) -> frozenset[str]:
+    """`schema.table` names in the file, so pages can tell what has been published."""
+    frame = _frame(db, "SELECT schema_name || '.' || table_name AS name FROM duckdb_tables()")
+    return frozenset(frame["name"])
+
+
+def has_tables(db: Serving, *names: str) -> bool:
+    """Whether every `schema.table` is published (the `ml` schema arrives with the models)."""
+    return set(names) <= tables(db)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def serving_info(db: Serving) -> tuple[dt.datetime, dt.date | None]:
+    """When the file was published and the newest landing day it reflects."""
+    row = _frame(db, "SELECT published_at, data_as_of FROM main.serving_info").iloc[0]
+    as_of = None if pd.isna(row["data_as_of"]) else pd.Timestamp(row["data_as_of"]).date()
+    return pd.Timestamp(row["published_at"]).to_pydatetime(), as_of
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def filter_options(db: Serving) -> dict:
+    """Date bounds and the values each filter offers."""
+    bounds = _frame(
+        db, "SELECT min(kpi_date) AS lo, max(kpi_date) AS hi FROM marts.fct_support_kpis_daily"
+    )
+    options = _frame(
+        db,
+        """SELECT 'channel' AS dim, channel AS value FROM marts.fct_support_kpis_daily
+           UNION SELECT 'tier', tier FROM marts.fct_support_kpis_daily
+           UNION SELECT 'category', category FROM marts.fct_support_kpis_daily
+           UNION SELECT 'segment', segment FROM marts.dim_accounts
+           ORDER BY 1, 2""",
+    )
+    result = {dim: tuple(g["value"].dropna()) for dim, g in options.groupby("dim")}
+    result["first_day"] = pd.Timestamp(bounds["lo"].iloc[0]).date()
+    result["last_day"] = pd.Timestamp(bounds["hi"].iloc[0]).date()
+    return result
+
+
+# Ticket rows with the filters applied, the account segment as of the creation day, and
+# each ticket priced at its KPI-mart cell's unit prices (agent cost per handle second,
+# cost per bot conversation, platform cost per ticket are constant within a cell), so a
+# subset of tickets costs exactly what the mart charges for it.
+_FILTERS = """
+WITH f AS (
+    SELECT ?::DATE AS first_day, ?::DATE AS last_day, ?::VARCHAR[] AS channels,
+           ?::VARCHAR[] AS tiers, ?::VARCHAR[] AS categories, ?::VARCHAR[] AS segments
+)"""
+_DIMENSIONS_MATCH = """
+      (len(f.channels) = 0 OR list_contains(f.channels, {t}.channel))
+      AND (len(f.tiers) = 0 OR list_contains(f.tiers, {t}.tier))
+      AND (len(f.categories) = 0 OR list_contains(f.categories, {t}.category))"""
+
+_FILTERED_TICKETS = (
+    _FILTERS
+    + """,
+cell_prices AS (
+    SELECT kpi_date, channel, category, tier, handling_path,
+           agent_cost_usd / nullif(handle_seconds, 0) AS agent_usd_per_second,
+           bot_cost_usd / nullif(bot_conversations, 0) AS bot_usd_per_conversation,
+           platform_cost_usd / tickets AS platform_usd_per_ticket
+    FROM marts.fct_support_kpis_daily
+    WHERE tickets > 0
+),
+tickets AS (
+    SELECT t.*, coalesce(a.segment, 'unknown') AS segment,
+           coalesce(t.handle_seconds * p.agent_usd_per_second, 0)
+             + CASE WHEN t.bot_replies > 0 THEN coalesce(p.bot_usd_per_conversation, 0) ELSE 0 END
+             + coalesce(p.platform_usd_per_ticket, 0) AS cost_usd
+    FROM marts.fct_tickets AS t
+    CROSS JOIN f
+    LEFT JOIN marts.dim_accounts AS a
+      ON a.account_id = t.account_id
+     AND t.created_date >= a.valid_from
+     AND (a.valid_to IS NULL OR t.created_date < a.valid_to)
+    LEFT JOIN cell_prices AS p
+      ON p.kpi_date = t.created_date AND p.channel = t.channel AND p.category = t.category
+     AND p.tier = t.tier AND p.handling_path = t.handling_path
+    WHERE t.created_date BETWEEN f.first_day AND f.last_day
+      AND (len(f.segments) = 0 OR list_contains(f.segments, coalesce(a.segment, 'unknown')))
+      AND """
+    + _DIMENSIONS_MATCH.format(t="t")
+    + """
+)
+"""
+)
+
+# The same sums as serving.kpis.kpi_table, in kpi_row's argument order, over ticket rows.
+_KPI_SUMS = """
+SELECT {group} AS grp,
+       count(*), count(*) FILTER (WHERE is_bot_handled), count(*) FILTER (WHERE is_contained),
+       count(*) FILTER (WHERE has_csat_response), count(*) FILTER (WHERE is_csat_satisfied),
+       count(*) FILTER (WHERE has_csat_response AND handling_path = 'automated'),
+       count(*) FILTER (WHERE is_csat_satisfied AND handling_path = 'automated'),
+       count(*) FILTER (WHERE has_csat_response AND handling_path IN ('agent', 'assisted')),
+       count(*) FILTER (WHERE is_csat_satisfied AND handling_path IN ('agent', 'assisted')),
+       coalesce(sum(handle_seconds), 0), count(*) FILTER (WHERE has_agent_touch),
+       sum(cost_usd),
+       count(*) FILTER (WHERE is_sla_first_response_breached)
+         + count(*) FILTER (WHERE is_sla_resolution_breached),
+       count(*) FILTER (WHERE is_sla_first_response_applicable)
+         + count(*) FILTER (WHERE is_sla_resolution_applicable),
+       count(*) FILTER (WHERE is_fcr), count(*) FILTER (WHERE is_fcr_eligible),
+       count(*) FILTER (WHERE is_escalated), count(*) FILTER (WHERE is_reopened)
+FROM tickets
+GROUP BY ALL
+ORDER BY 1
+"""
+
+GROUPS = {
+    "all": "'all'",
+    "week": "CAST(date_trunc('week', created_date) AS DATE)",
+    "channel": "channel",
+    "tier": "tier",
+    "category": "category",
+    "segment": "segment",
+}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def kpis(db: Serving, filters: Filters, by: str = "all") -> list[KpiRow]:
+    """serving.kpis definitions over the filtered tickets, one row per `by` group."""
+    sql = _FILTERED_TICKETS + _KPI_SUMS.format(group=GROUPS[by])
+    with duckdb.connect(db.path, read_only=True) as con:
+        return [kpi_row(*sums) for sums in con.execute(sql, filters.params()).fetchall()]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ticket_times(db: Serving, filters: Filters) -> pd.DataFrame:
+    """First reply and full resolution minutes per ticket, for the distributions."""
+    return _frame(
+        db,
+        _FILTERED_TICKETS
+        + """SELECT tier, channel, first_reply_minutes, full_resolution_minutes FROM tickets""",
+        filters.params(),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
+    """Tickets created and solved per day and the backlog (a stock) at each day's end.
+
+    From the KPI mart, whose grain has no segment: the segment filter does not apply."""
+    return _frame(
+        db,
+        _FILTERS
+        + """
+        SELECT m.kpi_date AS day, sum(m.tickets) AS created, sum(m.solved_tickets) AS solved,
+               sum(m.backlog_tickets) AS backlog
+        FROM marts.fct_support_kpis_daily AS m CROSS JOIN f
+        WHERE m.kpi_date BETWEEN f.first_day AND f.last_day AND"""
+        + _DIMENSIONS_MATCH.format(t="m")
+        + " GROUP BY ALL ORDER BY 1",
+        filters.params(),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.DataFrame:
+    """Open tickets with their latest escalation score, riskiest first."""
+    return _frame(
+        db,
+        _FILTERED_TICKETS
+        + """, scores AS (
+                SELECT * FROM ml.ticket_scores
+                QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY scored_at DESC) = 1
+            )
+            SELECT t.ticket_id, t.created_at, t.channel, t.category, t.tier, t.priority,
+                   s.escalation_probability, s.sla_risk, s.model_version
+            FROM tickets AS t JOIN scores AS s USING (ticket_id)
+            WHERE NOT t.is_resolved AND t.closed_at IS NULL
+            ORDER BY s.escalation_probability DESC, t.ticket_id
+            LIMIT ?""",
+        [*filters.params(), limit],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def outreach_options(db: Serving) -> dict[str, tuple[str, ...]]:
+    frame = _frame(
+        db,
+        """SELECT 'segment' AS dim, segment AS value FROM ml.outreach_list
+           UNION SELECT 'owner', owner FROM ml.outreach_list ORDER BY 1, 2""",
+    )
+    return {dim: tuple(g["value"].dropna()) for dim, g in frame.groupby("dim")}
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def outreach(
+    db: Serving, segments: tuple[str, ...], owners: tuple[str, ...], min_probability: float
+) -> pd.DataFrame:
+    """The ranked at-risk list with its reasons, filtered."""
+    return _frame(
+        db,
+        """WITH f AS (SELECT ?::DOUBLE AS min_p, ?::VARCHAR[] AS segments, ?::VARCHAR[] AS owners)
+           SELECT o.rank, o.account_id, o.account_name, o.segment, o.tier, o.plan, o.owner,
+                  o.arr, o.churn_probability, o.revenue_at_risk, o.health_band,
+                  o.reason_1, o.reason_2, o.reason_3, o.as_of_date
+           FROM ml.outreach_list AS o CROSS JOIN f
+           WHERE o.churn_probability >= f.min_p
+             AND (len(f.segments) = 0 OR list_contains(f.segments, o.segment))
+             AND (len(f.owners) = 0 OR list_contains(f.owners, o.owner))
+           ORDER BY o.rank""",
+        [min_probability, list(segments), list(owners)],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def model_versions(db: Serving) -> pd.DataFrame:
+    return _frame(
+        db,
+        """SELECT task, version, status, trained_at, train_start, train_end, test_start, test_end
+           FROM ml.model_versions ORDER BY task, status = 'champion' DESC, trained_at DESC""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def champion_evaluations(db: Serving) -> pd.DataFrame:
+    """Each champion's metrics beside the logistic baseline, the health score and the ceiling."""
+    return _frame(
+        db,
+        """SELECT e.task, e.version, e.scorer, e.roc_auc, e.pr_auc, e.brier, e.top_decile_lift,
+                  e.rows, e.positives
+           FROM ml.evaluations AS e
+           JOIN ml.model_versions AS v USING (task, version)
+           WHERE v.status = 'champion'
+           ORDER BY e.task,
+                    list_position(['model', 'logistic_baseline', 'health_score', 'ceiling'], e.scorer)""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def champion_calibration(db: Serving) -> pd.DataFrame:
+    return _frame(
+        db,
+        """SELECT c.task, c.version, c.bin, c.mean_predicted, c.observed_rate, c.rows
+           FROM ml.calibration AS c
+           JOIN ml.model_versions AS v USING (task, version)
+           WHERE v.status = 'champion'
+           ORDER BY c.task, c.bin""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_drift(db: Serving) -> pd.DataFrame:
+    """The newest drift check per task and kind."""
+    return _frame(
+        db,
+        """SELECT task, version, kind, checked_at, detected, drift_share, threshold,
+                  drifted_columns, columns, report_path
+           FROM ml.drift
+           QUALIFY row_number() OVER (PARTITION BY task, kind ORDER BY checked_at DESC) = 1
+           ORDER BY task, kind""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def latest_checks(db: Serving) -> pd.DataFrame:
+    """Outcomes of the newest run of each quality suite, failures first."""
+    return _frame(
+        db,
+        """SELECT suite, check_name, expectation, column_name, severity, success,
+                  unexpected_count, element_count, partition_start, partition_end, checked_at,
+                  CAST(observed_value AS VARCHAR) AS observed_value
+           FROM quality.check_results
+           QUALIFY checked_at = max(checked_at) OVER (PARTITION BY suite)
+           ORDER BY success, severity, suite, check_name, expectation""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def source_freshness(db: Serving) -> pd.DataFrame:
+    """Rows and newest landing day per raw table, and how far each lags the data-as-of day."""
+    return _frame(
+        db,
+        """SELECT r.table_name, r.loaded, r.quarantined, r.late, r.first_day, r.last_day,
+                  date_diff('day', r.last_day, i.data_as_of) AS days_behind
+           FROM main.raw_summary AS r CROSS JOIN main.serving_info AS i
+           ORDER BY r.table_name""",
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quarantine_counts(db: Serving) -> pd.DataFrame:
+    """Quarantined rows per table, fault kind and reason field, most first."""
+    names = sorted(t.split(".", 1)[1] for t in tables(db) if t.startswith("quarantine."))
+    if not names:
+        return pd.DataFrame(columns=["table_name", "fault_kind", "field", "quarantined"])
+    union = " UNION ALL ".join(
+        f"SELECT '{name}' AS table_name, fault_kind, field FROM quarantine.\"{name}\""
+        for name in names
+    )
+    return _frame(
+        db,
+        f"""SELECT table_name, fault_kind, coalesce(field, '-') AS field, count(*) AS quarantined
+            FROM ({union}) GROUP BY ALL ORDER BY quarantined DESC, table_name, fault_kind""",
+    )

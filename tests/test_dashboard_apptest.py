@@ -1,0 +1,296 @@
+"""Every dashboard page under Streamlit's AppTest, on the tiny published warehouse.
+
+Expected tile values are recomputed with pandas from the rows of `marts.fct_tickets`,
+`marts.dim_accounts` and the cost model seed (the definitions in DESIGN.md), never by
+calling the app's SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dashboard_fixtures import (
+    APP,
+    CHAMPIONS,
+    LATEST_DRIFT_DETECTED,
+    OUTREACH,
+    QUARANTINED_DUPLICATES,
+    add_ml_and_quarantine,
+    copy_serving,
+    read_table,
+)
+from streamlit.testing.v1 import AppTest
+
+PAGES = {
+    "pages/operations.py": "Operations",
+    "pages/outreach.py": "Outreach",
+    "pages/models.py": "Models",
+    "pages/quality.py": "Data quality",
+}
+
+
+@pytest.fixture(scope="module")
+def plain_dir(tiny_pipeline, tmp_path_factory) -> Path:
+    """A data dir holding the tiny serving file as the pipeline published it (no `ml`)."""
+    directory = tmp_path_factory.mktemp("plain")
+    copy_serving(tiny_pipeline.serving, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def ml_dir(tiny_pipeline, tmp_path_factory) -> tuple[Path, dict[int, float]]:
+    """A data dir whose serving file also holds the `ml` tables and a few quarantined rows."""
+    directory = tmp_path_factory.mktemp("with_ml")
+    probabilities = add_ml_and_quarantine(copy_serving(tiny_pipeline.serving, directory))
+    return directory, probabilities
+
+
+def run_app(monkeypatch, data_dir: Path, page: str | None = None) -> AppTest:
+    monkeypatch.setenv("SUPPORTOPS_DATA_DIR", str(data_dir))
+    app = AppTest.from_file(str(APP), default_timeout=180)
+    app.run()
+    if page:
+        app.switch_page(page)
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def metrics(app: AppTest) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in app.metric}
+
+
+# --- the independent computation -------------------------------------------------------
+
+
+def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].fillna(False).astype(bool)
+
+
+def ticket_frame(serving: Path) -> pd.DataFrame:
+    """fct_tickets rows with the account's segment as of the creation day and each ticket's
+    cost from the cost model seed (prices in force on the creation day)."""
+    tickets = read_table(serving, "marts.fct_tickets")
+    tickets["created_date"] = pd.to_datetime(tickets["created_date"])
+    accounts = read_table(serving, "marts.dim_accounts")
+    versions = tickets[["ticket_id", "account_id", "created_date"]].merge(accounts, on="account_id")
+    valid = (versions["created_date"] >= pd.to_datetime(versions["valid_from"])) & (
+        versions["valid_to"].isna()
+        | (versions["created_date"] < pd.to_datetime(versions["valid_to"]))
+    )
+    segments = versions[valid].set_index("ticket_id")["segment"]
+    tickets["segment"] = tickets["ticket_id"].map(segments).fillna("unknown")
+
+    prices = read_table(serving, "seeds.cost_model")
+    prices["effective_from"] = pd.to_datetime(prices["effective_from"])
+
+    def price(item: str, tier: str, day: pd.Timestamp) -> float:
+        rows = prices[(prices["cost_item"] == item) & prices["tier"].isin([tier, "all"])]
+        return float(
+            rows[rows["effective_from"] <= day].sort_values("effective_from").iloc[-1]["amount_usd"]
+        )
+
+    per_day = tickets.groupby("created_date")["ticket_id"].transform("count")
+    tickets["cost_usd"] = [
+        handle / 3600 * price("agent_hour", tier, day)
+        + (price("bot_conversation", tier, day) if bots > 0 else 0.0)
+        + price("platform_day", tier, day) / n
+        for handle, bots, tier, day, n in zip(
+            tickets["handle_seconds"].fillna(0), tickets["bot_replies"], tickets["tier"],
+            tickets["created_date"], per_day, strict=True,
+        )
+    ]  # fmt: skip
+    return tickets
+
+
+def expected_kpis(tickets: pd.DataFrame, first: dt.date, last: dt.date, **dims) -> dict:
+    t = tickets[tickets["created_date"].between(pd.Timestamp(first), pd.Timestamp(last))]
+    for column, values in dims.items():
+        t = t[t[column].isin(values)]
+    responded = _flag(t, "has_csat_response")
+    satisfied = _flag(t, "is_csat_satisfied")
+    automated = t["handling_path"] == "automated"
+    human = t["handling_path"].isin(["agent", "assisted"])
+    csat_auto = satisfied[automated].sum() / responded[automated].sum()
+    csat_human = satisfied[human].sum() / responded[human].sum()
+    breached = (
+        _flag(t, "is_sla_first_response_breached").sum()
+        + _flag(t, "is_sla_resolution_breached").sum()
+    )
+    applicable = (
+        _flag(t, "is_sla_first_response_applicable").sum()
+        + _flag(t, "is_sla_resolution_applicable").sum()
+    )
+    return {
+        "containment_rate": _flag(t, "is_contained").sum() / _flag(t, "is_bot_handled").sum(),
+        "csat_delta_pp": (csat_auto - csat_human) * 100,
+        "csat_automated_responses": int(responded[automated].sum()),
+        "csat_human_responses": int(responded[human].sum()),
+        "aht_minutes": t["handle_seconds"].fillna(0).sum() / 60 / _flag(t, "has_agent_touch").sum(),
+        "cost_per_ticket_usd": t["cost_usd"].sum() / len(t),
+        "sla_compliance": 1 - breached / applicable,
+        "escalation_rate": _flag(t, "is_escalated").mean(),
+        "reopen_rate": _flag(t, "is_reopened").mean(),
+    }
+
+
+def executive_values(e: dict) -> dict[str, str]:
+    return {
+        "Containment rate": f"{e['containment_rate']:.1%}",
+        "CSAT delta, automated vs human": f"{e['csat_delta_pp']:+.1f} pp",
+        "Average handle time": f"{e['aht_minutes']:.1f} min",
+        "Cost per ticket": f"${e['cost_per_ticket_usd']:,.2f}",
+    }
+
+
+# --- the pages -------------------------------------------------------------------------
+
+LAST_WEEK = dt.date(2026, 5, 8), dt.date(2026, 5, 14)
+WEEK_BEFORE = dt.date(2026, 5, 1), dt.date(2026, 5, 7)
+
+
+@pytest.fixture(scope="module")
+def tickets(tiny_pipeline) -> pd.DataFrame:
+    return ticket_frame(tiny_pipeline.serving)
+
+
+def test_executive_tiles_match_pandas_and_follow_filters(monkeypatch, plain_dir, tickets):
+    app = run_app(monkeypatch, plain_dir)
+    assert app.title[0].value == "Executive"
+    start, end = app.date_input(key="dates").value
+    assert (start, end) == (tickets["created_date"].min().date(), LAST_WEEK[1])
+    whole = expected_kpis(tickets, start, end)
+    assert {k: v for k, (v, _) in metrics(app).items()} == executive_values(whole)
+    csat_caption = next(c.value for c in app.caption if "vs human" in c.value)
+    assert f"n={whole['csat_automated_responses']:,}," in csat_caption
+    assert f"n={whole['csat_human_responses']:,}," in csat_caption
+
+    app.date_input(key="dates").set_value(LAST_WEEK).run()
+    now = expected_kpis(tickets, *LAST_WEEK)
+    before = expected_kpis(tickets, *WEEK_BEFORE)
+    shown = metrics(app)
+    assert {k: v for k, (v, _) in shown.items()} == executive_values(now)
+    change = (now["containment_rate"] - before["containment_rate"]) * 100
+    assert shown["Containment rate"][1] == f"{change:+.1f} pp"
+    assert shown["Cost per ticket"][1].endswith(
+        f"${abs(now['cost_per_ticket_usd'] - before['cost_per_ticket_usd']):,.2f}"
+    )
+
+    app.multiselect(key="tier").set_value(["standard"]).run()
+    app.multiselect(key="segment").set_value(["smb", "mid_market"]).run()
+    assert not app.exception
+    filtered = expected_kpis(tickets, *LAST_WEEK, tier=["standard"], segment=["smb", "mid_market"])
+    values = {k: v for k, (v, _) in metrics(app).items()}
+    assert values == executive_values(filtered)
+    assert values != executive_values(now)
+
+
+def test_operations_tiles_and_open_tickets_by_risk(monkeypatch, plain_dir, ml_dir, tickets):
+    app = run_app(monkeypatch, plain_dir, "pages/operations.py")
+    app.date_input(key="dates").set_value(LAST_WEEK).run()
+    app.multiselect(key="channel").set_value(["email", "chat"]).run()
+    e = expected_kpis(tickets, *LAST_WEEK, channel=["email", "chat"])
+    shown = metrics(app)
+    assert shown["SLA compliance"][0] == f"{e['sla_compliance']:.1%}"
+    assert shown["Escalation rate"][0] == f"{e['escalation_rate']:.1%}"
+    assert shown["Reopen rate"][0] == f"{e['reopen_rate']:.1%}"
+    assert any("No models trained yet" in i.value for i in app.info)
+
+    directory, probabilities = ml_dir
+    app = run_app(monkeypatch, directory, "pages/operations.py")
+    assert not any("No models trained yet" in i.value for i in app.info)
+    ranked = app.dataframe[-1].value
+    expected = sorted(probabilities, key=probabilities.get, reverse=True)
+    assert list(ranked["ticket_id"]) == expected
+    assert list(ranked["escalation_probability"]) == [probabilities[t] for t in expected]
+
+
+def test_outreach_lists_filters_and_downloads(monkeypatch, plain_dir, ml_dir):
+    app = run_app(monkeypatch, plain_dir, "pages/outreach.py")
+    assert any("No models trained yet" in i.value and "make demo" in i.value for i in app.info)
+
+    app = run_app(monkeypatch, ml_dir[0], "pages/outreach.py")
+    assert metrics(app)["Accounts to contact"][0] == str(len(OUTREACH))
+    assert list(app.dataframe[0].value["rank"]) == [r[0] for r in OUTREACH]
+    assert list(app.dataframe[0].value["reason_1"].unique()) == ["usage down 40%"]
+
+    app.slider(key="min_p").set_value(0.5).run()
+    app.multiselect(key="outreach_owner").set_value(["ana"]).run()
+    keep = [r for r in OUTREACH if r[3] >= 0.5 and r[2] == "ana"]
+    assert list(app.dataframe[0].value["rank"]) == [r[0] for r in keep]
+    assert metrics(app)["Revenue at risk"][0] == f"${sum(10000 * r[3] for r in keep):,.0f}"
+    app.multiselect(key="outreach_segment").set_value(["smb"]).run()
+    assert app.dataframe[0].value.empty
+    download = app.download_button
+    assert len(download) == 1
+
+
+def test_models_page(monkeypatch, plain_dir, ml_dir):
+    app = run_app(monkeypatch, plain_dir, "pages/models.py")
+    assert any("No models trained yet" in i.value for i in app.info)
+
+    app = run_app(monkeypatch, ml_dir[0], "pages/models.py")
+    champions = app.dataframe[0].value
+    assert dict(zip(champions["task"], champions["version"], strict=True)) == CHAMPIONS
+    evaluations = app.dataframe[2].value
+    assert set(evaluations["version"]) == set(CHAMPIONS.values())
+    assert list(evaluations["scorer"][:4]) == [
+        "model",
+        "logistic_baseline",
+        "health_score",
+        "ceiling",
+    ]
+    drift = app.dataframe[3].value
+    assert {(r.task, r.kind): bool(r.detected) for r in drift.itertuples()} == LATEST_DRIFT_DETECTED
+    reports = [b.label for b in app.download_button]
+    assert reports == [f"Drift report: {task}, {kind}" for task, kind in LATEST_DRIFT_DETECTED]
+    assert all(
+        str(p).endswith(f"{t}-{k}.html")
+        for t, k, p in drift[["task", "kind", "report_path"]].itertuples(index=False)
+    )
+    detected = sum(LATEST_DRIFT_DETECTED.values())
+    assert metrics(app)["Drift checks with drift detected"][0] == f"{detected} of {len(drift)}"
+
+
+def test_quality_page(monkeypatch, tiny_pipeline, plain_dir, ml_dir):
+    checks = read_table(tiny_pipeline.serving, "quality.check_results")
+    latest = checks[checks["checked_at"] == checks.groupby("suite")["checked_at"].transform("max")]
+    app = run_app(monkeypatch, plain_dir, "pages/quality.py")
+    shown = metrics(app)
+    assert shown["Checks in the latest runs"][0] == f"{len(latest):,}"
+    failed = latest[~latest["success"].astype(bool)]
+    assert shown["Failed, critical"][0] == str((failed["severity"] == "critical").sum())
+    gates = app.dataframe[0].value
+    assert gates["checks"].sum() == len(latest)
+    assert gates["failed"].sum() == len(failed)
+    assert set(gates["suite"]) == set(latest["suite"])
+    freshness = app.dataframe[2].value
+    assert set(freshness["table_name"]) == set(
+        read_table(tiny_pipeline.serving, "main.raw_summary")["table_name"]
+    )
+    assert any("No quarantined rows" in s.value for s in app.success)
+
+    app = run_app(monkeypatch, ml_dir[0], "pages/quality.py")
+    quarantine = app.dataframe[-1].value
+    assert quarantine.to_dict("records") == [
+        {"table_name": "helpdesk_tickets", "fault_kind": "duplicate", "field": "-",
+         "quarantined": QUARANTINED_DUPLICATES}
+    ]  # fmt: skip
+
+
+def test_no_serving_file_says_run_make_demo(monkeypatch, tmp_path):
+    app = run_app(monkeypatch, tmp_path)
+    assert any("make demo" in i.value for i in app.info)
+    assert not app.metric
+
+
+def test_every_page_renders_without_exception(monkeypatch, ml_dir):
+    app = run_app(monkeypatch, ml_dir[0])
+    for page, title in PAGES.items():
+        app.switch_page(page)
+        app.run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+        assert app.title[0].value == title
