@@ -25,7 +25,9 @@ class FeatureSet:
 
 
 # Everything in these lists is known at the start of the as-of day (or at ticket creation).
-# history_days is left out: it only says how old the warehouse is, not the account.
+# history_days is left out: it only says how old the warehouse is, not the account. ARR and
+# seats are left out as raw numbers: with a few hundred churners they single out accounts
+# the model then memorises; size enters through the per-seat ratios and segment and plan.
 ACCOUNT_FEATURES = FeatureSet(
     numeric=[
         "tickets_7d",
@@ -47,9 +49,10 @@ ACCOUNT_FEATURES = FeatureSet(
         "feature_breadth_28d",
         "errors_7d",
         "errors_28d",
-        "seats",
-        "arr",
         "seat_utilization",
+        "events_per_seat_7d",
+        "tickets_per_seat_30d",
+        "errors_per_event_28d",
         "tenure_days",
         "days_to_renewal",
         "auto_renew",
@@ -108,8 +111,17 @@ TICKET_FEATURES = FeatureSet(
 # days); the model would learn the warehouse's age instead of the account's behaviour.
 MIN_HISTORY_DAYS = 35
 
+# Per-seat and per-event ratios: the level of use against the account's size, which a tree
+# cannot divide out of two raw columns.
 ACTIVE_ACCOUNT_ROWS = """
-    select features.*, health.health_score, health.health_band
+    select
+        features.*,
+        features.events_7d / nullif(features.seats, 0) as events_per_seat_7d,
+        features.tickets_30d / nullif(features.seats, 0) as tickets_per_seat_30d,
+        features.errors_28d / nullif(features.events_7d + features.events_prior_28d, 0)
+            as errors_per_event_28d,
+        health.health_score,
+        health.health_band
     from features.feat_account_daily as features
     inner join features.health_score_daily as health
         on features.account_id = health.account_id and features.as_of_date = health.as_of_date
