@@ -61,20 +61,31 @@ _PHRASES = {
     "tenure_days": "customer for {v} days",
     "days_to_renewal": "renewal in {v} days",
 }
+# What a missing value means, where the model uses the absence itself.
+_MISSING = {
+    "csat_avg_30d": "no CSAT answers in the last 30 days",
+    "csat_trend_30d": "no CSAT answers to compare with the 30 days before",
+    "usage_change_7d_vs_prior_28d": "no product usage in the prior 4 weeks to compare with",
+}
 # Features whose sentence already says enough without a population comparison.
 _NO_COMPARISON = {"days_to_renewal", "usage_change_7d_vs_prior_28d", "csat_trend_30d", "auto_renew"}
 
 
 def contributions(trained: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Risk points each feature adds on each row (positive = pushes risk up)."""
-    x = frame[trained.features.columns]
+    """Risk points each feature adds on each row (positive = pushes risk up).
+
+    All the "feature set to typical" copies are stacked into one frame and scored in one
+    call: one prediction pass instead of one per feature.
+    """
+    columns = trained.features.columns
+    x = frame[columns].reset_index(drop=True)
+    swapped = pd.concat(
+        [x.assign(**{feature: trained.typical[feature]}) for feature in columns],
+        ignore_index=True,
+    )
     risk = trained.raw.predict_proba(x)[:, 1]
-    out = {}
-    for feature in trained.features.columns:
-        typical = x.copy()
-        typical[feature] = trained.typical[feature]
-        out[feature] = risk - trained.raw.predict_proba(typical)[:, 1]
-    return pd.DataFrame(out, index=frame.index)
+    typical_risk = trained.raw.predict_proba(swapped)[:, 1].reshape(len(columns), len(x))
+    return pd.DataFrame((risk - typical_risk).T, columns=columns, index=frame.index)
 
 
 def top_features(contributions: pd.DataFrame, k: int = 3) -> list[list[str]]:
@@ -106,7 +117,7 @@ def describe(feature: str, value: object, population: np.ndarray, typical: objec
     if feature not in _PHRASES and isinstance(value, str):
         return f"{feature.replace('_', ' ')}: {value}"
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"no {feature.replace('_', ' ')} recorded"
+        return _MISSING.get(feature, f"no {feature.replace('_', ' ')} recorded")
     number = float(value)
     if feature == "usage_change_7d_vs_prior_28d":
         word = "down" if number < 0 else "up"

@@ -240,7 +240,7 @@ def train(
     test_days: int | None = None,
     valid_days: int | None = None,
     gap_days: int | None = None,
-    reference_rows: int = 20_000,
+    reference_rows: int = 5_000,
 ) -> TrainedModel:
     """Split by time, fit booster and logistic baseline, calibrate both, evaluate on test.
 

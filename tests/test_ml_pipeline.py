@@ -242,6 +242,7 @@ def test_each_reason_states_the_accounts_own_values(
                 continue
             if pd.isna(value):
                 assert text.startswith("no ")
+                assert feature.split("_")[0] in text.lower()
                 continue
             stated = float(NUMBER.search(text).group().replace(",", ""))
             if feature == "usage_change_7d_vs_prior_28d":
