@@ -7,6 +7,7 @@ model or half a status file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -74,7 +75,7 @@ def register(trained: TrainedModel, root: Path | str) -> ModelVersion:
     folder = root / trained.task / version
     # The test rows go to Parquet beside the model rather than inside the pickle.
     _atomic_write(folder / "test.parquet", lambda tmp: stored.test_frame.to_parquet(tmp))
-    model_only = stored.__class__(**{**stored.__dict__, "test_frame": pd.DataFrame()})
+    model_only = dataclasses.replace(stored, test_frame=pd.DataFrame())
     _atomic_write(folder / "model.joblib", lambda tmp: joblib.dump(model_only, tmp))
     _write_json(folder / "card.json", stored.card())
     statuses = _statuses(root, trained.task)
