@@ -18,6 +18,7 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from ml.evaluation import metrics
 from ml.training import TrainedModel
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
@@ -118,8 +119,6 @@ def promote_if_better(
     with it; comparing card numbers from different windows would compare the windows.
     `metric` is higher-is-better except `brier`. The first version of a task always wins.
     """
-    from ml.evaluation import metrics
-
     root = Path(root)
     statuses = _statuses(root, task)
     if statuses.get(version) not in (CHALLENGER, CHAMPION):

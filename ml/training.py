@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from ml.datasets import ACCOUNT_FEATURES, TICKET_FEATURES, FeatureSet, Split, time_split
+from ml.evaluation import evaluate
 
 Task = Literal["churn", "escalation"]
 Kind = Literal["hgb", "logistic"]
@@ -246,8 +247,6 @@ def train(
 
     Window lengths default to the task's (TASKS); pass smaller ones for short histories.
     """
-    from ml.evaluation import evaluate
-
     spec = TASKS[task]
     split: Split = time_split(
         frame,

@@ -33,7 +33,7 @@ from tests.conftest import landed_days, run_pipeline
 
 # Long enough for 35 days of feature history, then ~90 train days, 14 validation days, the
 # 90-day gap, 14 test days, and the 90 days that make the newest test labels mature. About
-# 70 accounts churn in the test window: with 800 accounts over 300 days (45 churners) the
+# 60 accounts churn in the test window: with 800 accounts over 300 days (45 churners) the
 # model's PR AUC edge over the health score was within noise. The start is
 # a Monday: from a Friday the first weekend has no backlog of ticket events and trips the
 # raw volume gate (2x the median of too few comparable days).
