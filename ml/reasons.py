@@ -135,12 +135,18 @@ def describe(feature: str, value: object, population: np.ndarray, typical: objec
             "seat_utilization": "of seats in use",
         }[feature]
         text = f"{round(number * 100)}% {label}"
+    elif feature == "events_per_seat_7d":
+        text = f"{number:.1f} product events per seat in the last 7 days"
+    elif feature == "tickets_per_seat_30d":
+        text = f"{number:.2f} tickets per seat in the last 30 days"
+    elif feature == "errors_per_event_28d":
+        text = f"{round(number * 100)}% of product events in the last 28 days were errors"
     elif feature == "csat_avg_30d":
         text = f"average CSAT {number:.1f} in the last 30 days"
     elif feature == "arr":
         text = f"ARR {number:,.0f}"
     else:
-        text = f"{feature.replace('_', ' ')} {number:g}"
+        text = f"{number:g} ({feature.replace('_', ' ')})"
     if feature in _NO_COMPARISON:
         return text
     above = typical is None or number >= float(typical)

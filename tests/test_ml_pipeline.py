@@ -40,8 +40,8 @@ from tests.conftest import landed_days, run_pipeline
 ML_CONFIG = dataclasses.replace(
     SCALES["small"], accounts=1000, days=330, start=dt.date(2026, 5, 4), seed=5, fault_rate=0.0
 )
-USAGE = ["events_7d", "events_prior_28d", "active_users_7d", "active_users_28d"]
-USAGE += ["feature_breadth_28d", "seat_utilization"]
+USAGE = ["events_7d", "active_users_7d", "active_users_28d", "feature_breadth_28d"]
+USAGE += ["seat_utilization"]
 TICKETS = ["tickets_7d", "tickets_14d", "tickets_30d", "negative_tickets_30d", "sla_breaches_30d"]
 
 
@@ -212,13 +212,31 @@ def _halves(trained: TrainedModel) -> tuple[pd.DataFrame, pd.DataFrame]:
     return shuffled.iloc[:middle], shuffled.iloc[middle:]
 
 
+def _shifted(batch: pd.DataFrame) -> pd.DataFrame:
+    """Last week's usage halved, ticket counts doubled plus one, and a renewal wave.
+
+    Derived columns follow their inputs. The churn model leans on renewal timing far more
+    than on usage and tickets, so the wave (every renewal within 90 days) is what moves
+    its predictions enough for the prediction-drift check.
+    """
+    shifted = batch.copy()
+    for column in USAGE:
+        shifted[column] = shifted[column].astype(float) * 0.5
+    prior_week = shifted["events_prior_28d"].astype(float) / 4
+    shifted["usage_change_7d_vs_prior_28d"] = (shifted["events_7d"] - prior_week) / prior_week
+    shifted["events_per_seat_7d"] = shifted["events_per_seat_7d"].astype(float) * 0.5
+    for column in TICKETS:
+        shifted[column] = shifted[column].astype(float) * 2 + 1
+    shifted["tickets_per_seat_30d"] = shifted["tickets_per_seat_30d"].astype(float) * 2
+    shifted["days_to_renewal"] = shifted["days_to_renewal"] % 90
+    return shifted
+
+
 def test_drift_fires_on_a_shifted_batch_and_not_on_a_same_batch(
     tmp_path: Path, churn_model: TrainedModel
 ) -> None:
     reference, same = _halves(churn_model)
-    shifted = same.copy()
-    shifted[USAGE] = shifted[USAGE].astype(float) * 0.5
-    shifted[TICKETS] = shifted[TICKETS].astype(float) * 2 + 1
+    shifted = _shifted(same)
     columns = ACCOUNT_FEATURES.columns
     kinds = {"categorical": ACCOUNT_FEATURES.categorical}
 
@@ -228,6 +246,7 @@ def test_drift_fires_on_a_shifted_batch_and_not_on_a_same_batch(
     loud = drift_report(reference, shifted, columns, tmp_path / "shifted.html", **kinds)
     assert loud.detected
     assert set(USAGE + TICKETS) - {"seat_utilization"} <= set(loud.drifted_columns)
+    assert "days_to_renewal" in loud.drifted_columns
     assert loud.drift_share == len(loud.drifted_columns) / len(columns)
     assert loud.html_path.stat().st_size > 10_000
 
@@ -270,7 +289,15 @@ def test_each_reason_states_the_accounts_own_values(
             if feature == "usage_change_7d_vs_prior_28d":
                 assert stated == round(abs(value) * 100)
                 assert ("down" in text) == (value < 0)
-            elif feature in ("negative_sentiment_share_30d", "seat_utilization"):
+            elif feature == "events_per_seat_7d":
+                assert stated == pytest.approx(value, abs=0.05)
+            elif feature == "tickets_per_seat_30d":
+                assert stated == pytest.approx(value, abs=0.005)
+            elif feature in (
+                "negative_sentiment_share_30d",
+                "seat_utilization",
+                "errors_per_event_28d",
+            ):
                 assert stated == round(value * 100)
             elif feature in ("csat_avg_30d", "csat_trend_30d"):
                 assert stated == pytest.approx(abs(value), abs=0.05)
