@@ -53,6 +53,10 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     features["subscription_status"] = features["account_status"].map(
         {"active": "active", "churned": "cancelled"}
     )
+    # inputs of the builder's per-seat ratios
+    features = features.assign(
+        events_7d=70, events_prior_28d=280, seats=10, tickets_30d=2, errors_28d=35
+    )
     health = features[["account_id", "as_of_date"]].assign(health_score=80, health_band="green")
     con.register("features_df", features)
     con.register("health_df", health)
@@ -80,6 +84,9 @@ def test_churn_labels_follow_the_crm_versions(warehouse: duckdb.DuckDBPyConnecti
         ("C", D(2026, 3, 23)): (True, True),
     }
     assert frame["health_score"].eq(80).all()
+    assert frame["events_per_seat_7d"].eq(7.0).all()
+    assert frame["tickets_per_seat_30d"].eq(0.2).all()
+    assert frame["errors_per_event_28d"].eq(0.1).all()
 
 
 def test_a_shorter_horizon_moves_the_labels(warehouse: duckdb.DuckDBPyConnection) -> None:
