@@ -1,0 +1,148 @@
+"""Labels and splits on hand-built warehouse tables whose answers are written out by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ml.datasets import churn_dataset, escalation_dataset, time_split
+
+D = dt.date
+
+
+@pytest.fixture
+def warehouse() -> duckdb.DuckDBPyConnection:
+    """Snapshots run 2026-01-01..2026-06-30.
+
+    A cancels: its churned version starts 2026-04-10. B changes ARR but never churns.
+    C does not renew: its subscription is expired from 2026-06-20.
+    """
+    con = duckdb.connect()
+    con.execute("create schema features; create schema marts")
+    con.execute(
+        """
+        create table marts.dim_accounts as select * from (values
+            ('A', date '2026-01-01', date '2026-04-10', date '2026-04-09', 'active', 'active', false),
+            ('A', date '2026-04-10', null, date '2026-06-30', 'churned', 'cancelled', true),
+            ('B', date '2026-01-01', date '2026-03-01', date '2026-02-28', 'active', 'active', false),
+            ('B', date '2026-03-01', null, date '2026-06-30', 'active', 'active', true),
+            ('C', date '2026-01-01', date '2026-06-20', date '2026-06-19', 'active', 'active', false),
+            ('C', date '2026-06-20', null, date '2026-06-30', 'churned', 'expired', true)
+        ) as t(account_id, valid_from, valid_to, last_snapshot_date, account_status,
+               subscription_status, is_current)
+        """
+    )
+    rows = [
+        ("A", D(2026, 1, 10), "active", 60),
+        ("A", D(2026, 1, 11), "active", 60),
+        ("A", D(2026, 4, 10), "active", 60),
+        ("A", D(2026, 4, 11), "churned", 60),
+        ("B", D(2026, 1, 11), "active", 60),
+        ("B", D(2026, 4, 2), "active", 60),
+        ("B", D(2026, 4, 3), "active", 60),
+        ("C", D(2026, 3, 22), "active", 60),
+        ("C", D(2026, 3, 23), "active", 60),
+        ("C", D(2026, 1, 2), "active", 1),
+    ]
+    features = pd.DataFrame(
+        rows, columns=["account_id", "as_of_date", "account_status", "history_days"]
+    )
+    features["subscription_status"] = features["account_status"].map(
+        {"active": "active", "churned": "cancelled"}
+    )
+    # inputs of the builder's per-seat ratios
+    features = features.assign(
+        events_7d=70, events_prior_28d=280, seats=10, tickets_30d=2, errors_28d=35
+    )
+    health = features[["account_id", "as_of_date"]].assign(health_score=80, health_band="green")
+    con.register("features_df", features)
+    con.register("health_df", health)
+    con.execute("create table features.feat_account_daily as select * from features_df")
+    con.execute("create table features.health_score_daily as select * from health_df")
+    return con
+
+
+def test_churn_labels_follow_the_crm_versions(warehouse: duckdb.DuckDBPyConnection) -> None:
+    frame = churn_dataset(warehouse, horizon_days=90)
+    got = {
+        (r.account_id, r.as_of_date.date()): (r.churned, r.label_mature) for r in frame.itertuples()
+    }
+    assert got == {
+        # the window [D, D + 90) of 2026-01-10 ends on 2026-04-09, the day before A churns
+        ("A", D(2026, 1, 10)): (False, True),
+        ("A", D(2026, 1, 11)): (True, True),
+        # churned on its as-of day; the label is known, but the window is not yet covered
+        ("A", D(2026, 4, 10)): (True, False),
+        ("B", D(2026, 1, 11)): (False, True),
+        # 2026-04-02 + 89 days is the newest snapshot, 2026-06-30; a day later is not seen
+        ("B", D(2026, 4, 2)): (False, True),
+        ("B", D(2026, 4, 3)): (False, False),
+        ("C", D(2026, 3, 22)): (False, True),
+        ("C", D(2026, 3, 23)): (True, True),
+    }
+    assert frame["health_score"].eq(80).all()
+    assert frame["events_per_seat_7d"].eq(7.0).all()
+    assert frame["tickets_per_seat_30d"].eq(0.2).all()
+    assert frame["errors_per_event_28d"].eq(0.1).all()
+
+
+def test_a_shorter_horizon_moves_the_labels(warehouse: duckdb.DuckDBPyConnection) -> None:
+    frame = churn_dataset(warehouse, horizon_days=30)
+    churned = frame[frame["churned"]]
+    assert list(zip(churned["account_id"], churned["as_of_date"].dt.date, strict=True)) == [
+        ("A", D(2026, 4, 10))
+    ]
+
+
+def test_escalation_labels_and_maturity() -> None:
+    con = duckdb.connect()
+    con.execute("create schema features; create schema marts")
+    con.execute(
+        """
+        create table marts.fct_tickets as select * from (values
+            (1, true, true, timestamp '2026-06-30 12:00:00'),
+            (2, false, false, timestamp '2026-06-30 12:00:00'),
+            (3, false, false, timestamp '2026-06-30 12:00:00'),
+            (4, true, false, timestamp '2026-06-30 12:00:00')
+        ) as t(ticket_id, is_escalated_to_tier3, is_resolved, data_as_of)
+        """
+    )
+    con.execute(
+        """
+        create table features.feat_ticket_at_creation as select * from (values
+            (1, timestamp '2026-06-29 09:00:00'),
+            (2, timestamp '2026-06-10 09:00:00'),
+            (3, timestamp '2026-06-28 09:00:00'),
+            (4, timestamp '2026-06-16 11:00:00')
+        ) as t(ticket_id, created_at)
+        """
+    )
+    frame = escalation_dataset(con, maturity_days=14).set_index("ticket_id")
+    assert frame["escalated_tier3"].to_dict() == {1: True, 2: False, 3: False, 4: True}
+    # resolved, open 20 days, open 2 days, open 14 days and 1 hour
+    assert frame["label_mature"].to_dict() == {1: True, 2: True, 3: False, 4: True}
+
+
+def test_time_split_leaves_the_label_horizon_between_valid_and_test() -> None:
+    days = pd.date_range("2026-01-01", periods=100, freq="D")
+    frame = pd.DataFrame({"day": days, "label_mature": days <= "2026-03-31"})
+    split = time_split(frame, "day", test_days=10, valid_days=7, gap_days=20)
+    # mature days end 2026-03-31 (day 90): test is the last 10 of them
+    assert split.test["day"].min() == pd.Timestamp("2026-03-22")
+    assert split.test["day"].max() == pd.Timestamp("2026-03-31")
+    # a valid row as of D sees [D, D + 20): the last one ends the day before the test
+    assert split.valid["day"].max() == pd.Timestamp("2026-03-02")
+    assert split.valid["day"].min() == pd.Timestamp("2026-02-24")
+    assert split.train["day"].max() == pd.Timestamp("2026-02-23")
+    assert not split.train["label_mature"].eq(False).any()
+    assert split.windows()["valid"] == {"start": "2026-02-24", "end": "2026-03-02"}
+
+
+def test_time_split_refuses_a_history_too_short() -> None:
+    days = pd.date_range("2026-01-01", periods=30, freq="D")
+    frame = pd.DataFrame({"day": days, "label_mature": True})
+    with pytest.raises(ValueError, match="needs more than"):
+        time_split(frame, "day", test_days=10, valid_days=10, gap_days=14)

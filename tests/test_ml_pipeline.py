@@ -1,0 +1,362 @@
+"""The ML library against a real warehouse: 1000 accounts over 330 days through the pipeline.
+
+Tiny (14 days) cannot carry 90-day churn labels, so this module generates its own data
+once per session. Only the tests read the generator's truth (and `ml.evaluation.ceiling`,
+which is given the truth directory).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from extracts.generator import SCALES, generate
+from ml.datasets import ACCOUNT_FEATURES, churn_dataset, escalation_dataset
+from ml.drift import drift_report, prediction_drift
+from ml.evaluation import ceiling, evaluate
+from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
+from ml.reasons import contributions, explain, top_features
+from ml.registry import champion, list_versions, promote_if_better, register
+from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
+from ml.training import TrainedModel, train
+from tests.conftest import landed_days, run_pipeline
+
+# Long enough for 35 days of feature history, then ~90 train days, 14 validation days, the
+# 90-day gap, 14 test days, and the 90 days that make the newest test labels mature. About
+# 60 accounts churn in the test window: with 800 accounts over 300 days (45 churners) the
+# model's PR AUC edge over the health score was within noise. The start is
+# a Monday: from a Friday the first weekend has no backlog of ticket events and trips the
+# raw volume gate (2x the median of too few comparable days).
+ML_CONFIG = dataclasses.replace(
+    SCALES["small"], accounts=1000, days=330, start=dt.date(2026, 5, 4), seed=5, fault_rate=0.0
+)
+USAGE = ["events_7d", "active_users_7d", "active_users_28d", "feature_breadth_28d"]
+USAGE += ["seat_utilization"]
+TICKETS = ["tickets_7d", "tickets_14d", "tickets_30d", "negative_tickets_30d", "sla_breaches_30d"]
+
+
+@dataclass(frozen=True)
+class MLData:
+    warehouse: Path
+    truth: Path
+    churn: pd.DataFrame
+    escalation: pd.DataFrame
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.warehouse), read_only=True)
+
+
+@pytest.fixture(scope="session")
+def ml_data(tmp_path_factory: pytest.TempPathFactory) -> MLData:
+    root = tmp_path_factory.mktemp("ml_pipeline")
+    generate(ML_CONFIG, root)
+    days = landed_days(root / "landing")
+    result = run_pipeline(
+        root / "landing", root / "warehouse.duckdb", root / "serving.duckdb", days[0], days[-1]
+    )
+    assert result.success
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
+        return MLData(
+            root / "warehouse.duckdb", root / "truth", churn_dataset(con), escalation_dataset(con)
+        )
+
+
+@pytest.fixture(scope="session")
+def churn_model(ml_data: MLData) -> TrainedModel:
+    return train("churn", ml_data.churn, seed=0)
+
+
+@pytest.fixture(scope="session")
+def escalation_model(ml_data: MLData) -> TrainedModel:
+    return train("escalation", ml_data.escalation, seed=0)
+
+
+@pytest.fixture(scope="session")
+def scored(ml_data: MLData, churn_model: TrainedModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with ml_data.connect() as con:
+        frame = accounts_to_score(con)
+    return frame, score_accounts(churn_model, frame)
+
+
+def test_warehouse_churn_labels_are_the_planted_outcomes(ml_data: MLData) -> None:
+    truth = pd.read_parquet(ml_data.truth / "account_daily.parquet")
+    truth = truth.rename(columns={"date": "as_of_date"})
+    truth["as_of_date"] = pd.to_datetime(truth["as_of_date"])
+    mature = ml_data.churn[ml_data.churn["label_mature"]]
+    joined = mature.merge(truth, on=["account_id", "as_of_date"], how="left")
+    assert len(joined) == len(mature) > 50_000
+    assert joined["churned_within_90d"].notna().all()
+    assert (joined["churned"] == joined["churned_within_90d"].astype(bool)).all()
+    assert joined["churned"].sum() > 1_000
+
+
+def test_warehouse_escalation_labels_are_the_planted_outcomes(ml_data: MLData) -> None:
+    truth = pd.read_parquet(ml_data.truth / "tickets.parquet")
+    truth = truth.rename(columns={"escalated_tier3": "planted"})
+    mature = ml_data.escalation[ml_data.escalation["label_mature"]]
+    joined = mature.merge(truth, on="ticket_id", how="left")
+    assert len(joined) == len(mature) > 20_000
+    assert (joined["escalated_tier3"] == joined["planted"]).all()
+    assert joined["escalated_tier3"].sum() > 500
+
+
+def test_dataset_rows_are_the_point_in_time_feature_rows(ml_data: MLData) -> None:
+    """The builder adds labels and ratios; the features stay those of feat_account_daily."""
+    with ml_data.connect() as con:
+        table = con.execute("select * from features.feat_account_daily").df()
+    keys = ["account_id", "as_of_date"]
+    raw = [c for c in ACCOUNT_FEATURES.columns if c in table.columns]
+    assert len(raw) >= len(ACCOUNT_FEATURES.columns) - 3
+    joined = ml_data.churn[keys + raw].merge(table[keys + raw], on=keys, suffixes=("", "_table"))
+    assert len(joined) == len(ml_data.churn)
+    for column in raw:
+        pd.testing.assert_series_equal(
+            joined[column], joined[f"{column}_table"], check_names=False, check_dtype=False
+        )
+    inactive = table[(table["account_status"] != "active") & (table["history_days"] >= 35)]
+    assert len(inactive) > 0
+    assert not set(zip(inactive["account_id"], inactive["as_of_date"], strict=True)) & set(
+        zip(ml_data.churn["account_id"], ml_data.churn["as_of_date"], strict=True)
+    )
+
+
+@pytest.mark.parametrize("task", ["churn", "escalation"])
+def test_no_model_beats_the_planted_ceiling(
+    task: str, ml_data: MLData, churn_model: TrainedModel, escalation_model: TrainedModel
+) -> None:
+    """A model above the planted probabilities would be reading the future."""
+    trained = churn_model if task == "churn" else escalation_model
+    best = ceiling(task, trained.test_frame, ml_data.truth)
+    got = trained.metrics["model"]
+    assert got["rows"] == best["rows"] == len(trained.test_frame)
+    assert got["roc_auc"] <= best["roc_auc"] + 0.02
+    assert got["pr_auc"] <= best["pr_auc"] + 0.02
+
+
+@pytest.mark.parametrize("task", ["churn", "escalation"])
+def test_the_model_beats_the_rule_of_thumb(
+    task: str, churn_model: TrainedModel, escalation_model: TrainedModel
+) -> None:
+    trained = churn_model if task == "churn" else escalation_model
+    table = evaluate(trained, trained.test_frame)
+    assert table.loc["model"].to_dict() == pytest.approx(trained.metrics["model"])
+    for metric in ("roc_auc", "pr_auc"):
+        assert table.loc["model", metric] > table.loc["health_score", metric]
+    assert table.loc["model", "top_decile_lift"] > 1.5
+
+
+def test_windows_are_in_time_order_with_the_label_gap(churn_model: TrainedModel) -> None:
+    w = {
+        k: {e: dt.date.fromisoformat(d) for e, d in v.items()}
+        for k, v in churn_model.windows.items()
+    }
+    assert w["train"]["end"] < w["valid"]["start"]
+    assert (w["test"]["start"] - w["valid"]["end"]).days == 90
+    assert (w["test"]["end"] - w["test"]["start"]).days == 13
+    card = churn_model.card()
+    assert card["rows"]["test"] == len(churn_model.test_frame)
+    assert card["positives"]["test"] == int(churn_model.test_frame["churned"].sum())
+    assert set(card["metrics"]) == {"model", "logistic_baseline", "health_score"}
+    assert not {"account_id", "as_of_date", "churned", "health_score"} & set(
+        card["features"]["numeric"] + card["features"]["categorical"]
+    )
+
+
+def test_same_seed_same_model(ml_data: MLData, escalation_model: TrainedModel) -> None:
+    again = train("escalation", ml_data.escalation, seed=0)
+    rows = escalation_model.test_frame
+    assert np.array_equal(again.predict(rows), escalation_model.predict(rows))
+    assert again.metrics == escalation_model.metrics
+
+
+def test_promotion_rules(tmp_path: Path, churn_model: TrainedModel) -> None:
+    first = register(churn_model, tmp_path)
+    assert first.version == "v0001" and first.status == "challenger"
+    assert promote_if_better(tmp_path, "churn", first.version)
+    assert champion(tmp_path, "churn").version == "v0001"
+
+    # a challenger that ranks nobody: the prior rate for every row
+    flat = DummyClassifier(strategy="prior").fit(
+        churn_model.test_frame[churn_model.features.columns], churn_model.test_frame["churned"]
+    )
+    worse = register(dataclasses.replace(churn_model, estimator=flat), tmp_path)
+    assert not promote_if_better(tmp_path, "churn", worse.version)
+    assert champion(tmp_path, "churn").version == "v0001"
+
+    equal = register(churn_model, tmp_path)
+    assert promote_if_better(tmp_path, "churn", equal.version, metric="roc_auc")
+    statuses = {v.version: v.status for v in list_versions(tmp_path)}
+    assert statuses == {"v0001": "retired", "v0002": "challenger", "v0003": "champion"}
+
+    loaded = champion(tmp_path, "churn")
+    assert loaded.card["version"] == "v0003"
+    assert loaded.card["metrics"]["model"]["pr_auc"] == churn_model.metrics["model"]["pr_auc"]
+    rows = loaded.test_rows()
+    assert np.array_equal(loaded.load().predict(rows), churn_model.predict(churn_model.test_frame))
+    assert not list(tmp_path.rglob(".*"))  # no temporary files left behind
+
+
+def _halves(trained: TrainedModel) -> tuple[pd.DataFrame, pd.DataFrame]:
+    shuffled = trained.reference.sample(frac=1.0, random_state=1)
+    middle = len(shuffled) // 2
+    return shuffled.iloc[:middle], shuffled.iloc[middle:]
+
+
+def _shifted(batch: pd.DataFrame) -> pd.DataFrame:
+    """Last week's usage halved, ticket counts doubled plus one, and a renewal wave.
+
+    Derived columns follow their inputs. The churn model leans on renewal timing far more
+    than on usage and tickets, so the wave (every renewal within 90 days) is what moves
+    its predictions enough for the prediction-drift check.
+    """
+    shifted = batch.copy()
+    for column in USAGE:
+        shifted[column] = shifted[column].astype(float) * 0.5
+    prior_week = shifted["events_prior_28d"].astype(float) / 4
+    shifted["usage_change_7d_vs_prior_28d"] = (shifted["events_7d"] - prior_week) / prior_week
+    shifted["events_per_seat_7d"] = shifted["events_per_seat_7d"].astype(float) * 0.5
+    for column in TICKETS:
+        shifted[column] = shifted[column].astype(float) * 2 + 1
+    shifted["tickets_per_seat_30d"] = shifted["tickets_per_seat_30d"].astype(float) * 2
+    shifted["days_to_renewal"] = shifted["days_to_renewal"] % 90
+    return shifted
+
+
+def test_drift_fires_on_a_shifted_batch_and_not_on_a_same_batch(
+    tmp_path: Path, churn_model: TrainedModel
+) -> None:
+    reference, same = _halves(churn_model)
+    shifted = _shifted(same)
+    columns = ACCOUNT_FEATURES.columns
+    kinds = {"categorical": ACCOUNT_FEATURES.categorical}
+
+    quiet = drift_report(reference, same, columns, tmp_path / "same.html", **kinds)
+    assert not quiet.detected
+    assert quiet.drift_share < 0.1
+    loud = drift_report(reference, shifted, columns, tmp_path / "shifted.html", **kinds)
+    assert loud.detected
+    assert set(USAGE + TICKETS) - {"seat_utilization"} <= set(loud.drifted_columns)
+    assert "days_to_renewal" in loud.drifted_columns
+    assert loud.drift_share == len(loud.drifted_columns) / len(columns)
+    assert loud.html_path.stat().st_size > 10_000
+
+    calm = prediction_drift(
+        pd.Series(churn_model.predict(reference)), pd.Series(churn_model.predict(same)), None
+    )
+    moved = prediction_drift(
+        pd.Series(churn_model.predict(reference)), pd.Series(churn_model.predict(shifted)), None
+    )
+    assert not calm.detected and calm.drifted_columns == []
+    assert moved.detected and moved.drifted_columns == ["prediction"]
+
+
+NUMBER = re.compile(r"-?[\d,]+(?:\.\d+)?")
+SHARE = re.compile(r"(more|fewer|higher|lower) than (\d+)% of accounts")
+
+
+def test_each_reason_states_the_accounts_own_values(
+    churn_model: TrainedModel, scored: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    frame, _ = scored
+    contrib = contributions(churn_model, frame)
+    picked = top_features(contrib)
+    reasons = explain(churn_model, frame)
+    checked = 0
+    for i, features in enumerate(picked):
+        texts = [t for t in reasons.loc[i, ["reason_1", "reason_2", "reason_3"]] if t]
+        assert len(texts) == len(features)
+        for feature, text in zip(features, texts, strict=True):
+            assert contrib[feature].iloc[i] > 0
+            value = frame[feature].iloc[i]
+            if feature in ACCOUNT_FEATURES.categorical:
+                assert text.endswith(f": {value}")
+                continue
+            if pd.isna(value):
+                assert text.startswith("no ")
+                assert feature.split("_")[0] in text.lower()
+                continue
+            if feature == "auto_renew":
+                assert text == ("auto-renew is on" if value else "auto-renew is off")
+                checked += 1
+                continue
+            stated = float(NUMBER.search(text).group().replace(",", ""))
+            if feature == "usage_change_7d_vs_prior_28d":
+                assert stated == round(abs(value) * 100)
+                assert ("down" in text) == (value < 0)
+            elif feature == "events_per_seat_7d":
+                assert stated == pytest.approx(value, abs=0.05)
+            elif feature == "tickets_per_seat_30d":
+                assert stated == pytest.approx(value, abs=0.005)
+            elif feature in (
+                "negative_sentiment_share_30d",
+                "seat_utilization",
+                "errors_per_event_28d",
+            ):
+                assert stated == round(value * 100)
+            elif feature in ("csat_avg_30d", "csat_trend_30d"):
+                assert stated == pytest.approx(abs(value), abs=0.05)
+            else:
+                assert stated == round(value), (feature, text)
+            share = SHARE.search(text)
+            if share:
+                population = frame[feature].dropna().astype(float)
+                side = population < value if share[1] in ("more", "higher") else population > value
+                assert int(share[2]) == math.floor(100 * side.sum() / len(population))
+            checked += 1
+    assert checked > len(frame)
+
+
+def test_outreach_ranks_by_revenue_at_risk(
+    ml_data: MLData, churn_model: TrainedModel, scored: tuple[pd.DataFrame, pd.DataFrame]
+) -> None:
+    frame, scores = scored
+    with ml_data.connect() as con:
+        accounts = current_accounts(con)
+        active = con.execute(
+            "select count(*) from features.feat_account_daily where as_of_date = "
+            "(select max(as_of_date) from features.feat_account_daily) "
+            "and account_status = 'active' and subscription_status = 'active'"
+        ).fetchall()[0][0]
+    assert len(scores) == active > 100
+    assert np.allclose(scores["revenue_at_risk"], scores["arr"] * scores["churn_probability"])
+    reasons = explain(churn_model, frame)
+    full = outreach_list(scores, reasons, accounts)
+    assert list(full.columns) == OUTREACH_COLUMNS
+    assert list(full["rank"]) == list(range(1, len(scores) + 1))
+    assert full["revenue_at_risk"].is_monotonic_decreasing
+    assert full["account_name"].notna().all() and full["owner"].notna().all()
+    first = full.iloc[0]
+    expected = reasons.set_index("account_id").loc[first["account_id"]]
+    assert first["reason_1"] == expected["reason_1"]
+
+    top = outreach_list(scores, reasons, accounts, top=10, min_probability=0.1)
+    assert len(top) <= 10 and (top["churn_probability"] >= 0.1).all()
+    assert list(top["account_id"]) == list(
+        full[full["churn_probability"] >= 0.1]["account_id"].head(10)
+    )
+
+
+def test_open_tickets_are_scored_with_an_sla_band(
+    ml_data: MLData, escalation_model: TrainedModel
+) -> None:
+    with ml_data.connect() as con:
+        tickets = open_tickets(con)
+        unresolved = con.execute(
+            "select count(*) from marts.fct_tickets where not is_resolved"
+        ).fetchall()[0][0]
+    scores = score_tickets(escalation_model, tickets)
+    assert len(scores) == unresolved > 0
+    assert scores["escalation_probability"].between(0, 1).all()
+    assert set(scores["sla_risk"]) <= {"breached", "high", "medium", "low", "none"}
+    late = scores["minutes_to_sla_due"] < 0
+    assert (scores.loc[late, "sla_risk"] == "breached").all()
