@@ -124,3 +124,17 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
         mean_predicted=("p", "mean"), observed_rate=("y", "mean"), rows=("y", "size")
     )
     return table.reset_index()
+
+
+def live_performance(
+    trained: TrainedModel, frame: pd.DataFrame, *, min_rows: int = 200, min_positives: int = 10
+) -> dict[str, float] | None:
+    """The model's metrics on rows whose labels matured after its test window: how it does
+    on outcomes it has never seen. None until enough such labels exist."""
+    spec = trained.spec
+    dates = pd.to_datetime(frame[spec.date_column])
+    rows = frame[frame["label_mature"] & (dates > pd.Timestamp(trained.windows["test"]["end"]))]
+    y = rows[spec.label].to_numpy(bool)
+    if len(rows) < min_rows or y.sum() < min_positives or y.all():
+        return None
+    return metrics(y, trained.predict(rows))

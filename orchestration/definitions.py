@@ -5,6 +5,13 @@ import datetime as dt
 import dagster as dg
 
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
+from orchestration.defs.ml import (
+    ml_assets,
+    ml_checks,
+    retrain_on_drift,
+    train_models_job,
+    weekly_training,
+)
 from orchestration.defs.quality import mart_quality, raw_quality_checks
 from orchestration.defs.serving import serving_database
 from orchestration.defs.warehouse import dbt_project, warehouse_models
@@ -27,10 +34,11 @@ refresh_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, warehouse_models, serving_database],
-    asset_checks=[*raw_quality_checks, mart_quality],
-    jobs=[refresh_job],
-    sensors=[landing_sensor],
+    assets=[*ingestion_assets, warehouse_models, *ml_assets, serving_database],
+    asset_checks=[*raw_quality_checks, mart_quality, *ml_checks],
+    jobs=[refresh_job, train_models_job],
+    schedules=[weekly_training],
+    sensors=[landing_sensor, retrain_on_drift],
     resources=build_resources(settings, dbt_project),
     executor=dg.in_process_executor,
 ).map_resolved_asset_specs(

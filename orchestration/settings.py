@@ -30,6 +30,9 @@ class Settings:
     quality_engine: str
     drift_threshold: float
     """Share of drifted features (or a drifted prediction) at which retraining starts."""
+    performance_drop: float
+    """Relative fall of live PR AUC (on newly matured labels) below the model's test PR AUC
+    at which retraining starts."""
     """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
     (the same expectations compiled to one DuckDB query each)."""
 
@@ -49,10 +52,11 @@ def load_settings() -> Settings:
         warehouse=_path(WAREHOUSE_ENV, str(data_dir / "warehouse.duckdb")),
         pii_key=os.environ.get("SUPPORTOPS_PII_KEY", DEMO_PII_KEY).encode(),
         partitions_start=dt.date.fromisoformat(
-            os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-05-01")
+            os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-02-02")
         ),
         quality_engine=engine,
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
+        performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
     )
 
 

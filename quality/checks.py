@@ -343,7 +343,7 @@ GATES: dict[str, tuple[Severity, str]] = {
     "sanity": (WARNING, "Soft ranges worth a look (the suite's warning expectations)."),
     "quarantine": (
         CRITICAL,
-        "No fault kind sends more than 1% of any landing day's rows to quarantine.",
+        "No fault kind sends more than 1% (and 3 rows) of any landing day's rows to quarantine.",
     ),
     "late_rows": (CRITICAL, "At most 5% of any landing day's rows belong to an earlier day."),
     "volume": (
@@ -377,6 +377,7 @@ FRESHNESS_LAG = {
 SNAPSHOT_LAG = dt.timedelta(days=1)
 MAX_QUARANTINE_SHARE = 0.01
 MAX_LATE_SHARE = 0.05
+MIN_FAULTY_ROWS = 3
 BOT_SHARE_BAND = (0.10, 0.50)
 ESCALATION_RATE_BAND = (0.03, 0.35)
 
@@ -650,17 +651,18 @@ def check_referential_integrity(
     )  # fmt: skip
 
 
-def _day_shares(
-    con: duckdb.DuckDBPyConnection, sql: str, max_share: float
-) -> tuple[list[dict], int]:
-    """Rows of (day, label, n, rows_read) over `max_share`, worst first, and the rows read."""
-    rows = con.execute(sql).fetchall()
+def _days_over(
+    con: duckdb.DuckDBPyConnection, sql: str, max_share: float, min_rows: int
+) -> list[dict]:
+    """(day, label, n, rows_read) rows with n over `max_share` of the day and at least
+    `min_rows`, worst first. The floor keeps one bad row on a quiet Sunday (1 of 88 tickets)
+    from stopping the pipeline; a broken extract breaks many rows."""
     over = [
         {"day": str(day), "kind": label, "rows": n, "rows_read": read, "share": round(n / read, 4)}
-        for day, label, n, read in rows
-        if read and n / read > max_share
+        for day, label, n, read in con.execute(sql).fetchall()
+        if read and n >= min_rows and n / read > max_share
     ]
-    return sorted(over, key=lambda r: -r["share"]), sum({r[0]: r[3] for r in rows}.values())
+    return sorted(over, key=lambda r: -r["share"])
 
 
 def _read_per_day(definition: SuiteDef, window: Window) -> str:
@@ -678,9 +680,10 @@ def check_quarantine_share(
     suite_name: str,
     window: Window,
     max_share: float = MAX_QUARANTINE_SHARE,
+    min_rows: int = MIN_FAULTY_ROWS,
     severity: Severity = CRITICAL,
 ) -> Outcome:
-    """No fault kind quarantined more than `max_share` of any landing day's rows.
+    """No fault kind quarantined more than `max_share` (and `min_rows`) of a landing day's rows.
 
     Ingestion keeps bad rows out of `raw`, so the raw suite alone cannot see a broken
     extract; its quarantine can. Judged per day and kind, so one broken day inside a long
@@ -688,13 +691,14 @@ def check_quarantine_share(
     """
     definition = get_suite(suite_name)
     name = _split(definition.table)[1]
-    over, read = _day_shares(
+    read = f"({_read_per_day(definition, window)})"
+    over = _days_over(
         con,
-        f"""WITH read AS ({_read_per_day(definition, window)})
-            SELECT q._landing_date, q.fault_kind, count(*), any_value(read.rows_read)
-            FROM {QUARANTINE_SCHEMA}.{name} q JOIN read ON read.day = q._landing_date
+        f"""SELECT q._landing_date, q.fault_kind, count(*), any_value(read.rows_read)
+            FROM {QUARANTINE_SCHEMA}.{name} q JOIN {read} AS read ON read.day = q._landing_date
             WHERE {window.where("_landing_date")} GROUP BY 1, 2""",
         max_share,
+        min_rows,
     )
     by_kind = dict(
         con.execute(
@@ -702,15 +706,17 @@ def check_quarantine_share(
             f"WHERE {window.where('_landing_date')} GROUP BY 1 ORDER BY 1"
         ).fetchall()
     )
+    rows_read = _scalar(con, f"SELECT coalesce(sum(rows_read), 0) FROM {read}")
     observed = {
         "max_share": max_share,
+        "min_rows": min_rows,
         "quarantined_by_kind": by_kind,
-        "rows_read": read,
+        "rows_read": rows_read,
         "over_limit": over[:20],
     }
     return Outcome(
         definition.name, "quarantine_share(fault_kind)", None, not over, severity,
-        observed, sum(by_kind.values()), read, "sql", "quarantine",
+        observed, sum(by_kind.values()), rows_read, "sql", "quarantine",
     )  # fmt: skip
 
 
@@ -719,25 +725,26 @@ def check_late_share(
     suite_name: str,
     window: Window,
     max_share: float = MAX_LATE_SHARE,
+    min_rows: int = MIN_FAULTY_ROWS,
     severity: Severity = CRITICAL,
 ) -> Outcome:
-    """At most `max_share` of any landing day's loaded rows arrived late (an earlier day's)."""
+    """At most `max_share` (or fewer than `min_rows`) of a landing day's rows arrived late."""
     definition = get_suite(suite_name)
-    over, read = _day_shares(
+    over = _days_over(
         con,
         f"""SELECT _landing_date, 'late', count(*) FILTER (WHERE _is_late), count(*)
             FROM {definition.table} WHERE {window.where("_landing_date")} GROUP BY 1""",
         max_share,
+        min_rows,
     )
-    late = _scalar(
-        con,
-        f"SELECT count(*) FILTER (WHERE _is_late) FROM {definition.table} "
-        f"WHERE {window.where('_landing_date')}",
-    )
+    late, rows = con.execute(
+        f"SELECT count(*) FILTER (WHERE _is_late), count(*) FROM {definition.table} "
+        f"WHERE {window.where('_landing_date')}"
+    ).fetchone()
     observed = {"max_share": max_share, "late_rows": late, "over_limit": over[:20]}
     return Outcome(
         definition.name, "late_share(_is_late)", "_is_late", not over, severity,
-        observed, late, read, "sql", "late_rows",
+        observed, late, rows, "sql", "late_rows",
     )  # fmt: skip
 
 

@@ -51,6 +51,8 @@ class MLData:
     truth: Path
     churn: pd.DataFrame
     escalation: pd.DataFrame
+    serving: Path
+    result: object
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.warehouse), read_only=True)
@@ -67,7 +69,12 @@ def ml_data(tmp_path_factory: pytest.TempPathFactory) -> MLData:
     assert result.success
     with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
         return MLData(
-            root / "warehouse.duckdb", root / "truth", churn_dataset(con), escalation_dataset(con)
+            root / "warehouse.duckdb",
+            root / "truth",
+            churn_dataset(con),
+            escalation_dataset(con),
+            root / "serving.duckdb",
+            result,
         )
 
 
@@ -361,3 +368,85 @@ def test_open_tickets_are_scored_with_an_sla_band(
     assert set(scores["sla_risk"]) <= {"breached", "high", "medium", "low", "none"}
     late = scores["minutes_to_sla_due"] < 0
     assert (scores.loc[late, "sla_risk"] == "breached").all()
+
+
+# ------------------------------------------------------------------ the Dagster ML assets
+
+
+def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None:
+    """The refresh run trained both champions and published scores, evaluations and drift."""
+    materialised = {
+        e.asset_key.to_user_string()
+        for e in ml_data.result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }
+    assert {f"ml/{name}" for name in ("churn_model", "escalation_model", "account_scores",
+            "ticket_scores", "outreach_list")} <= materialised  # fmt: skip
+    versions = list_versions(ml_data.warehouse.parent / "models")
+    assert {(v.task, v.status) for v in versions} == {
+        ("churn", "champion"),
+        ("escalation", "champion"),
+    }
+    with duckdb.connect(str(ml_data.serving), read_only=True) as con:
+        scorers = con.execute(
+            "SELECT task, list(scorer ORDER BY scorer) FROM ml.evaluations GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        scores = con.execute("SELECT * FROM ml.account_scores").df()
+        active = con.execute(
+            "SELECT count(*) FROM features.feat_account_daily WHERE as_of_date = "
+            "(SELECT max(as_of_date) FROM features.feat_account_daily) "
+            "AND account_status = 'active' AND subscription_status = 'active'"
+        ).fetchone()[0]
+        ranked = con.execute("SELECT * FROM ml.outreach_list ORDER BY rank").df()
+        open_tickets = con.execute(
+            "SELECT count(*) FROM marts.fct_tickets WHERE NOT is_resolved"
+        ).fetchone()[0]
+        ticket_scores = con.execute("SELECT count(*) FROM ml.ticket_scores").fetchone()[0]
+        drift = con.execute("SELECT task, kind FROM ml.drift ORDER BY 1, 2").fetchall()
+    both = ["ceiling", "health_score", "logistic_baseline", "model"]
+    assert scorers == [("churn", both), ("escalation", both)]
+    assert len(scores) == active > 0
+    assert np.allclose(scores["revenue_at_risk"], scores["arr"] * scores["churn_probability"])
+    assert ranked["revenue_at_risk"].is_monotonic_decreasing and len(ranked) == active
+    assert ranked["reason_1"].notna().all()
+    assert ticket_scores == open_tickets
+    assert drift == [
+        ("churn", "feature"), ("churn", "prediction"),
+        ("escalation", "feature"), ("escalation", "prediction"),
+    ]  # fmt: skip
+    export = pd.read_csv(ml_data.warehouse.parent / "exports" / "outreach_list.csv")
+    assert export["account_id"].astype(str).tolist() == ranked["account_id"].astype(str).tolist()
+    reports = list((ml_data.warehouse.parent / "ml" / "drift").glob("*.html"))
+    assert len(reports) == 4
+
+
+def test_cli_lists_models_and_the_outreach_list(ml_data: MLData) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SUPPORTOPS_DATA_DIR": str(ml_data.warehouse.parent)}
+
+    def cli(*args: str) -> str:
+        command = [sys.executable, "-m", "orchestration.cli", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+
+    cards = json.loads(cli("models", "--json"))
+    assert {(c["task"], c["status"]) for c in cards} == {
+        ("churn", "champion"),
+        ("escalation", "champion"),
+    }
+    assert all({"data_window", "features", "metrics", "code_version"} <= set(c) for c in cards)
+    listed = json.loads(
+        cli("outreach", "--top", "5", "--min-probability", "0.2", "--format", "json")
+    )
+    with duckdb.connect(str(ml_data.serving), read_only=True) as con:
+        expected = con.execute(
+            "SELECT account_id FROM ml.outreach_list WHERE churn_probability >= 0.2 "
+            "ORDER BY rank LIMIT 5"
+        ).fetchall()
+    assert [r["account_id"] for r in listed] == [a for (a,) in expected]
+    assert all(r["churn_probability"] >= 0.2 for r in listed)
+    csv_lines = cli("outreach", "--top", "3", "--format", "csv").splitlines()
+    assert csv_lines[0].startswith("rank,account_id") and len(csv_lines) == 4

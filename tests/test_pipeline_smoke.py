@@ -46,3 +46,17 @@ def test_cli_reads_the_published_copy(tiny_pipeline):
     by_tier = _cli(tiny_pipeline, "kpis", "--by", "tier")
     assert {row["group"] for row in by_tier} == {"vip", "standard"}
     assert sum(row["tickets"] for row in by_tier) == overall["tickets"]
+
+
+def test_cli_quality_lists_every_gate_outcome(tiny_pipeline):
+    rows = _cli(tiny_pipeline, "quality")
+    assert {r["suite"] for r in rows} == {
+        "raw.helpdesk_tickets", "raw.helpdesk_ticket_events", "raw.crm_accounts",
+        "raw.crm_contacts", "raw.crm_subscriptions", "raw.telemetry_events",
+        "marts.fct_tickets", "marts.fct_support_kpis_daily", "features.feat_account_daily",
+    }  # fmt: skip
+    assert all(r["success"] for r in rows)
+    gates = {(r["suite"], r["check_name"]) for r in rows}
+    assert ("raw.helpdesk_tickets", "quarantine") in gates
+    assert ("marts.fct_tickets", "distribution") in gates
+    assert len(gates) == 43

@@ -240,7 +240,9 @@ def test_quarantine_share_is_judged_per_day_and_kind(con) -> None:
     _quarantine(con, FIRST, "null_required", 1)  # 1 of 101 read: under 1%
     _quarantine(con, LAST, "unknown_enum", 1)
     assert run_sql_checks(con, TICKETS, whole).outcome("quarantine_share(fault_kind)").success
-    _quarantine(con, LAST, "unknown_enum", 2)  # 3 of 103 on one day: over 1%, even in 20 days
+    _quarantine(con, LAST, "unknown_enum", 1)  # 2 of 102: over 1%, but under the 3-row floor
+    assert run_sql_checks(con, TICKETS, whole).outcome("quarantine_share(fault_kind)").success
+    _quarantine(con, LAST, "unknown_enum", 1)  # 3 of 103 on one day: over 1%, even in 20 days
     outcome = run_sql_checks(con, TICKETS, whole).outcome("quarantine_share(fault_kind)")
     assert not outcome.success and outcome.gate == "quarantine"
     assert outcome.observed_value["over_limit"] == [

@@ -40,7 +40,9 @@ _START = dt.date(2026, 5, 1)
 SCALES: dict[str, GeneratorConfig] = {
     "tiny": GeneratorConfig(accounts=120, start=_START, days=14, seed=7),
     "small": GeneratorConfig(accounts=300, start=_START, days=60),
-    "demo": GeneratorConfig(accounts=2_000, start=_START, days=180),
+    # Long enough for the churn model: 35 days of feature history, then train, validation,
+    # a 90-day gap and a test window, all with labels that have matured for 90 days.
+    "demo": GeneratorConfig(accounts=1_500, start=dt.date(2026, 2, 2), days=270),
     "large": GeneratorConfig(accounts=45_000, start=_START, days=180),
 }
 

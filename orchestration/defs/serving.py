@@ -5,23 +5,25 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.ml import ml_assets
 from orchestration.defs.warehouse import FOLLOW_RAW_LOADS, warehouse_models
 from orchestration.resources import WAREHOUSE_POOL, ServingResource
 from serving.publish import publish_serving
 
-SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine", "quality")
+SERVING_SCHEMAS = ("marts", "features", "seeds", "quarantine", "quality", "ml")
 
 
 @dg.asset(
     group_name="serving",
     kinds={"duckdb"},
-    deps=[warehouse_models],
+    deps=[warehouse_models, *ml_assets],
     pool=WAREHOUSE_POOL,
     automation_condition=FOLLOW_RAW_LOADS,
     owners=["team:data-engineering"],
     description=(
-        "data/serving.duckdb: a copy of the marts, features and quarantine schemas written to a "
-        "new file and swapped in atomically; dashboards and the CLI read only this file."
+        "data/serving.duckdb: a copy of the marts, features, quarantine, quality and ml schemas "
+        "written to a new file and swapped in atomically; dashboards and the CLI read only "
+        "this file."
     ),
 )
 def serving_database(warehouse: DuckDBResource, serving: ServingResource) -> dg.MaterializeResult:
