@@ -10,6 +10,8 @@ feature marts, so a failed blocking quality gate upstream means no scores in tha
 import json
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -36,37 +38,35 @@ def models_dir(warehouse: DuckDBResource) -> Path:
     return warehouse_dir(warehouse) / "models"
 
 
-def _replace_table(con, table: str, frame: pd.DataFrame) -> None:
-    """Swap a whole `ml.<table>` in one transaction: readers see the old or the new rows."""
+@contextmanager
+def _with_frame(con, frame: pd.DataFrame) -> Iterator[None]:
+    """`frame` as `_frame` inside one transaction: readers see all of a write or none of it."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {ML_SCHEMA}")
     con.register("_frame", frame)
     try:
         con.execute("BEGIN")
-        con.execute(f"CREATE OR REPLACE TABLE {ML_SCHEMA}.{table} AS SELECT * FROM _frame")
+        yield
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     finally:
         con.unregister("_frame")
+
+
+def _replace_table(con, table: str, frame: pd.DataFrame) -> None:
+    """Swap a whole `ml.<table>`."""
+    with _with_frame(con, frame):
+        con.execute(f"CREATE OR REPLACE TABLE {ML_SCHEMA}.{table} AS SELECT * FROM _frame")
 
 
 def _append_rows(con, table: str, frame: pd.DataFrame, key: dict[str, str]) -> None:
-    """Replace the rows of one (task, version) in an append-only `ml.<table>`."""
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {ML_SCHEMA}")
-    con.register("_frame", frame)
-    try:
+    """Replace the rows of one key (a task's version, a check time) in an append-only table."""
+    where = " AND ".join(f"{column} = ?" for column in key)
+    with _with_frame(con, frame):
         con.execute(f"CREATE TABLE IF NOT EXISTS {ML_SCHEMA}.{table} AS FROM _frame LIMIT 0")
-        where = " AND ".join(f"{column} = ?" for column in key)
-        con.execute("BEGIN")
         con.execute(f"DELETE FROM {ML_SCHEMA}.{table} WHERE {where}", list(key.values()))
         con.execute(f"INSERT INTO {ML_SCHEMA}.{table} BY NAME SELECT * FROM _frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.unregister("_frame")
 
 
 def _versions_frame(root: Path) -> pd.DataFrame:
@@ -111,7 +111,9 @@ def _train_task(
     except ValueError as exc:  # too little labelled history for the task's windows
         context.log.warning(f"{task}: not trained: {exc}")
         return dg.MaterializeResult(metadata={"trained": False, "reason": str(exc)})
-    table = evaluation.evaluate(trained, trained.test_frame).reset_index()
+    # `train` already evaluated the model, baseline and rule on the test window.
+    table = pd.DataFrame.from_dict(trained.metrics, orient="index").rename_axis("scorer")
+    table = table.reset_index()
     truth = Path(landing.landing_dir).parent / "truth"
     if truth.is_dir():  # demo data only: the generator's planted probabilities
         ceiling = evaluation.ceiling(task, trained.test_frame, truth)
