@@ -651,15 +651,13 @@ def check_referential_integrity(
     )  # fmt: skip
 
 
-def _days_over(
-    con: duckdb.DuckDBPyConnection, sql: str, max_share: float, min_rows: int
-) -> list[dict]:
+def _days_over(rows: list[tuple], max_share: float, min_rows: int) -> list[dict]:
     """(day, label, n, rows_read) rows with n over `max_share` of the day and at least
     `min_rows`, worst first. The floor keeps one bad row on a quiet Sunday (1 of 88 tickets)
     from stopping the pipeline; a broken extract breaks many rows."""
     over = [
         {"day": str(day), "kind": label, "rows": n, "rows_read": read, "share": round(n / read, 4)}
-        for day, label, n, read in con.execute(sql).fetchall()
+        for day, label, n, read in rows
         if read and n >= min_rows and n / read > max_share
     ]
     return sorted(over, key=lambda r: -r["share"])
@@ -691,22 +689,22 @@ def check_quarantine_share(
     """
     definition = get_suite(suite_name)
     name = _split(definition.table)[1]
-    read = f"({_read_per_day(definition, window)})"
-    over = _days_over(
-        con,
-        f"""SELECT q._landing_date, q.fault_kind, count(*), any_value(read.rows_read)
-            FROM {QUARANTINE_SCHEMA}.{name} q JOIN {read} AS read ON read.day = q._landing_date
-            WHERE {window.where("_landing_date")} GROUP BY 1, 2""",
-        max_share,
-        min_rows,
-    )
-    by_kind = dict(
-        con.execute(
-            f"SELECT fault_kind, count(*) FROM {QUARANTINE_SCHEMA}.{name} "
-            f"WHERE {window.where('_landing_date')} GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
-    rows_read = _scalar(con, f"SELECT coalesce(sum(rows_read), 0) FROM {read}")
+    # One row per (landing day, fault kind), plus a kind-less row for days without faults,
+    # each with the day's rows read: the per-day verdict, the kinds and the total at once.
+    rows = con.execute(
+        f"""WITH read AS ({_read_per_day(definition, window)}),
+                 bad AS (SELECT _landing_date AS day, fault_kind, count(*) AS n
+                         FROM {QUARANTINE_SCHEMA}.{name}
+                         WHERE {window.where("_landing_date")} GROUP BY 1, 2)
+            SELECT read.day, bad.fault_kind, coalesce(bad.n, 0), read.rows_read
+            FROM read LEFT JOIN bad ON bad.day = read.day"""
+    ).fetchall()
+    over = _days_over(rows, max_share, min_rows)
+    by_kind: dict[str, int] = {}
+    for _, kind, n, _ in sorted(rows, key=lambda r: r[1] or ""):
+        if kind is not None:
+            by_kind[kind] = by_kind.get(kind, 0) + n
+    rows_read = sum({day: read for day, _, _, read in rows}.values())
     observed = {
         "max_share": max_share,
         "min_rows": min_rows,
@@ -730,21 +728,16 @@ def check_late_share(
 ) -> Outcome:
     """At most `max_share` (or fewer than `min_rows`) of a landing day's rows arrived late."""
     definition = get_suite(suite_name)
-    over = _days_over(
-        con,
+    rows = con.execute(
         f"""SELECT _landing_date, 'late', count(*) FILTER (WHERE _is_late), count(*)
-            FROM {definition.table} WHERE {window.where("_landing_date")} GROUP BY 1""",
-        max_share,
-        min_rows,
-    )
-    late, rows = con.execute(
-        f"SELECT count(*) FILTER (WHERE _is_late), count(*) FROM {definition.table} "
-        f"WHERE {window.where('_landing_date')}"
-    ).fetchone()
+            FROM {definition.table} WHERE {window.where("_landing_date")} GROUP BY 1"""
+    ).fetchall()
+    over = _days_over(rows, max_share, min_rows)
+    late, read = sum(r[2] for r in rows), sum(r[3] for r in rows)
     observed = {"max_share": max_share, "late_rows": late, "over_limit": over[:20]}
     return Outcome(
         definition.name, "late_share(_is_late)", "_is_late", not over, severity,
-        observed, late, rows, "sql", "late_rows",
+        observed, late, read, "sql", "late_rows",
     )  # fmt: skip
 
 

@@ -61,14 +61,19 @@ def _validate(
     with warehouse.get_connection() as con:
         result = run_suite(con, suite_name, window, engine=settings.quality_engine)
         write_results(con, [result], context.run.run_id, window)
-        write_validation_pages(result, quality_docs_dir(warehouse))
-        write_index(con, quality_docs_dir(warehouse))
+    write_validation_pages(result, quality_docs_dir(warehouse))
     failed = [o.expectation for o in result.failures]
     context.log.info(
         f"{suite_name} {window or 'whole table'}: {len(result.outcomes)} checks on "
         f"{result.rows:,} rows in {result.seconds:.1f} s, failed: {failed or 'none'}"
     )
     return result
+
+
+def _write_docs_index(warehouse: DuckDBResource) -> None:
+    """Once per check step, after its suites: the index lists the latest run of every suite."""
+    with warehouse.get_connection() as con:
+        write_index(con, quality_docs_dir(warehouse))
 
 
 def _check_results(
@@ -120,6 +125,7 @@ def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
         first_day, last_day = window_days(context)
         window = Window(first_day, last_day + dt.timedelta(days=1))
         result = _validate(context, warehouse, suite_name, window)
+        _write_docs_index(warehouse)
         yield from _check_results(result, asset, quality_docs_dir(warehouse))
 
     return _check
@@ -142,6 +148,7 @@ def mart_quality(
     with warehouse.get_connection() as con:
         built = last_build(con)
     window = Window(built[0], built[1] + dt.timedelta(days=1)) if built else None
-    for suite in MART_SUITES:
-        result = _validate(context, warehouse, suite, window)
+    results = {suite: _validate(context, warehouse, suite, window) for suite in MART_SUITES}
+    _write_docs_index(warehouse)
+    for suite, result in results.items():
         yield from _check_results(result, MART_ASSETS[suite], quality_docs_dir(warehouse))
