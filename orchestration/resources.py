@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
 from orchestration.settings import Settings
+from orchestration.settings import settings as current_settings
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -34,6 +35,14 @@ def warehouse_dir(warehouse: DuckDBResource) -> Path:
     return Path(warehouse.database).resolve().parent
 
 
+def warehouse_resource(database: Path | str) -> DuckDBResource:
+    """The warehouse connection, with the memory limit dbt's profile also applies."""
+    return DuckDBResource(
+        database=str(database),
+        connection_config={"memory_limit": current_settings.duckdb_memory_limit},
+    )
+
+
 def build_resources(
     settings: Settings, dbt_project: DbtProject
 ) -> dict[str, dg.ConfigurableResource]:
@@ -43,7 +52,7 @@ def build_resources(
         "dbt": DbtCliResource(
             project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
         ),
-        "warehouse": DuckDBResource(database=str(settings.warehouse)),
+        "warehouse": warehouse_resource(settings.warehouse),
         "landing": LandingResource(landing_dir=str(settings.landing_dir)),
         "serving": ServingResource(path=str(settings.serving)),
     }

@@ -13,6 +13,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PII_KEY = "supportops-demo-key-not-for-production"
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
+MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 
 
 def _path(var: str, default: str) -> Path:
@@ -28,13 +29,17 @@ class Settings:
     pii_key: bytes
     partitions_start: dt.date
     quality_engine: str
+    """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
+    (the same expectations compiled to one DuckDB query each)."""
     drift_threshold: float
     """Share of drifted features (or a drifted prediction) at which retraining starts."""
     performance_drop: float
     """Relative fall of live PR AUC (on newly matured labels) below the model's test PR AUC
     at which retraining starts."""
-    """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
-    (the same expectations compiled to one DuckDB query each)."""
+    duckdb_memory_limit: str
+    """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
+    two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
+    default of 80% of RAM each would overcommit the machine; beyond it DuckDB spills to disk."""
 
     @property
     def serving(self) -> Path:
@@ -57,6 +62,7 @@ def load_settings() -> Settings:
         quality_engine=engine,
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
         performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
+        duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )
 
 

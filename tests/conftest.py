@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extracts.generator import SCALES, GenerationSummary, generate
-from orchestration.resources import LandingResource, ServingResource
+from orchestration.resources import LandingResource, ServingResource, warehouse_resource
 
 TINY_FAULTY = replace(SCALES["tiny"], seed=7, fault_rate=0.02)
 
@@ -51,13 +51,12 @@ def run_pipeline(
 ):
     """The `refresh` job in one run: ingest landing days [first, last], gate, build, publish."""
     import dagster as dg
-    from dagster_duckdb import DuckDBResource
 
     from orchestration.definitions import defs
 
     resources = {
         **defs.resources,
-        "warehouse": DuckDBResource(database=str(warehouse)),
+        "warehouse": warehouse_resource(warehouse),
         "landing": LandingResource(landing_dir=str(landing)),
         "serving": ServingResource(path=str(serving)),
     }

@@ -10,12 +10,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
-from dagster_duckdb import DuckDBResource
 
 from extracts.contracts import ENTITIES, ENTITIES_BY_TABLE
 from extracts.generator import GenerationSummary
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
-from orchestration.resources import LandingResource
+from orchestration.resources import LandingResource, warehouse_resource
 
 RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
@@ -26,7 +25,7 @@ def _materialize(
     return dg.materialize(
         ingestion_assets,
         resources={
-            "warehouse": DuckDBResource(database=str(warehouse)),
+            "warehouse": warehouse_resource(warehouse),
             "landing": LandingResource(landing_dir=str(landing)),
         },
         tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
