@@ -15,7 +15,7 @@ MANIFEST := dbt_project/target/manifest.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test lint format dev install generate materialize manifest clean docs dashboard browser
+.PHONY: help demo test lint format dev install generate materialize manifest clean docs dashboard browser bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ format: install ## apply ruff fixes and formatting
 
 browser: ## install Debian's chromium for the browser tests when it is missing
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+BENCH_SCALES ?= 10k 100k 1m
+bench: install $(MANIFEST) ## benchmark the pipeline at growing scales (BENCH_SCALES) into bench/results/
+	$(RUN) supportops bench $(addprefix --scale ,$(BENCH_SCALES))
 
 dashboard: install ## the Streamlit dashboards on http://127.0.0.1:8501 (reads data/serving.duckdb)
 	$(RUN) streamlit run dashboards/app.py --server.headless true --server.address 127.0.0.1 \

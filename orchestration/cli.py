@@ -438,3 +438,38 @@ def dashboard(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def bench(
+    scale: Annotated[
+        list[str] | None,
+        typer.Option(help="Scale to run, repeatable: tiny, 10k, 100k, 300k or 1m."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where <date>.json and <date>.md go.")] = Path(
+        "bench/results"
+    ),
+    work: Annotated[Path, typer.Option(help="Scratch folder for each scale's data.")] = Path(
+        "data/bench"
+    ),
+    keep: Annotated[bool, typer.Option(help="Keep each scale's data after its run.")] = False,
+    repeats: Annotated[int, typer.Option(help="Runs of each dashboard query.")] = 20,
+) -> None:
+    """Run the whole pipeline at growing scales: time, memory and rows/s per stage, the floor,
+    a one-day refresh and dashboard query latency (bench/results/<date>.md)."""
+    from bench.harness import SCALES, run_benchmark
+    from bench.report import scale_section
+
+    names = scale or ["10k", "100k", "1m"]
+    unknown = sorted(set(names) - set(SCALES))
+    if unknown:
+        raise typer.BadParameter(f"unknown scales {unknown}; choose from {list(SCALES)}")
+    json_path, md_path = run_benchmark(
+        [SCALES[n] for n in names],
+        work,
+        out,
+        keep=keep,
+        dashboard_repeats=repeats,
+        on_scale=lambda result: console.print(scale_section(result)),
+    )
+    console.print(f"Results: {json_path} and {md_path}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extracts.generator import SCALES, GenerationSummary, generate
-from orchestration.resources import LandingResource, ServingResource, warehouse_resource
+from orchestration.runs import run_refresh
 
 TINY_FAULTY = replace(SCALES["tiny"], seed=7, fault_rate=0.02)
 
@@ -25,7 +25,6 @@ def tiny_landing(tiny_faulty: GenerationSummary) -> Path:
 
 
 TINY_CLEAN = replace(SCALES["tiny"], seed=11, fault_rate=0.0)
-RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
 @dataclass(frozen=True)
@@ -50,23 +49,7 @@ def run_pipeline(
     landing: Path, warehouse: Path, serving: Path, first: str, last: str, raise_on_error=True
 ):
     """The `refresh` job in one run: ingest landing days [first, last], gate, build, publish."""
-    import dagster as dg
-
-    from orchestration.definitions import defs
-
-    resources = {
-        **defs.resources,
-        "warehouse": warehouse_resource(warehouse),
-        "landing": LandingResource(landing_dir=str(landing)),
-        "serving": ServingResource(path=str(serving)),
-    }
-    nodes = [*defs.assets, *defs.asset_checks]
-    return dg.materialize(
-        [n for n in nodes if isinstance(n, dg.AssetsDefinition)],
-        resources=resources,
-        tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
-        raise_on_error=raise_on_error,
-    )
+    return run_refresh(landing, warehouse, serving, first, last, raise_on_error=raise_on_error)
 
 
 @pytest.fixture(scope="session")

@@ -15,8 +15,7 @@ from extracts.contracts import ENTITIES, ENTITIES_BY_TABLE
 from extracts.generator import GenerationSummary
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
 from orchestration.resources import LandingResource, warehouse_resource
-
-RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+from orchestration.runs import RANGE_TAGS
 
 
 def _materialize(

@@ -1,0 +1,73 @@
+"""The benchmark's results as a markdown report (bench/results/<date>.md)."""
+
+from __future__ import annotations
+
+
+def _number(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def scale_section(result: dict) -> str:
+    floor, daily, dash = result["floor"], result["one_day_refresh"], result["dashboards"]
+    lines = [
+        f"## {result['scale']}: {result['tickets']:,} tickets "
+        f"({result['accounts']:,} accounts x {result['days']} days, "
+        f"{result['landing_rows']:,} landing rows)",
+        "",
+        "| stage | wall s | peak RSS MB | rows | rows/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for stage in result["stages"]:
+        lines.append(
+            f"| {stage['stage']} | {_number(stage['seconds'])} | "
+            f"{_number(stage['peak_rss_mb'])} | {_number(stage['rows'])} | "
+            f"{_number(stage['rows_per_second'])} |"
+        )
+    lines += [
+        f"| **total** (generate + startup {_number(result['startup_seconds'])} s + run) | "
+        f"**{_number(result['pipeline_seconds'])}** | {_number(result['peak_rss_mb'])} | | |",
+        "",
+        f"- Floor (`bench/floor.sql` over the landing files): {floor['seconds']:.2f} s, "
+        f"{floor['rows']:,} rows, equal to the pipeline's mart: "
+        f"{'yes' if floor['equal_to_pipeline'] else 'NO'}.",
+        f"- dbt build / floor: {floor['ratio_dbt_build']}x; dbt run of the KPI mart's lineage "
+        f"({floor['dbt_kpi_lineage_seconds']:.1f} s) / floor: {floor['ratio_dbt_kpi_lineage']}x; "
+        f"(ingest + dbt build) / floor: {floor['ratio_ingest_and_dbt_build']}x.",
+        f"- One-day refresh ({daily['day']}): {daily['run_seconds']:.1f} s = "
+        f"{daily['share_of_full_run']:.1%} of the full run; its dbt build "
+        f"{daily['dbt_seconds']:.1f} s = {daily['dbt_share_of_full_dbt']:.1%} of the full build.",
+        f"- Dashboard queries ({len(dash['queries'])} page queries x {dash['repeats']}, "
+        f"uncached): p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms "
+        f"(slowest: {dash['slowest']}).",
+    ]
+    if floor["differences"]:
+        lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]
+    return "\n".join(lines) + "\n"
+
+
+def markdown(results: dict) -> str:
+    machine = results["machine"]
+    header = [
+        f"# supportops benchmark, {results['date']}",
+        "",
+        f"{machine['cpus']} CPUs, {machine['memory_gib']} GiB RAM, Python {machine['python']}, "
+        f"DuckDB {machine['duckdb']}, quality engine `{machine['quality_engine']}`, "
+        f"DuckDB memory_limit {machine['duckdb_memory_limit']}.",
+        "",
+        "| scale | tickets | landing rows | pipeline s | dbt build s | floor s | "
+        "dbt / floor | one-day refresh | dashboard p95 ms | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results["scales"]:
+        dbt = next(s["seconds"] for s in r["stages"] if s["stage"] == "dbt build")
+        header.append(
+            f"| {r['scale']} | {r['tickets']:,} | {r['landing_rows']:,} | "
+            f"{r['pipeline_seconds']:,.0f} | {dbt:,.1f} | {r['floor']['seconds']:.2f} | "
+            f"{r['floor']['ratio_dbt_build']}x | {r['one_day_refresh']['share_of_full_run']:.1%} | "
+            f"{r['dashboards']['p95_ms']:.0f} | {r['peak_rss_mb']:,} |"
+        )
+    return "\n".join(header) + "\n\n" + "\n".join(scale_section(r) for r in results["scales"])
