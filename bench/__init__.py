@@ -1,0 +1,1 @@
+"""The benchmark harness: the pipeline against the floor (one DuckDB script)."""
