@@ -133,17 +133,19 @@ def _list(files: list[str]) -> str:
 def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
     """One scan over every file of the range: declared fields as text, file and line number.
 
-    A declared column a file lacks reads as NULL (the contract check then names it).
+    A declared column a file lacks reads as NULL (the contract check then names it). Parquet
+    numbers its rows per file itself; JSON lines and CSV are numbered in scan order (one
+    ordered window), and `_line` is that number's position within its file.
     """
     if entity.format == "jsonl":
         extract = ", ".join(
             f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
             for f in entity.fields
         )
-        return f"""
+        return _lines_within_files(f"""
             SELECT filename AS _file, row_number() OVER () AS _rn, {extract}
             FROM read_json_objects({_list(list(file_columns))}, format='newline_delimited',
-                                   filename=true)"""
+                                   filename=true)""")
     # CSV and Parquet: files that share a header are read together with the header given,
     # so DuckDB neither sniffs every file nor unions schemas by name.
     by_header: dict[tuple[str, ...], list[str]] = {}
@@ -163,12 +165,24 @@ def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
                 f"read_csv({_list(files)}, header=true, auto_detect=false, columns={{{types}}}, "
                 "filename=true, quote='\"', escape='\"')"
             )
+            # The header is line 1.
+            scans.append(_lines_within_files(
+                f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}",
+                header_lines=1,
+            ))  # fmt: skip
         else:
-            source = f"read_parquet({_list(files)}, filename=true)"
-        scans.append(
-            f"SELECT filename AS _file, row_number() OVER () AS _rn, {select} FROM {source}"
-        )
+            source = f"read_parquet({_list(files)}, filename=true, file_row_number=true)"
+            scans.append(
+                f"SELECT filename AS _file, file_row_number + 1 AS _line, {select} FROM {source}"
+            )
     return "\nUNION ALL\n".join(scans)
+
+
+def _lines_within_files(numbered_scan: str, header_lines: int = 0) -> str:
+    """`_rn` (scan order over all files) -> `_line`, the 1-based line within its file."""
+    return f"""
+        SELECT * EXCLUDE (_rn), _rn - min(_rn) OVER (PARTITION BY _file) + 1 + {header_lines} AS _line
+        FROM ({numbered_scan})"""
 
 
 def _file_columns(
@@ -429,17 +443,15 @@ def load_range(
         ],
     )
 
-    # One scan and one materialisation: line numbers are positions within each file (the CSV
-    # header is line 1); a repeated key is a duplicate only when its earlier copy is valid.
-    header_lines = 1 if entity.format == "csv" else 0
+    # One scan and one materialisation; a repeated key is a duplicate only when its earlier
+    # copy is valid.
     key_cols = ", ".join(f'"{k}"' for k in entity.key)
     key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _classified AS
             WITH scanned AS ({_stage_sql(entity, file_columns)}),
             staged AS (
-                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem,
-                       s._rn - min(s._rn) OVER (PARTITION BY s._file) + 1 + {header_lines} AS _line
+                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
                 FROM scanned s JOIN _file_schema fs USING (_file)),
             checked AS (
                 SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity)} AS _first_problem
