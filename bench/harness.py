@@ -282,7 +282,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
     }
 
 
-def _machine() -> dict:
+def _machine(quality_engine: str) -> dict:
     from orchestration.settings import settings
 
     memory_kb = next(
@@ -295,17 +295,25 @@ def _machine() -> dict:
         "memory_gib": round(memory_kb / 1024 / 1024, 1),
         "python": sys.version.split()[0],
         "duckdb": duckdb.__version__,
-        "quality_engine": settings.quality_engine,
+        "quality_engine": quality_engine,
         "duckdb_memory_limit": settings.duckdb_memory_limit,
     }
 
 
 def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = False,
-                  dashboard_repeats: int = 20, on_scale=None) -> tuple[Path, Path]:  # fmt: skip
-    """Each scale in a fresh process, one after the other; writes <date>.json and .md."""
-    from bench.report import markdown
+                  dashboard_repeats: int = 20, quality_engine: str | None = None,
+                  on_scale=None) -> tuple[Path, Path]:  # fmt: skip
+    """Each scale in a fresh process, one after the other; writes <date>.json and .md.
 
-    results = {"date": dt.date.today().isoformat(), "machine": _machine(), "scales": []}
+    `quality_engine` (gx or sql) is handed to the scale processes through the environment,
+    which is where their settings come from.
+    """
+    from bench.report import markdown
+    from orchestration.settings import QUALITY_ENGINE_ENV, settings
+
+    os.environ[QUALITY_ENGINE_ENV] = quality_engine or settings.quality_engine
+    machine = _machine(os.environ[QUALITY_ENGINE_ENV])
+    results = {"date": dt.date.today().isoformat(), "machine": machine, "scales": []}
     for scale in scales:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             result = pool.submit(run_scale, scale, work, dashboard_repeats).result()

@@ -454,22 +454,29 @@ def bench(
     ),
     keep: Annotated[bool, typer.Option(help="Keep each scale's data after its run.")] = False,
     repeats: Annotated[int, typer.Option(help="Runs of each dashboard query.")] = 20,
+    quality_engine: Annotated[
+        str | None,
+        typer.Option(help="gx or sql; default: SUPPORTOPS_QUALITY_ENGINE (gx)."),
+    ] = None,
 ) -> None:
     """Run the whole pipeline at growing scales: time, memory and rows/s per stage, the floor,
     a one-day refresh and dashboard query latency (bench/results/<date>.md)."""
     from bench.harness import SCALES, run_benchmark
     from bench.report import scale_section
 
-    names = scale or ["10k", "100k", "1m"]
+    names = scale or ["10k", "100k", "300k"]
     unknown = sorted(set(names) - set(SCALES))
     if unknown:
         raise typer.BadParameter(f"unknown scales {unknown}; choose from {list(SCALES)}")
+    if quality_engine not in (None, "gx", "sql"):
+        raise typer.BadParameter("--quality-engine must be gx or sql")
     json_path, md_path = run_benchmark(
         [SCALES[n] for n in names],
         work,
         out,
         keep=keep,
         dashboard_repeats=repeats,
+        quality_engine=quality_engine,
         on_scale=lambda result: console.print(scale_section(result)),
     )
     console.print(f"Results: {json_path} and {md_path}")

@@ -14,6 +14,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_PII_KEY = "supportops-demo-key-not-for-production"
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
+QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
 
 
 def _path(var: str, default: str) -> Path:
@@ -48,7 +49,7 @@ class Settings:
 
 def load_settings() -> Settings:
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
-    engine = os.environ.get("SUPPORTOPS_QUALITY_ENGINE", "gx")
+    engine = os.environ.get(QUALITY_ENGINE_ENV, "gx")
     if engine not in ("gx", "sql"):
         raise ValueError(f"SUPPORTOPS_QUALITY_ENGINE must be gx or sql, not {engine!r}")
     return Settings(
