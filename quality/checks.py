@@ -466,9 +466,12 @@ def check_volume(
     high: float = 2.0,
     same_day_type: bool = True,
     min_history: int = 3,
+    noise_sigmas: float = 3.0,
     severity: Severity = CRITICAL,
 ) -> Outcome:
-    """Every day's row count lies in [low, high] x the median daily count of its trailing days.
+    """Every day's row count lies in [low, high] x the median daily count of its trailing days,
+    or within `noise_sigmas` Poisson standard deviations (sqrt(median)) of that median: at a
+    few dozen rows a day, halving happens by chance, and a gate must not stop on chance.
 
     Support and product traffic has a strong weekly shape (weekends carry about a third of a
     weekday in the demo), so by default the median is taken over the trailing days of the
@@ -505,9 +508,15 @@ def check_volume(
         median = _median(history)
         ratio = rows / median if median else (1.0 if rows == 0 else math.inf)
         judged[str(day)] = {"rows": rows, "median": median, "ratio": round(ratio, 4)}
-        if not low <= ratio <= high:
+        within_noise = abs(rows - median) <= noise_sigmas * math.sqrt(median)
+        if not low <= ratio <= high and not within_noise:
             failed[str(day)] = judged[str(day)]
-    observed: dict[str, Any] = {"band": [low, high], "days_checked": checked, "failed_days": failed}
+    observed: dict[str, Any] = {
+        "band": [low, high],
+        "noise_sigmas": noise_sigmas,
+        "days_checked": checked,
+        "failed_days": failed,
+    }
     if len(window.days) == 1:
         observed |= judged.get(str(window.start), {"note": "insufficient history"})
     return Outcome(

@@ -180,6 +180,26 @@ def test_day_with_a_tenth_of_the_volume_fails_volume(con) -> None:
     assert result.outcome("volume(_landing_date)").observed_value["ratio"] == pytest.approx(0.1)
 
 
+def test_small_volumes_fail_volume_only_beyond_chance() -> None:
+    """12 rows a day: 5 is under half, but within 3 sqrt(12) of it; 1 is not."""
+    from quality.checks import check_volume
+
+    con = duckdb.connect()
+    days = [FIRST + dt.timedelta(days=i) for i in range(15)]
+    con.execute("CREATE TABLE daily (_landing_date DATE)")
+    for day in days[:-1]:
+        rows = 12 if day.weekday() < 5 else 4
+        con.execute("INSERT INTO daily SELECT ?::DATE FROM range(?)", [day, rows])
+    weekday = next(d for d in reversed(days) if d.weekday() < 5)
+    con.execute("DELETE FROM daily WHERE _landing_date = ?", [weekday])
+    con.execute("INSERT INTO daily SELECT ?::DATE FROM range(5)", [weekday])
+    outcome = check_volume(con, TICKETS, Window.day(weekday), table="daily")
+    assert outcome.success and outcome.observed_value["ratio"] == pytest.approx(5 / 12, abs=1e-3)
+    con.execute("DELETE FROM daily WHERE _landing_date = ?", [weekday])
+    con.execute("INSERT INTO daily SELECT ?::DATE FROM range(1)", [weekday])
+    assert not check_volume(con, TICKETS, Window.day(weekday), table="daily").success
+
+
 def test_stale_partition_fails_freshness(con) -> None:
     # The last day's extract stopped at 09:00: nothing for the last 15 hours of the day.
     con.execute(f"DELETE FROM {EVENTS} WHERE created_at >= TIMESTAMP '{LAST} 09:00:00'")
