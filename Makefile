@@ -63,7 +63,7 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 # 1m (30,000 accounts, about 100M landing rows) also runs; it takes over an hour on 2 cores.
-BENCH_SCALES ?= 10k 100k 300k
+BENCH_SCALES ?= 30k 100k 300k
 BENCH_ARGS ?= --quality-engine sql
 bench: install $(MANIFEST) ## benchmark the pipeline at growing scales (BENCH_SCALES) into bench/results/
 	$(RUN) supportops bench $(addprefix --scale ,$(BENCH_SCALES)) $(BENCH_ARGS)

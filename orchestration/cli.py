@@ -444,7 +444,7 @@ if __name__ == "__main__":
 def bench(
     scale: Annotated[
         list[str] | None,
-        typer.Option(help="Scale to run, repeatable: tiny, 10k, 100k, 300k or 1m."),
+        typer.Option(help="Scale to run, repeatable: tiny, 30k, 100k, 300k or 1m."),
     ] = None,
     out: Annotated[Path, typer.Option(help="Where <date>.json and <date>.md go.")] = Path(
         "bench/results"
@@ -464,7 +464,7 @@ def bench(
     from bench.harness import SCALES, run_benchmark
     from bench.report import scale_section
 
-    names = scale or ["10k", "100k", "300k"]
+    names = scale or ["30k", "100k", "300k"]
     unknown = sorted(set(names) - set(SCALES))
     if unknown:
         raise typer.BadParameter(f"unknown scales {unknown}; choose from {list(SCALES)}")
