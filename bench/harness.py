@@ -182,7 +182,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
     from bench.floor import compare_with_mart, run_floor
     from extracts.generator import GeneratorConfig, generate
 
-    root = work / scale.name
+    root = work.resolve() / scale.name
     shutil.rmtree(root, ignore_errors=True)
     root.mkdir(parents=True)
     landing, warehouse, serving = (

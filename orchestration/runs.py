@@ -28,11 +28,12 @@ def run_refresh(
     [first, last], gate them, build the warehouse, train and score, publish."""
     from orchestration.definitions import defs
 
+    # Absolute paths: dbt runs in dbt_project/, and a relative path would not survive that.
     resources = {
         **defs.resources,
-        "warehouse": warehouse_resource(warehouse),
-        "landing": LandingResource(landing_dir=str(landing)),
-        "serving": ServingResource(path=str(serving)),
+        "warehouse": warehouse_resource(warehouse.resolve()),
+        "landing": LandingResource(landing_dir=str(landing.resolve())),
+        "serving": ServingResource(path=str(serving.resolve())),
     }
     nodes = [*defs.assets, *defs.asset_checks]
     return dg.materialize(
