@@ -316,17 +316,18 @@ def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = 
     os.environ[QUALITY_ENGINE_ENV] = quality_engine or settings.quality_engine
     machine = _machine(os.environ[QUALITY_ENGINE_ENV])
     results = {"date": dt.date.today().isoformat(), "machine": machine, "scales": []}
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / f"{results['date']}.json"
+    md_path = json_path.with_suffix(".md")
     for scale in scales:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
             result = pool.submit(run_scale, scale, work, dashboard_repeats).result()
         results["scales"].append(result)
+        # Written after every scale: a long largest scale never costs the smaller ones.
+        json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        md_path.write_text(markdown(results))
         if on_scale:
             on_scale(result)
         if not keep:
             shutil.rmtree(work / scale.name, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"{results['date']}.json"
-    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    md_path = json_path.with_suffix(".md")
-    md_path.write_text(markdown(results))
     return json_path, md_path
