@@ -436,10 +436,6 @@ def dashboard(
     raise typer.Exit(subprocess.call(command))
 
 
-if __name__ == "__main__":
-    app()
-
-
 @app.command()
 def bench(
     scale: Annotated[
@@ -480,3 +476,7 @@ def bench(
         on_scale=lambda result: console.print(scale_section(result)),
     )
     console.print(f"Results: {json_path} and {md_path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -9,8 +9,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import Settings
-from orchestration.settings import settings as current_settings
+from orchestration.settings import Settings, settings
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -35,24 +34,23 @@ def warehouse_dir(warehouse: DuckDBResource) -> Path:
     return Path(warehouse.database).resolve().parent
 
 
-def warehouse_resource(database: Path | str) -> DuckDBResource:
+def warehouse_resource(
+    database: Path | str, memory_limit: str = settings.duckdb_memory_limit
+) -> DuckDBResource:
     """The warehouse connection, with the memory limit dbt's profile also applies."""
-    return DuckDBResource(
-        database=str(database),
-        connection_config={"memory_limit": current_settings.duckdb_memory_limit},
-    )
+    return DuckDBResource(database=str(database), connection_config={"memory_limit": memory_limit})
 
 
 def build_resources(
-    settings: Settings, dbt_project: DbtProject
+    config: Settings, dbt_project: DbtProject
 ) -> dict[str, dg.ConfigurableResource]:
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
         # The dbt installed beside this interpreter, whether or not the venv is on PATH.
         "dbt": DbtCliResource(
             project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
         ),
-        "warehouse": warehouse_resource(settings.warehouse),
-        "landing": LandingResource(landing_dir=str(settings.landing_dir)),
-        "serving": ServingResource(path=str(settings.serving)),
+        "warehouse": warehouse_resource(config.warehouse, config.duckdb_memory_limit),
+        "landing": LandingResource(landing_dir=str(config.landing_dir)),
+        "serving": ServingResource(path=str(config.serving)),
     }
