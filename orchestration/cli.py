@@ -146,11 +146,34 @@ def materialize(
             f"{check.asset_key.to_user_string()} {check.check_name}: {check.description or ''}"
         )
     if not result.success:
+        fatal = fatal_failure(result, settings.warehouse)
+        if fatal:
+            console.print(f"[red]refresh failed[/]\n{fatal}", highlight=False)
+            raise typer.Exit(1)
         console.print(
             "[red]refresh failed[/]; the serving database was not replaced. "
             "Details: [bold]supportops quality[/] and the run in the Dagster UI."
         )
         raise typer.Exit(1)
+
+
+def fatal_failure(result, warehouse: Path) -> str | None:
+    """The one message for a run a DuckDB FATAL error stopped, or None for any other failure.
+
+    The dbt step words it itself (its failure's description); a step in this process that
+    hit one carries DuckDB's own exception."""
+    from orchestration.fatal import fatal_message, is_fatal
+
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        failure = event.step_failure_data
+        user = failure.user_failure_data
+        if user is not None and "duckdb_fatal" in user.metadata:
+            return user.description
+        if failure.error is not None and is_fatal(failure.error.message):
+            return fatal_message(f"step {event.step_key}", failure.error.message, warehouse)
+    return None
 
 
 @app.command()

@@ -4,6 +4,7 @@ Tests and the benchmark use it to take their own data through exactly the assets
 `make demo` runs, with the resources pointed at their files.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -23,9 +24,11 @@ def run_refresh(
     selection: dg.AssetSelection | None = None,
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
+    resources: Mapping[str, object] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """The `refresh` job in one run (or `selection` of it): ingest landing days
-    [first, last], gate them, build the warehouse, train and score, publish."""
+    [first, last], gate them, build the warehouse, train and score, publish.
+    `resources` replaces any other resource (a test's own dbt executable, say)."""
     from orchestration.definitions import defs
 
     # Absolute paths: dbt runs in dbt_project/, and a relative path would not survive that.
@@ -34,6 +37,7 @@ def run_refresh(
         "warehouse": warehouse_resource(warehouse.resolve()),
         "landing": LandingResource(landing_dir=str(landing.resolve())),
         "serving": ServingResource(path=str(serving.resolve())),
+        **(resources or {}),
     }
     nodes = [*defs.assets, *defs.asset_checks]
     return dg.materialize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -63,3 +64,12 @@ def tiny_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     )
     assert result.success
     return Pipeline(generated, root / "warehouse.duckdb", root / "serving.duckdb", result)
+
+
+@pytest.fixture
+def published_copy(tiny_pipeline: Pipeline, tmp_path: Path) -> tuple[Path, Path]:
+    """A private copy of the clean tiny warehouse and its published serving file."""
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    shutil.copy(tiny_pipeline.warehouse, warehouse)
+    shutil.copy(tiny_pipeline.serving, serving)
+    return warehouse, serving

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,15 +58,6 @@ def test_only_critical_gates_block() -> None:
     specs = [s for checks in defs.asset_checks for s in checks.check_specs]
     blocking = {s.name: s.blocking for s in specs if s.name in GATES}
     assert blocking == {name: severity == "critical" for name, (severity, _) in GATES.items()}
-
-
-@pytest.fixture
-def published_copy(tiny_pipeline, tmp_path: Path) -> tuple[Path, Path]:
-    """A private copy of the clean tiny warehouse and its published serving file."""
-    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
-    shutil.copy(tiny_pipeline.warehouse, warehouse)
-    shutil.copy(tiny_pipeline.serving, serving)
-    return warehouse, serving
 
 
 def _cut_off_at(landing: Path, day: str, hour: int) -> None:

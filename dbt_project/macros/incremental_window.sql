@@ -62,11 +62,17 @@
 -#}
 {% macro in_window(day_column, lookback=0, lookahead=0) -%}
     {%- if is_windowed_run() -%}
-        {%- set start = window_start_sql(lookback) -%}
-        {%- set end = window_end_sql(lookahead) -%}
-        ({{ day_column }} >= {{ start if start is not none else day_column }}
-        and {{ day_column }} <= {{ end if end is not none else day_column }})
+        {{ window_bounds(day_column, lookback, lookahead) }}
     {%- else -%}
         (1 = 1)
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- The window's bounds on `day_column`, whenever a window is set (tests are never incremental). -#}
+{% macro window_bounds(day_column, lookback=0, lookahead=0) -%}
+    {%- set start = window_start_sql(lookback) -%}
+    {%- set end = window_end_sql(lookahead) -%}
+    ({{ day_column }} >= {{ start if start is not none else day_column }}
+    and {{ day_column }} <= {{ end if end is not none else day_column }})
 {%- endmacro %}

@@ -4,10 +4,11 @@ The days loaded since the last successful build become the dbt vars `start_date`
 `end_date`, so incremental models touch only those days (plus their look-back).
 """
 
+import contextlib
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import dagster as dg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
+    DbtCliInvocation,
     DbtCliResource,
     DbtProject,
     dbt_assets,
@@ -22,6 +24,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from extracts.ledger import has_build, pending_window, record_build
+from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
@@ -100,19 +103,41 @@ def warehouse_models(
     os.environ[WAREHOUSE_ENV] = str(Path(warehouse.database).resolve())
     # Unit tests check model logic on fixtures, not the data: `make test` runs them
     # (tests/test_dbt_unit_tests.py), a pipeline run need not pay their ~12 s every time.
-    # A windowed build also leaves the tests of views to full builds (dbt_project.yml): each
-    # re-runs its view over all history, a cost that would grow with history, not the window.
-    excluded = "test_type:unit" + (" tag:view_tests" if dbt_vars else "")
-    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude", excluded]
-    invocation = dbt.cli(args, context=context)
+    # Every data test runs on every build: the blocking checks of views included (those of
+    # the CRM and account-day views over the window's days only: macros/get_where_subquery.sql).
+    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude", "test_type:unit"]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     try:
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
+    if not invocation.is_successful():
+        raise _build_failure(invocation, Path(warehouse.database))
     # Only a build of every model moves the watermark; a subset would leave the others stale.
     if not context.is_subset:
         with warehouse.get_connection() as con:
             record_build(con, started_at, window, full_build)
+
+
+def _build_failure(invocation: DbtCliInvocation, warehouse: Path) -> Exception:
+    """dbt's own error, or one plain message when a DuckDB FATAL error took the build down."""
+    log = invocation.target_path / "dbt.log"
+    fatal = dbt_fatal_error(_json_lines(log)) if log.exists() else None
+    if fatal is None:
+        return invocation.get_error()
+    node, error, cascade = fatal
+    return dg.Failure(
+        description=fatal_message(f"the dbt build ({node})", error, warehouse, cascade, log),
+        metadata={"duckdb_fatal": True, "node": node},
+        allow_retries=False,
+    )
+
+
+def _json_lines(path: Path) -> Iterator[dict]:
+    with path.open() as lines:
+        for line in lines:
+            with contextlib.suppress(json.JSONDecodeError):
+                yield json.loads(line)
 
 
 def _close_dbt_duckdb_instance() -> None:
