@@ -18,7 +18,9 @@ import duckdb
 
 from extracts.ledger import BUILDS_TABLE
 
-_FATAL_MARKERS = ("FATAL Error", "database has been invalidated")
+# DuckDB invalidates its database on an INTERNAL error too (the 2.0.0 dictionary-cache bug
+# raises one: tests/duckdb_regressions/), and reports each later statement as FATAL.
+_FATAL_MARKERS = ("FATAL Error", "INTERNAL Error", "database has been invalidated")
 _INVALIDATED = "database has been invalidated"
 
 
@@ -27,13 +29,14 @@ def is_fatal(message: str | None) -> bool:
 
 
 def first_fatal(messages: Iterable[str | None]) -> str | None:
-    """The error that invalidated the database, from "FATAL Error" on: the first FATAL
-    message that is not merely a report of the invalidation (those quote the original error
-    after "Original error:")."""
+    """The error that invalidated the database, from "FATAL Error" (or "INTERNAL Error")
+    on: the first such message that is not merely a report of the invalidation (those
+    quote the original error after "Original error:")."""
     fatal = [m for m in messages if is_fatal(m)]
     for message in fatal:
         if _INVALIDATED not in message:
-            return message[message.find("FATAL Error") :] if "FATAL Error" in message else message
+            starts = [message.find(m) for m in _FATAL_MARKERS if m in message]
+            return message[min(starts) :]
     if not fatal:
         return None
     quoted = fatal[0].split("Original error:", 1)

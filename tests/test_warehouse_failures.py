@@ -180,8 +180,8 @@ def test_first_fatal_finds_the_original_error_behind_invalidation_reports() -> N
     assert first_fatal([None, "Runtime Error: no such table", invalidated]) == (
         "dict-surviving cache: column 4 changed identity"
     )
-    original = "Runtime Error in model m\n  FATAL Error: dict-surviving cache"
-    assert first_fatal([invalidated, original]) == "FATAL Error: dict-surviving cache"
+    original = "Runtime Error in model m\n  INTERNAL Error: dict-surviving cache"
+    assert first_fatal([invalidated, original]) == "INTERNAL Error: dict-surviving cache"
     assert first_fatal(["Runtime Error: Binder Error", None]) is None
 
 
