@@ -350,7 +350,7 @@ def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None
                         f"{table.name}.csv, {table.name}.jsonl or a folder {table.name}/)"
                     )
                 else:
-                    report.unavailable.append((table.name, table.without))
+                    report.unavailable.append((f"(no table {table.name})", table.without))
                 continue
             have = export.present[table.name]
             missing = [c.name for c in table.columns if c.required and c.name not in have]
