@@ -601,8 +601,8 @@ def _events_sql(config: ZendeskFivetranConfig) -> str:
                         WHEN u.actor_type IN ('bot', 'agent') THEN 'internal_note'
                         ELSE 'requester_reply' END,
                    c.created, coalesce(u.actor_type, 'requester'), u.actor_id,
-                   CASE WHEN u.actor_type = 'agent' AND c.public
-                        THEN greatest(round(h.seconds), 0)::INTEGER END,
+                   CASE WHEN u.actor_type = 'agent' AND c.public AND h.seconds >= 0
+                        THEN round(h.seconds)::INTEGER END,
                    NULL, NULL, NULL, c.body, 'comment:' || c.id
             FROM comments c
             JOIN kept k USING (ticket_id)
