@@ -87,17 +87,17 @@ def generate(
         fault_kinds=_parse_kinds(fault_kinds),
         **{k: v for k, v in overrides.items() if v is not None},
     )
+    if format == "zendesk_fivetran" and config.fault_rate:
+        raise typer.BadParameter(
+            "faults are injected into native files only; use --fault-rate 0 with "
+            "--format zendesk_fivetran"
+        )
     with console.status("generating extracts") as status:
         summary = run_generator(
             config, out, progress=lambda i, n: status.update(f"generating day {i}/{n}")
         )
     tickets = summary.rows.get("helpdesk_tickets", 0)
     if format == "zendesk_fivetran":
-        if config.fault_rate:
-            raise typer.BadParameter(
-                "faults are injected into native files only; use --fault-rate 0 with "
-                "--format zendesk_fivetran"
-            )
         import shutil
 
         from extracts.generator.zendesk_fivetran import write_zendesk_fivetran

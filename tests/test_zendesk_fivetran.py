@@ -476,3 +476,18 @@ def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     assert "1 deleted tickets dropped" in out
     assert "category: 1 tickets mapped to other ({'refunds': 1})" in out
     assert (tmp_path / "landing" / "helpdesk" / "2026-05-04" / "tickets.jsonl").is_file()
+
+
+def test_generate_command_writes_the_connector_shape(tmp_path: Path) -> None:
+    args = ["generate", "--out", str(tmp_path), "--scale", "tiny", "--days", "3"]
+    result = CliRunner().invoke(app, [*args, "--format", "zendesk_fivetran"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "landing" / "helpdesk").exists()
+    assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == ["crm", "telemetry"]
+    assert check_export(tmp_path / "connectors" / "zendesk_fivetran").ok
+
+    faulty = CliRunner().invoke(
+        app, [*args, "--format", "zendesk_fivetran", "--fault-rate", "0.1"], terminal_width=200
+    )
+    assert faulty.exit_code != 0
+    assert "faults are injected into native files only" in " ".join(faulty.output.split())
