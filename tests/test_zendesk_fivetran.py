@@ -176,6 +176,9 @@ def _hand_export(folder: Path) -> None:
         "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
         "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
         "description",
+        # an older synced version of 101: the latest version wins
+        "101,2026-05-04 12:00:00,false,2026-05-04 09:00:00,2026-05-04 11:00:00,solved,low,1,1,"
+        "11,,501,web,Invoice wrong,The invoice is wrong",
         # 101: a requester's email, solved, reopened, solved again, closed; rated good
         f"101,{SYNCED},false,2026-05-04 09:00:00,2026-05-09 09:00:00,closed,high,1,1,11,,501,"
         "email,Invoice wrong,The invoice is wrong",
@@ -192,11 +195,13 @@ def _hand_export(folder: Path) -> None:
     _csv(
         folder,
         "ticket_tag",
-        "ticket_id,tag,_fivetran_synced",
-        f"101,category_billing,{SYNCED}",
-        f"101,urgent_customer,{SYNCED}",
-        f"102,category_refunds,{SYNCED}",
-        f"104,category_account_access,{SYNCED}",
+        "ticket_id,tag,_fivetran_synced,_fivetran_deleted",
+        f"101,category_billing,{SYNCED},false",
+        f"101,urgent_customer,{SYNCED},false",
+        f"102,category_refunds,{SYNCED},false",
+        # a tag removed in Zendesk: soft-deleted by the connector, no longer the category
+        f"102,category_billing,{SYNCED},true",
+        f"104,category_account_access,{SYNCED},",
     )
     _csv(
         folder,
@@ -410,7 +415,7 @@ def test_check_passes_the_hand_export(tmp_path: Path) -> None:
     _hand_export(tmp_path)
     report = check_export(tmp_path)
     assert report.ok, report.errors
-    assert report.rows["ticket"] == 4
+    assert report.rows["ticket"] == 5  # rows read, older versions included
     assert report.unavailable == []
 
 

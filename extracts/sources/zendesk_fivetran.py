@@ -186,13 +186,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "organization_tag",
-        _c("organization_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP"),
+        _c(
+            "organization_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"
+        ),
         key=("organization_id", "tag"),
         without="every ticket is tier standard: VIP SLA targets and VIP business hours never apply",
     ),
     Table(
         "ticket_tag",
-        _c("ticket_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP"),
+        _c("ticket_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"),
         key=("ticket_id", "tag"),
         without="category is 'other' for every ticket unless category_field is set: no breakdown by category",
     ),
@@ -303,13 +305,12 @@ def open_export(
             have = []
             source = "(SELECT 1 WHERE false)"
         select = ", ".join(_typed(c, c.name in have) for c in columns)
-        latest = ""
-        if "_fivetran_synced" in have:
-            keys = ", ".join(_ident(k) for k in table.key)
-            latest = (
-                f" QUALIFY row_number() OVER (PARTITION BY {keys} "
-                "ORDER BY _fivetran_synced DESC NULLS LAST) = 1"
-            )
+        # One row per key: the latest synced version (any one of exact copies without it).
+        keys = ", ".join(_ident(k) for k in table.key)
+        latest = (
+            f" QUALIFY row_number() OVER (PARTITION BY {keys} "
+            "ORDER BY _fivetran_synced DESC NULLS LAST) = 1"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW zd_{table.name} AS "
             f"SELECT * FROM (SELECT {select} FROM {source}){latest}"
@@ -488,7 +489,9 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
         raw_category = "tags.raw_category"
         category_join = f"""LEFT JOIN (
                 SELECT ticket_id, min(substr(lower(tag), {len(prefix) + 1})) AS raw_category
-                FROM zd_ticket_tag WHERE starts_with(lower(tag), {_quote(prefix.lower())})
+                FROM zd_ticket_tag
+                WHERE starts_with(lower(tag), {_quote(prefix.lower())})
+                  AND NOT coalesce(_fivetran_deleted, false)
                 GROUP BY ticket_id) AS tags ON tags.ticket_id = t.id"""
     vip_tags = _sql_list(tuple(t.lower() for t in config.vip_organization_tags))
     con.execute(
@@ -506,7 +509,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
                 GROUP BY ticket_id),
             vip AS (
                 SELECT DISTINCT organization_id FROM zd_organization_tag
-                WHERE lower(tag) IN {vip_tags}),
+                WHERE lower(tag) IN {vip_tags} AND NOT coalesce(_fivetran_deleted, false)),
             mapped AS (
                 SELECT t.id AS ticket_id, t.created_at,
                        lower(t.via_channel) AS raw_channel,
@@ -600,7 +603,8 @@ def _events_sql(config: ZendeskFivetranConfig) -> str:
                         WHEN u.actor_type = 'agent' AND c.public THEN 'agent_reply'
                         WHEN u.actor_type IN ('bot', 'agent') THEN 'internal_note'
                         ELSE 'requester_reply' END,
-                   c.created, coalesce(u.actor_type, 'requester'), u.actor_id,
+                   c.created, coalesce(u.actor_type, 'requester'),
+                   coalesce(u.actor_id, c.user_id::VARCHAR),
                    CASE WHEN u.actor_type = 'agent' AND c.public AND h.seconds >= 0
                         THEN round(h.seconds)::INTEGER END,
                    NULL, NULL, NULL, c.body, 'comment:' || c.id
