@@ -610,7 +610,8 @@ def sources_load(
     console.print(
         f"{result.tickets:,} tickets and {result.events:,} events -> "
         f"{landing}/helpdesk/ days {result.first_day}..{result.last_day}; "
-        f"{result.deleted_tickets:,} deleted tickets dropped"
+        f"{result.deleted_tickets:,} deleted tickets dropped; synced through "
+        f"{result.synced_through or 'unknown (no _fivetran_synced)'}"
     )
     for attribute, counts in result.other_counts.items():
         fallback = "other" if attribute != "priority" else "the default priority"

@@ -10,6 +10,7 @@ score becomes 5 (good, a native 4-5) or 1 (bad, a native 1-3); everything that u
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -262,6 +263,7 @@ def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
     result = convert_to_landing(tmp_path / "export", tmp_path / "landing")
 
     assert (result.tickets, result.deleted_tickets) == (3, 1)
+    assert result.synced_through == dt.datetime(2026, 5, 10, 2, 0)
     assert result.other_counts == {
         "channel": {"mobile_sdk": 1},
         "category": {"refunds": 1},
@@ -478,7 +480,7 @@ def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "3 tickets and 22 events" in out
-    assert "1 deleted tickets dropped" in out
+    assert "1 deleted tickets dropped; synced through 2026-05-10 02:00:00" in out
     assert "category: 1 tickets mapped to other ({'refunds': 1})" in out
     assert (tmp_path / "landing" / "helpdesk" / "2026-05-04" / "tickets.jsonl").is_file()
 
@@ -496,3 +498,23 @@ def test_generate_command_writes_the_connector_shape(tmp_path: Path) -> None:
     )
     assert faulty.exit_code != 0
     assert "faults are injected into native files only" in " ".join(faulty.output.split())
+
+
+def test_config_file_sets_the_mapping_knobs(tmp_path: Path) -> None:
+    """The documented example config parses, and `--config` reaches the mapping."""
+    example = Path(__file__).parents[1] / "extracts" / "sources" / "zendesk_fivetran.example.yml"
+    assert ZendeskFivetranConfig.from_yaml(example) == ZendeskFivetranConfig(
+        bot_user_ids=("360001234567",),
+        category_map={"billing_question": "billing", "refunds": "billing"},
+    )
+    _hand_export(tmp_path / "export")
+    args = ["sources", "load", str(tmp_path / "export"), "--landing", str(tmp_path / "landing")]
+    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
+    assert tickets[102]["category"] == "billing"
+
+    (tmp_path / "bad.yml").write_text("zendesk_fivetran:\n  bot_users: [1]\n")
+    bad = CliRunner().invoke(app, [*args, "--config", str(tmp_path / "bad.yml")])
+    assert bad.exit_code != 0
+    assert "bot_users" in " ".join(bad.output.split())

@@ -678,6 +678,9 @@ class ConversionResult:
     events_by_type: dict[str, int] = field(default_factory=dict)
     other_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per attribute (channel, category, priority): source value -> tickets mapped to a fallback."""
+    synced_through: dt.datetime | None = None
+    """The export's sync watermark: the latest `_fivetran_synced` of its tickets, comments
+    and field history."""
 
 
 _TS = "strftime({}, '%Y-%m-%dT%H:%M:%SZ')"
@@ -754,6 +757,12 @@ def convert_to_landing(
                 con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT json)", {"day": day})
             day += dt.timedelta(days=1)
         tickets = con.execute("SELECT count(*) FROM _zd_ticket_rows").fetchone()[0]
+        synced_through = con.execute(
+            """SELECT max(s) FROM (
+                   SELECT max(_fivetran_synced) AS s FROM zd_ticket
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_comment
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_field_history)"""
+        ).fetchone()[0]
         by_type = dict(
             con.execute(
                 "SELECT event_type, count(*) FROM _zd_events GROUP BY ALL ORDER BY 1"
@@ -768,6 +777,7 @@ def convert_to_landing(
             deleted_tickets=deleted,
             events_by_type=by_type,
             other_counts=other,
+            synced_through=synced_through,
         )
     finally:
         if own:
