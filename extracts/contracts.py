@@ -23,6 +23,12 @@ CATEGORIES = (
     "integration",
     "feature_request",
 )
+OTHER = "other"
+# What a raw ticket may carry: the generator's sets plus `other`, the bucket a source adapter
+# maps an unknown channel or category to (counted, never quarantined). The generator indexes
+# CHANNELS and CATEGORIES by position, so `other` stays out of those tuples.
+CHANNEL_VALUES = (*CHANNELS, OTHER)
+CATEGORY_VALUES = (*CATEGORIES, OTHER)
 PRIORITIES = ("low", "normal", "high", "urgent")
 TIERS = ("vip", "standard")
 TICKET_EVENT_TYPES = (
@@ -113,8 +119,8 @@ HELPDESK_TICKETS = Entity(
     fields=(
         Field("ticket_id", "BIGINT", required=True),
         Field("created_at", "TIMESTAMP", required=True),
-        Field("channel", "VARCHAR", required=True, allowed=CHANNELS),
-        Field("category", "VARCHAR", required=True, allowed=CATEGORIES),
+        Field("channel", "VARCHAR", required=True, allowed=CHANNEL_VALUES),
+        Field("category", "VARCHAR", required=True, allowed=CATEGORY_VALUES),
         Field("priority", "VARCHAR", required=True, allowed=PRIORITIES),
         Field("tier", "VARCHAR", required=True, allowed=TIERS),
         Field("account_id", "VARCHAR", required=True),

@@ -51,6 +51,15 @@ def generate(
     fault_kinds: Annotated[
         str, typer.Option(help=f"Comma-separated fault kinds: {', '.join(FAULT_KINDS)}.")
     ] = ",".join(FAULT_KINDS),
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="native (default) or zendesk_fivetran: the helpdesk as Fivetran's Zendesk "
+            "connector lands it, in OUT/connectors/zendesk_fivetran/ instead of "
+            "OUT/landing/helpdesk/ (load it with `supportops sources load`).",
+        ),
+    ] = "native",
 ) -> None:
     """Write synthetic helpdesk, CRM and telemetry extracts, one folder per day.
 
@@ -64,6 +73,8 @@ def generate(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose from {sorted(SCALES)}")
+    if format not in ("native", "zendesk_fivetran"):
+        raise typer.BadParameter("--format must be native or zendesk_fivetran")
     overrides = {
         "accounts": accounts,
         "start": dt.date.fromisoformat(start) if start else None,
@@ -76,17 +87,33 @@ def generate(
         fault_kinds=_parse_kinds(fault_kinds),
         **{k: v for k, v in overrides.items() if v is not None},
     )
+    if format == "zendesk_fivetran" and config.fault_rate:
+        raise typer.BadParameter(
+            "faults are injected into native files only; use --fault-rate 0 with "
+            "--format zendesk_fivetran"
+        )
     with console.status("generating extracts") as status:
         summary = run_generator(
             config, out, progress=lambda i, n: status.update(f"generating day {i}/{n}")
         )
-    table = Table(title=f"Generated {summary.days} days into {out}/landing")
+    tickets = summary.rows.get("helpdesk_tickets", 0)
+    if format == "zendesk_fivetran":
+        import shutil
+
+        from extracts.generator.zendesk_fivetran import write_zendesk_fivetran
+
+        connector = out / "connectors" / "zendesk_fivetran"
+        shutil.rmtree(connector, ignore_errors=True)
+        connector_rows = write_zendesk_fivetran(out / "landing", connector)
+        shutil.rmtree(out / "landing" / "helpdesk")
+        summary.rows = {k: v for k, v in summary.rows.items() if not k.startswith("helpdesk_")}
+        summary.rows.update({f"zendesk_fivetran.{k}": v for k, v in connector_rows.items()})
+    table = Table(title=f"Generated {summary.days} days into {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")
     for name, rows in summary.rows.items():
         table.add_row(name, f"{rows:,}")
     console.print(table)
-    tickets = summary.rows.get("helpdesk_tickets", 0)
     console.print(
         f"{summary.seconds:.1f} s, {tickets / max(summary.seconds, 1e-9) * 60:,.0f} tickets/min; "
         f"faults injected: {summary.faults or 'none'}"
@@ -499,6 +526,100 @@ def bench(
         on_scale=lambda result: console.print(scale_section(result)),
     )
     console.print(f"Results: {json_path} and {md_path}")
+
+
+sources_app = typer.Typer(
+    help="Bring your own data: check and load connector exports (Zendesk via Fivetran).",
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
+SOURCE_KINDS = ("zendesk_fivetran",)
+
+
+def _source_config(kind: str, config: Path | None):
+    from extracts.sources.zendesk_fivetran import ZendeskFivetranConfig
+
+    if kind not in SOURCE_KINDS:
+        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {list(SOURCE_KINDS)}")
+    try:
+        return ZendeskFivetranConfig.from_yaml(config) if config else ZendeskFivetranConfig()
+    except (OSError, ValueError, TypeError) as exc:
+        raise typer.BadParameter(f"{config}: {exc}") from exc
+
+
+KindOption = Annotated[str, typer.Option("--kind", help="Connector shape: zendesk_fivetran.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="YAML file with the mapping knobs (a `zendesk_fivetran:` section or top-level keys).",
+    ),
+]
+
+
+@sources_app.command("check")
+def sources_check(
+    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    kind: KindOption = "zendesk_fivetran",
+    config: ConfigOption = None,
+) -> None:
+    """Validate a connector export before loading: tables, columns, types, lost metrics.
+
+    Exits 1 when the export cannot be loaded, naming the table and column."""
+    from extracts.sources.zendesk_fivetran import check_export
+
+    report = check_export(path, _source_config(kind, config))
+    for table, rows in report.rows.items():
+        console.print(f"table {table}: {rows:,} rows")
+    for metric, why in report.unavailable:
+        console.print(f"[yellow]unavailable[/] {metric}: {why}", highlight=False)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
+    for error in report.errors:
+        console.print(f"[red]error[/] {error}", highlight=False)
+    if not report.ok:
+        console.print(f"[red]{path} cannot be loaded as {kind}[/] ({len(report.errors)} errors)")
+        raise typer.Exit(1)
+    console.print(f"[green]{path} can be loaded as {kind}[/]")
+
+
+@sources_app.command("load")
+def sources_load(
+    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    kind: KindOption = "zendesk_fivetran",
+    config: ConfigOption = None,
+    landing: Annotated[
+        Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING_DIR.")
+    ] = None,
+) -> None:
+    """Map a connector export onto the native landing days (LANDING/helpdesk/<day>/).
+
+    Replaces LANDING/helpdesk/ as a whole; then `supportops materialize` ingests it like
+    native files (contracts, quarantine, PII hashing)."""
+    from extracts.sources.zendesk_fivetran import convert_to_landing
+
+    if landing is None:
+        from orchestration.settings import settings
+
+        landing = settings.landing_dir
+    try:
+        result = convert_to_landing(path, landing, _source_config(kind, config))
+    except (ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]cannot load {path} as {kind}[/]: {exc}", highlight=False)
+        raise typer.Exit(1) from exc
+    console.print(
+        f"{result.tickets:,} tickets and {result.events:,} events -> "
+        f"{landing}/helpdesk/ days {result.first_day}..{result.last_day}; "
+        f"{result.deleted_tickets:,} deleted tickets dropped; synced through "
+        f"{result.synced_through or 'unknown (no _fivetran_synced)'}"
+    )
+    for attribute, counts in result.other_counts.items():
+        fallback = "other" if attribute != "priority" else "the default priority"
+        console.print(
+            f"[yellow]warning[/] {attribute}: {sum(counts.values()):,} tickets mapped to "
+            f"{fallback} ({counts})",
+            highlight=False,
+        )
 
 
 if __name__ == "__main__":

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import yaml
 
 from extracts.contracts import (
-    CATEGORIES,
-    CHANNELS,
+    CATEGORY_VALUES,
+    CHANNEL_VALUES,
     ENTITIES,
     PLANS,
     PRIORITIES,
@@ -282,8 +282,8 @@ def fct_tickets_suite() -> SuiteDef:
         # days_resolution_to_next_ticket is negative when the next ticket came before the solve
     ]
     extra = [
-        _in_set("channel", CHANNELS),
-        _in_set("category", CATEGORIES),
+        _in_set("channel", CHANNEL_VALUES),
+        _in_set("category", CATEGORY_VALUES),
         _in_set("priority", PRIORITIES),
         _in_set("tier", TIERS),
         _between("csat_score", 1, 5),
@@ -323,8 +323,8 @@ def fct_support_kpis_daily_suite() -> SuiteDef:
     ]
     extra = [
         *[_not_null(c) for c in dims],
-        _in_set("channel", CHANNELS),
-        _in_set("category", CATEGORIES),
+        _in_set("channel", CHANNEL_VALUES),
+        _in_set("category", CATEGORY_VALUES),
         _in_set("tier", TIERS),
         *_non_negative(measures),
         *[_at_most(n, d) for n, d in pairs],

@@ -59,6 +59,21 @@ def con(tmp_path: Path):
         yield connection
 
 
+def test_other_is_an_accepted_channel_and_category(con, tmp_path: Path) -> None:
+    """`other` is where a source adapter puts values outside the known sets: it loads;
+    any other unknown value is still quarantined."""
+    rows = [
+        {**TICKET, "channel": "other", "category": "other"},
+        {**TICKET, "ticket_id": 2, "channel": "fax_machine"},
+    ]
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl(rows))
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    assert (result.rows_loaded, result.quarantined_by_kind) == (1, {"unknown_enum": 1})
+    assert con.execute("SELECT channel, category FROM raw.helpdesk_tickets").fetchall() == [
+        ("other", "other")
+    ]
+
+
 def test_each_bad_row_is_quarantined_with_file_line_field_and_reason(tmp_path, con):
     rows = [
         TICKET,

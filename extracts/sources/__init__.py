@@ -1,0 +1,1 @@
+"""Source adapters: connector exports mapped onto the native landing contracts."""

@@ -1,0 +1,520 @@
+"""Zendesk Support as Fivetran lands it: the adapter, the connector-shaped generator and the
+`sources check` command.
+
+The round trip takes the clean tiny world through the pipeline once natively (the shared
+`tiny_pipeline`) and once as Fivetran tables mapped back by the adapter, and compares ticket
+facts and KPIs. The one deliberate difference is CSAT: Zendesk rates good/bad, so the 1-5
+score becomes 5 (good, a native 4-5) or 1 (bad, a native 1-3); everything that uses only
+"satisfied or not" agrees exactly, the score and its sums are left out of the comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
+from extracts.generator.zendesk_fivetran import write_zendesk_fivetran
+from extracts.ingest import load_range
+from extracts.sources.zendesk_fivetran import (
+    ZendeskFivetranConfig,
+    check_export,
+    convert_to_landing,
+)
+from orchestration.cli import app
+from tests.conftest import Pipeline, landed_days, run_pipeline
+
+KEY = b"test-pii-key"
+CSAT_SCORE_COLUMNS = {"csat_score", "csat_score_sum"}
+
+
+# ---------------------------------------------------------------------------------------
+# Round trip: the generated world, natively and through the connector shape
+
+
+@pytest.fixture(scope="module")
+def fivetran_pipeline(
+    tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict]:
+    root = tmp_path_factory.mktemp("tiny_fivetran")
+    write_zendesk_fivetran(tiny_pipeline.landing, root / "zendesk")
+    for source in ("crm", "telemetry"):
+        shutil.copytree(tiny_pipeline.landing / source, root / "landing" / source)
+    result = convert_to_landing(root / "zendesk", root / "landing")
+    days = landed_days(tiny_pipeline.landing)
+    assert landed_days(root / "landing") == days
+    run = run_pipeline(
+        root / "landing", root / "warehouse.duckdb", root / "serving.duckdb", days[0], days[-1]
+    )
+    assert run.success
+    return root / "warehouse.duckdb", {"conversion": result}
+
+
+def _differences(native: Path, fivetran: Path, table: str, key: str) -> tuple[int, list]:
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{native}' AS n (READ_ONLY)")
+    con.execute(f"ATTACH '{fivetran}' AS f (READ_ONLY)")
+    columns = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_catalog = 'n' AND table_schema = 'marts' AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        if name not in CSAT_SCORE_COLUMNS
+    ]
+    cols = ", ".join(f'"{c}"' for c in columns)
+    rows = con.execute(f"SELECT count(*) FROM n.marts.{table}").fetchone()[0]
+    diff = con.execute(
+        f"""SELECT 'native only' AS side, {cols} FROM
+                (SELECT {cols} FROM n.marts.{table} EXCEPT ALL SELECT {cols} FROM f.marts.{table})
+            UNION ALL
+            SELECT 'fivetran only', {cols} FROM
+                (SELECT {cols} FROM f.marts.{table} EXCEPT ALL SELECT {cols} FROM n.marts.{table})
+            ORDER BY {key}, side LIMIT 6"""
+    ).fetchall()
+    return rows, diff
+
+
+@pytest.mark.parametrize(
+    ("table", "key"),
+    [("fct_tickets", "ticket_id"), ("fct_support_kpis_daily", "kpi_date, channel, category")],
+)
+def test_native_and_fivetran_runs_agree(
+    tiny_pipeline: Pipeline, fivetran_pipeline: tuple[Path, dict], table: str, key: str
+) -> None:
+    rows, diff = _differences(tiny_pipeline.warehouse, fivetran_pipeline[0], table, key)
+    assert rows > 50
+    assert diff == []
+
+
+def test_csat_keeps_satisfied_and_maps_the_score(
+    tiny_pipeline: Pipeline, fivetran_pipeline: tuple[Path, dict]
+) -> None:
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{tiny_pipeline.warehouse}' AS n (READ_ONLY)")
+    con.execute(f"ATTACH '{fivetran_pipeline[0]}' AS f (READ_ONLY)")
+    pairs = con.execute(
+        """SELECT DISTINCT n.csat_score >= 4, f.csat_score
+           FROM n.marts.fct_tickets n JOIN f.marts.fct_tickets f USING (ticket_id)
+           WHERE n.csat_score IS NOT NULL ORDER BY 1"""
+    ).fetchall()
+    assert pairs == [(False, 1), (True, 5)]
+    conversion = fivetran_pipeline[1]["conversion"]
+    assert conversion.deleted_tickets == 0
+    assert conversion.other_counts == {}
+
+
+def test_connector_tables_are_deterministic(tiny_pipeline: Pipeline, tmp_path: Path) -> None:
+    write_zendesk_fivetran(tiny_pipeline.landing, tmp_path / "a")
+    write_zendesk_fivetran(tiny_pipeline.landing, tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == [
+        "group.parquet",
+        "organization.parquet",
+        "organization_tag.parquet",
+        "satisfaction_rating.parquet",
+        "ticket.parquet",
+        "ticket_comment.parquet",
+        "ticket_field_history.parquet",
+        "ticket_tag.parquet",
+        "user.parquet",
+    ]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+# ---------------------------------------------------------------------------------------
+# A hand-built export: reopened, agent-opened, deleted, bot-handled tickets
+
+
+def _csv(folder: Path, table: str, header: str, *rows: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+SYNCED = "2026-05-10 02:00:00"
+
+
+def _hand_export(folder: Path) -> None:
+    _csv(
+        folder,
+        "user",
+        "id,_fivetran_synced,name,email,phone,role,external_id,organization_id",
+        f"1,{SYNCED},Ana Lopez, Ana@Example.com ,+1 555 0100,end-user,CON-1,501",
+        f"2,{SYNCED},Bo Chen,bo@example.com,,end-user,,502",
+        f"11,{SYNCED},Agent Smith,smith@support.test,,agent,AGT-11,",
+        f"12,{SYNCED},Admin Jones,jones@support.test,,admin,,",
+        f"90,{SYNCED},Answer Bot,,,agent,,",
+    )
+    _csv(
+        folder,
+        "organization",
+        "id,_fivetran_synced,external_id,name",
+        f"501,{SYNCED},ACC-1,Acme",
+        f"502,{SYNCED},,Globex",
+    )
+    _csv(folder, "organization_tag", "organization_id,tag,_fivetran_synced", f"501,VIP,{SYNCED}")
+    _csv(
+        folder,
+        "group",
+        "id,_fivetran_synced,name",
+        f"71,{SYNCED},Support Tier 1",
+        f"72,{SYNCED},Tier 2 Escalations",
+    )
+    _csv(
+        folder,
+        "ticket",
+        "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
+        "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
+        "description",
+        # an older synced version of 101: the latest version wins
+        "101,2026-05-04 12:00:00,false,2026-05-04 09:00:00,2026-05-04 11:00:00,solved,low,1,1,"
+        "11,,501,web,Invoice wrong,The invoice is wrong",
+        # 101: a requester's email, solved, reopened, solved again, closed; rated good
+        f"101,{SYNCED},false,2026-05-04 09:00:00,2026-05-09 09:00:00,closed,high,1,1,11,,501,"
+        "email,Invoice wrong,The invoice is wrong",
+        # 102: opened by an agent on the phone for a requester; escalated to tier 2
+        f"102,{SYNCED},false,2026-05-04 14:00:00,2026-05-04 15:00:00,open,,2,11,11,72,,"
+        "voice,Call back,Customer called",
+        # 103: deleted in Zendesk: gone with its comments and history
+        f"103,{SYNCED},true,2026-05-05 10:00:00,2026-05-05 10:00:00,open,low,1,1,,,501,"
+        "web,Spam,spam",
+        # 104: a bot answers in the mobile SDK, hands off to tier 1, an agent takes it
+        f"104,{SYNCED},false,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,1,1,12,71,501,"
+        "mobile_sdk,Login,Cannot log in",
+    )
+    _csv(
+        folder,
+        "ticket_tag",
+        "ticket_id,tag,_fivetran_synced,_fivetran_deleted",
+        f"101,category_billing,{SYNCED},false",
+        f"101,urgent_customer,{SYNCED},false",
+        f"102,category_refunds,{SYNCED},false",
+        # a tag removed in Zendesk: soft-deleted by the connector, no longer the category
+        f"102,category_billing,{SYNCED},true",
+        f"104,category_account_access,{SYNCED},",
+    )
+    _csv(
+        folder,
+        "ticket_comment",
+        "id,_fivetran_synced,body,created,public,ticket_id,user_id",
+        f"1001,{SYNCED},The invoice is wrong,2026-05-04 09:00:00,true,101,1",
+        f"1002,{SYNCED},check the refund policy,2026-05-04 09:10:00,false,101,11",
+        f"1003,{SYNCED},Thanks for waiting - fixed it,2026-05-04 09:30:00,true,101,11",
+        f"1004,{SYNCED},Still wrong,2026-05-04 10:00:00,true,101,1",
+        f"1005,{SYNCED},Customer called,2026-05-04 14:00:20,false,102,11",
+        f"1006,{SYNCED},We are on it,2026-05-04 14:30:00,true,102,11",
+        f"1007,{SYNCED},spam,2026-05-05 10:00:00,true,103,1",
+        f"1008,{SYNCED},Cannot log in,2026-05-06 08:00:00,true,104,1",
+        f"1009,{SYNCED},Try resetting your password,2026-05-06 08:00:30,true,104,90",
+        f"1010,{SYNCED},Done - unlocked,2026-05-06 08:20:00,true,104,12",
+    )
+    _csv(
+        folder,
+        "ticket_field_history",
+        "field_name,ticket_id,updated,_fivetran_synced,user_id,value",
+        f"status,101,2026-05-04 09:00:00,{SYNCED},1,new",
+        f"priority,101,2026-05-04 09:00:00,{SYNCED},1,high",
+        f"assignee_id,101,2026-05-04 09:05:00,{SYNCED},11,11",
+        f"status,101,2026-05-04 09:30:00,{SYNCED},11,pending",
+        f"time_spent_last_update_sec,101,2026-05-04 09:30:00,{SYNCED},11,300",
+        f"status,101,2026-05-04 10:00:00,{SYNCED},,open",
+        f"status,101,2026-05-04 11:00:00,{SYNCED},11,solved",
+        f"status,101,2026-05-05 08:00:00,{SYNCED},,open",
+        f"status,101,2026-05-05 09:00:00,{SYNCED},11,solved",
+        f"status,101,2026-05-09 09:00:00,{SYNCED},,closed",
+        f"status,102,2026-05-04 14:00:00,{SYNCED},11,open",
+        f"assignee_id,102,2026-05-04 14:00:00,{SYNCED},11,11",
+        f"group_id,102,2026-05-04 15:00:00,{SYNCED},11,72",
+        f"status,103,2026-05-05 10:00:00,{SYNCED},1,new",
+        f"status,104,2026-05-06 08:00:00,{SYNCED},1,new",
+        f"group_id,104,2026-05-06 08:01:00,{SYNCED},90,71",
+        f"assignee_id,104,2026-05-06 08:10:00,{SYNCED},12,12",
+        f"status,104,2026-05-06 08:20:00,{SYNCED},12,on-hold",
+    )
+    _csv(
+        folder,
+        "satisfaction_rating",
+        "id,_fivetran_synced,ticket_id,score,created_at,updated_at,requester_id",
+        f"9001,{SYNCED},101,good,2026-05-05 12:00:00,2026-05-05 12:00:00,1",
+        f"9002,{SYNCED},104,offered,2026-05-06 09:00:00,2026-05-06 09:00:00,1",
+    )
+
+
+def _landed(landing: Path, entity) -> list[dict]:
+    rows = []
+    for path in sorted((landing / "helpdesk").glob(f"*/{entity.file_name}")):
+        rows += [json.loads(line) for line in path.read_text().splitlines() if line]
+    return rows
+
+
+def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
+    _hand_export(tmp_path / "export")
+    result = convert_to_landing(tmp_path / "export", tmp_path / "landing")
+
+    assert (result.tickets, result.deleted_tickets) == (3, 1)
+    assert result.synced_through == dt.datetime(2026, 5, 10, 2, 0)
+    assert result.other_counts == {
+        "channel": {"mobile_sdk": 1},
+        "category": {"refunds": 1},
+        "priority": {"(none)": 1},
+    }
+    # days from the first ticket to the last event, quiet days included
+    assert sorted(p.name for p in (tmp_path / "landing" / "helpdesk").iterdir()) == [
+        f"2026-05-0{d}" for d in range(4, 10)
+    ]
+    tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
+    assert sorted(tickets) == [101, 102, 104]
+    assert {k: tickets[101][k] for k in ("channel", "category", "priority", "tier")} == {
+        "channel": "email",
+        "category": "billing",
+        "priority": "high",
+        "tier": "vip",
+    }
+    assert (tickets[101]["account_id"], tickets[101]["requester_id"]) == ("ACC-1", "CON-1")
+    assert {k: tickets[102][k] for k in ("channel", "category", "priority", "tier")} == {
+        "channel": "phone",
+        "category": "other",
+        "priority": "normal",
+        "tier": "standard",
+    }
+    # no organization on the ticket: the requester's; no external id: not a CRM account
+    assert (tickets[102]["account_id"], tickets[102]["requester_id"]) == ("zendesk-org-502", "2")
+    assert (tickets[104]["channel"], tickets[104]["category"]) == ("other", "account_access")
+
+    events = _landed(tmp_path / "landing", HELPDESK_TICKET_EVENTS)
+    by_ticket: dict[int, list[tuple]] = {}
+    for e in events:
+        by_ticket.setdefault(e["ticket_id"], []).append(
+            (e["created_at"][5:16], e["event_type"], e["actor_type"], e["actor_id"], e["status"])
+        )
+    assert set(by_ticket) == {101, 102, 104}
+    assert sorted(by_ticket[101]) == [
+        ("05-04T09:00", "created", "requester", "CON-1", "new"),
+        ("05-04T09:05", "agent_assigned", "agent", "AGT-11", None),
+        ("05-04T09:10", "internal_note", "agent", "AGT-11", None),
+        ("05-04T09:30", "agent_reply", "agent", "AGT-11", None),
+        ("05-04T09:30", "status_change", "agent", "AGT-11", "pending"),
+        ("05-04T10:00", "requester_reply", "requester", "CON-1", None),
+        ("05-04T10:00", "status_change", "system", None, "open"),
+        ("05-04T11:00", "solved", "agent", "AGT-11", "solved"),
+        ("05-05T08:00", "reopened", "system", None, "open"),
+        ("05-05T09:00", "solved", "agent", "AGT-11", "solved"),
+        ("05-05T12:00", "csat_response", "requester", "CON-1", None),
+        ("05-09T09:00", "closed", "system", None, "closed"),
+    ]
+    # agent-opened: the agent's private first comment is the description, not a note
+    assert sorted(by_ticket[102]) == [
+        ("05-04T14:00", "agent_assigned", "agent", "AGT-11", None),
+        ("05-04T14:00", "created", "agent", "AGT-11", "open"),
+        ("05-04T14:30", "agent_reply", "agent", "AGT-11", None),
+        ("05-04T15:00", "escalated", "agent", "AGT-11", None),
+    ]
+    # the bot by name; its group change is the hand-off; an admin is an agent;
+    # an "offered" survey is no response
+    assert sorted(by_ticket[104]) == [
+        ("05-06T08:00", "bot_reply", "bot", "90", None),
+        ("05-06T08:00", "created", "requester", "CON-1", "new"),
+        ("05-06T08:01", "bot_handoff", "bot", "90", None),
+        ("05-06T08:10", "agent_assigned", "agent", "12", None),
+        ("05-06T08:20", "agent_reply", "agent", "12", None),
+        ("05-06T08:20", "status_change", "agent", "12", "on_hold"),
+    ]
+    detail = {(e["ticket_id"], e["event_type"]): e for e in events}
+    assert detail[(101, "agent_reply")]["handle_seconds"] == 300
+    assert detail[(104, "agent_reply")]["handle_seconds"] is None
+    assert detail[(102, "escalated")]["to_tier"] == 2
+    assert detail[(101, "csat_response")]["csat_score"] == 5
+    assert len({e["event_id"] for e in events}) == len(events)
+
+    # Re-converting the same sync gives the same files (event ids included).
+    first = {p: p.read_bytes() for p in (tmp_path / "landing").rglob("*.jsonl")}
+    convert_to_landing(tmp_path / "export", tmp_path / "landing")
+    assert {p: p.read_bytes() for p in (tmp_path / "landing").rglob("*.jsonl")} == first
+
+
+def test_hand_built_export_loads_with_native_pii_rules(tmp_path: Path) -> None:
+    """Ingestion hashes the mapped PII with the native HMAC and keeps no comment text."""
+    _hand_export(tmp_path / "export")
+    result = convert_to_landing(tmp_path / "export", tmp_path / "landing")
+    con = duckdb.connect()
+    for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS):
+        loaded = load_range(
+            con, entity, tmp_path / "landing", result.first_day, result.last_day, KEY
+        )
+        assert loaded.rows_quarantined == 0
+    email_hash, name_hash, phone_hash = con.execute(
+        "SELECT requester_email_hash, requester_name_hash, requester_phone_hash "
+        "FROM raw.helpdesk_tickets WHERE ticket_id = 101"
+    ).fetchone()
+
+    def mac(value: str) -> str:
+        return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
+
+    assert (email_hash, name_hash, phone_hash) == (
+        mac("ana@example.com"),
+        mac("ana lopez"),
+        mac("+15550100"),
+    )
+    chars, language = con.execute(
+        "SELECT body_chars, body_language FROM raw.helpdesk_ticket_events "
+        "WHERE ticket_id = 101 AND event_type = 'agent_reply'"
+    ).fetchone()
+    assert chars == len("Thanks for waiting - fixed it")
+    assert language == "en"
+    text = con.execute(
+        "SELECT string_agg(CAST(t AS VARCHAR), ' ') FROM raw.helpdesk_ticket_events AS t"
+    ).fetchone()[0] + " ".join(
+        str(r) for r in con.execute("SELECT * FROM raw.helpdesk_tickets").fetchall()
+    )
+    for secret in ("Ana", "Lopez", "example.com", "fixed it", "invoice"):
+        assert secret not in text
+
+
+def test_config_overrides_bot_category_and_tier(tmp_path: Path) -> None:
+    _hand_export(tmp_path / "export")
+    config = ZendeskFivetranConfig(
+        bot_user_ids=("12",),
+        bot_name_pattern="",
+        category_map={"refunds": "billing"},
+        vip_organization_tags=("gold",),
+        channel_map={"voice": "phone", "email": "email", "mobile_sdk": "chat"},
+    )
+    result = convert_to_landing(tmp_path / "export", tmp_path / "landing", config)
+    assert result.other_counts == {"priority": {"(none)": 1}}
+    tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
+    assert tickets[102]["category"] == "billing"
+    assert tickets[104]["channel"] == "chat"
+    assert {t["tier"] for t in tickets.values()} == {"standard"}
+    events = _landed(tmp_path / "landing", HELPDESK_TICKET_EVENTS)
+    types_104 = sorted(e["event_type"] for e in events if e["ticket_id"] == 104)
+    # user 90 is no bot by id and the name pattern is off: an agent, whose move to a tier-1
+    # group is neither a hand-off nor an escalation; user 12 is the bot now
+    assert types_104 == [
+        "agent_assigned",
+        "agent_reply",
+        "bot_reply",
+        "created",
+        "status_change",
+    ]
+
+
+# ---------------------------------------------------------------------------------------
+# sources check
+
+
+def test_check_passes_the_hand_export(tmp_path: Path) -> None:
+    _hand_export(tmp_path)
+    report = check_export(tmp_path)
+    assert report.ok, report.errors
+    assert report.rows["ticket"] == 5  # rows read, older versions included
+    assert report.unavailable == []
+
+
+def test_check_names_missing_table_column_and_bad_type(tmp_path: Path) -> None:
+    _hand_export(tmp_path)
+    (tmp_path / "ticket_comment.csv").unlink()
+    (tmp_path / "satisfaction_rating.csv").unlink()
+    ticket = (tmp_path / "ticket.csv").read_text().replace("via_channel", "channel_via")
+    (tmp_path / "ticket.csv").write_text(ticket)
+    history = (tmp_path / "ticket_field_history.csv").read_text()
+    (tmp_path / "ticket_field_history.csv").write_text(
+        history.replace("2026-05-04 09:05:00", "yesterday")
+    )
+
+    result = CliRunner().invoke(
+        app, ["sources", "check", str(tmp_path), "--kind", "zendesk_fivetran"], terminal_width=200
+    )
+
+    assert result.exit_code == 1
+    out = " ".join(result.output.split())
+    assert "table ticket: column via_channel missing" in out
+    assert "table ticket_comment: missing" in out
+    assert (
+        "table ticket_field_history: column updated has 1 value(s) that are not TIMESTAMP "
+        "(e.g. 'yesterday')" in out
+    )
+    assert "CSAT is unavailable" in out
+    assert "cannot be loaded as zendesk_fivetran" in out
+
+
+def test_check_reports_metrics_a_thin_export_lacks(tmp_path: Path) -> None:
+    _hand_export(tmp_path)
+    for table in ("group", "organization_tag", "ticket_tag"):
+        (tmp_path / f"{table}.csv").unlink()
+    history = (tmp_path / "ticket_field_history.csv").read_text().splitlines()
+    (tmp_path / "ticket_field_history.csv").write_text(
+        "\n".join(line for line in history if "time_spent" not in line) + "\n"
+    )
+    report = check_export(tmp_path, ZendeskFivetranConfig(bot_name_pattern=""))
+    assert report.ok
+    unavailable = dict(report.unavailable)
+    assert set(unavailable) == {
+        "(no table group)",
+        "(no table organization_tag)",
+        "(no table ticket_tag)",
+        "bot containment",
+        "handle time",
+    }
+    assert "escalations are unavailable" in unavailable["(no table group)"]
+    assert any("no organization external_id" in w for w in report.warnings)
+
+
+def test_load_command_writes_landing_days(tmp_path: Path) -> None:
+    _hand_export(tmp_path / "export")
+    result = CliRunner().invoke(
+        app,
+        ["sources", "load", str(tmp_path / "export"), "--landing", str(tmp_path / "landing")],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "3 tickets and 22 events" in out
+    assert "1 deleted tickets dropped; synced through 2026-05-10 02:00:00" in out
+    assert "category: 1 tickets mapped to other ({'refunds': 1})" in out
+    assert (tmp_path / "landing" / "helpdesk" / "2026-05-04" / "tickets.jsonl").is_file()
+
+
+def test_generate_command_writes_the_connector_shape(tmp_path: Path) -> None:
+    args = ["generate", "--out", str(tmp_path), "--scale", "tiny", "--days", "3"]
+    result = CliRunner().invoke(app, [*args, "--format", "zendesk_fivetran"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "landing" / "helpdesk").exists()
+    assert sorted(p.name for p in (tmp_path / "landing").iterdir()) == ["crm", "telemetry"]
+    assert check_export(tmp_path / "connectors" / "zendesk_fivetran").ok
+
+    faulty = CliRunner().invoke(
+        app, [*args, "--format", "zendesk_fivetran", "--fault-rate", "0.1"], terminal_width=200
+    )
+    assert faulty.exit_code != 0
+    assert "faults are injected into native files only" in " ".join(faulty.output.split())
+
+
+def test_config_file_sets_the_mapping_knobs(tmp_path: Path) -> None:
+    """The documented example config parses, and `--config` reaches the mapping."""
+    example = Path(__file__).parents[1] / "extracts" / "sources" / "zendesk_fivetran.example.yml"
+    assert ZendeskFivetranConfig.from_yaml(example) == ZendeskFivetranConfig(
+        bot_user_ids=("360001234567",),
+        category_map={"billing_question": "billing", "refunds": "billing"},
+    )
+    _hand_export(tmp_path / "export")
+    args = ["sources", "load", str(tmp_path / "export"), "--landing", str(tmp_path / "landing")]
+    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
+    assert tickets[102]["category"] == "billing"
+
+    (tmp_path / "bad.yml").write_text("zendesk_fivetran:\n  bot_users: [1]\n")
+    bad = CliRunner().invoke(app, [*args, "--config", str(tmp_path / "bad.yml")])
+    assert bad.exit_code != 0
+    assert "bot_users" in " ".join(bad.output.split())
