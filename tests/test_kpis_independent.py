@@ -52,6 +52,8 @@ EXACT_COLUMNS = [
     "sla_first_response_breached",
     "sla_resolution_applicable",
     "sla_resolution_breached",
+    "sla_tickets",
+    "sla_all_met_tickets",
     "fcr_eligible_tickets",
     "fcr_tickets",
     "escalated_tickets",
@@ -353,6 +355,11 @@ def backlog(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> p
 
 def reference_mart(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
     """The KPI mart, from per-ticket facts: cohort sums on the creation day."""
+    # Per ticket: under an SLA when either applies; all met when no applicable one breached.
+    under_sla = df["sla_first_response_applicable"] | df["sla_resolution_applicable"]
+    breached_any = (df["sla_first_response_applicable"] & df["sla_first_response_breached"]) | (
+        df["sla_resolution_applicable"] & df["sla_resolution_breached"]
+    )
     cohort = df.assign(
         kpi_date=df["created_date"],
         tickets=1,
@@ -370,6 +377,8 @@ def reference_mart(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeInde
         sla_first_response_breached=df["sla_first_response_breached"].astype(int),
         sla_resolution_applicable=df["sla_resolution_applicable"].astype(int),
         sla_resolution_breached=df["sla_resolution_breached"].astype(int),
+        sla_tickets=under_sla.astype(int),
+        sla_all_met_tickets=(under_sla & ~breached_any).astype(int),
         fcr_eligible_tickets=df["fcr_eligible"].astype(int),
         fcr_tickets=df["fcr"].astype(int),
         escalated_tickets=df["escalated"].astype(int),
