@@ -255,7 +255,7 @@ def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.DataFrame:
-    """Open tickets with their latest escalation score, riskiest first."""
+    """Open tickets (`fct_tickets.is_open`) with their latest escalation score, riskiest first."""
     return _frame(
         db,
         _FILTERED_TICKETS
@@ -266,7 +266,7 @@ def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.D
             SELECT t.ticket_id, t.created_at, t.channel, t.category, t.tier, t.priority,
                    s.escalation_probability, s.sla_risk, s.model_version
             FROM tickets AS t JOIN scores AS s USING (ticket_id)
-            WHERE NOT t.is_resolved AND t.closed_at IS NULL
+            WHERE t.is_open
             ORDER BY s.escalation_probability DESC, t.ticket_id
             LIMIT ?""",
         [*filters.params(), limit],

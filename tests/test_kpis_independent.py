@@ -148,6 +148,7 @@ class TicketFacts:
     queue_at: pd.Timestamp | None
     first_reply_at: pd.Timestamp | None
     resolved_at: pd.Timestamp | None
+    open: bool
     reopened: bool
     escalated: bool
     escalated_to_tier3: bool
@@ -189,6 +190,14 @@ def ticket_facts(ticket: pd.Series, events: pd.DataFrame, data_as_of: pd.Timesta
             tier3 = tier3 or e.to_tier == 3
         elif e.event_type == "csat_response":
             csat = int(e.csat_score)  # the latest response wins
+
+    # Open: the state after the last solve / reopen / close (open from creation), as the
+    # backlog replays it below.
+    is_open = True
+    for kind in events.loc[
+        events["event_type"].isin(["solved", "reopened", "closed"]), "event_type"
+    ]:
+        is_open = kind == "reopened"
 
     if agent_touched:
         path = "assisted" if bot_handled else "agent"
@@ -241,6 +250,7 @@ def ticket_facts(ticket: pd.Series, events: pd.DataFrame, data_as_of: pd.Timesta
         queue_at=queue_at,
         first_reply_at=first_reply_at,
         resolved_at=resolved_at,
+        open=is_open,
         reopened=reopened,
         escalated=escalated,
         escalated_to_tier3=tier3,
@@ -517,6 +527,7 @@ def test_ticket_facts_agree_ticket_by_ticket(reference, warehouse_tickets):
         "bot_handled": "is_bot_handled",
         "contained": "is_contained",
         "resolved": "is_resolved",
+        "open": "is_open",
         "reopened": "is_reopened",
         "recontacted": "is_recontacted",
         "fcr": "is_fcr",
