@@ -537,6 +537,12 @@ outcomes_daily as (
         count(*) filter (where ticket_facts.is_sla_first_response_breached) as sla_first_response_breached,
         count(*) filter (where ticket_facts.is_sla_applicable) as sla_resolution_applicable,
         count(*) filter (where ticket_facts.is_sla_resolution_breached) as sla_resolution_breached,
+        count(*) filter (where ticket_facts.is_sla_applicable) as sla_tickets,
+        count(*) filter (
+            where ticket_facts.is_sla_applicable
+            and not coalesce(ticket_facts.is_sla_first_response_breached, false)
+            and not coalesce(ticket_facts.is_sla_resolution_breached, false)
+        ) as sla_all_met_tickets,
         count(*) filter (where ticket_facts.is_resolved) as fcr_eligible_tickets,
         count(*) filter (where ticket_facts.is_fcr) as fcr_tickets,
         count(*) filter (where ticket_facts.is_escalated) as escalated_tickets,
@@ -700,6 +706,8 @@ select
     cast(coalesce(sla_first_response_breached, 0) as integer) as sla_first_response_breached,
     cast(coalesce(sla_resolution_applicable, 0) as integer) as sla_resolution_applicable,
     cast(coalesce(sla_resolution_breached, 0) as integer) as sla_resolution_breached,
+    cast(coalesce(sla_tickets, 0) as integer) as sla_tickets,
+    cast(coalesce(sla_all_met_tickets, 0) as integer) as sla_all_met_tickets,
     cast(coalesce(fcr_eligible_tickets, 0) as integer) as fcr_eligible_tickets,
     cast(coalesce(fcr_tickets, 0) as integer) as fcr_tickets,
     cast(coalesce(escalated_tickets, 0) as integer) as escalated_tickets,

@@ -19,7 +19,8 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from serving.kpis import KpiRow, kpi_row
+from serving import kpi_registry as registry
+from serving.kpis import KpiRow, rows_from, sums_sql
 
 TTL_SECONDS = 600
 
@@ -162,27 +163,35 @@ tickets AS (
 """
 )
 
-# The same sums as serving.kpis.kpi_table, in kpi_row's argument order, over ticket rows.
-_KPI_SUMS = """
-SELECT {group} AS grp,
-       count(*), count(*) FILTER (WHERE is_bot_handled), count(*) FILTER (WHERE is_contained),
-       count(*) FILTER (WHERE has_csat_response), count(*) FILTER (WHERE is_csat_satisfied),
-       count(*) FILTER (WHERE has_csat_response AND handling_path = 'automated'),
-       count(*) FILTER (WHERE is_csat_satisfied AND handling_path = 'automated'),
-       count(*) FILTER (WHERE has_csat_response AND handling_path IN ('agent', 'assisted')),
-       count(*) FILTER (WHERE is_csat_satisfied AND handling_path IN ('agent', 'assisted')),
-       coalesce(sum(handle_seconds), 0), count(*) FILTER (WHERE has_agent_touch),
-       sum(cost_usd),
-       count(*) FILTER (WHERE is_sla_first_response_breached)
-         + count(*) FILTER (WHERE is_sla_resolution_breached),
-       count(*) FILTER (WHERE is_sla_first_response_applicable)
-         + count(*) FILTER (WHERE is_sla_resolution_applicable),
-       count(*) FILTER (WHERE is_fcr), count(*) FILTER (WHERE is_fcr_eligible),
-       count(*) FILTER (WHERE is_escalated), count(*) FILTER (WHERE is_reopened)
-FROM tickets
-GROUP BY ALL
-ORDER BY 1
-"""
+# Each mart column the KPI registry sums, as one ticket row of `tickets` contributes to it
+# (fct_support_kpis_daily's `ticket_outcomes`), so that `serving.kpis.sums_sql`, the one
+# re-aggregation, runs unchanged over filtered ticket rows. Needed while the mart's grain has
+# no segment (issue 14, part 3); a test checks every registry column is here.
+TICKET_MEASURES: dict[str, str] = {
+    "tickets": "1",
+    "bot_handled_tickets": "CAST(coalesce(is_bot_handled, false) AS INTEGER)",
+    "contained_tickets": "CAST(coalesce(is_contained, false) AS INTEGER)",
+    "agent_touched_tickets": "CAST(coalesce(has_agent_touch, false) AS INTEGER)",
+    "handle_seconds": "coalesce(handle_seconds, 0)",
+    "total_cost_usd": "cost_usd",
+    "csat_responses": "CAST(coalesce(has_csat_response, false) AS INTEGER)",
+    "csat_satisfied_responses": "CAST(coalesce(is_csat_satisfied, false) AS INTEGER)",
+    "sla_first_response_applicable": "CAST(coalesce(is_sla_first_response_applicable, false) AS INTEGER)",
+    "sla_first_response_breached": "CAST(coalesce(is_sla_first_response_breached, false) AS INTEGER)",
+    "sla_resolution_applicable": "CAST(coalesce(is_sla_resolution_applicable, false) AS INTEGER)",
+    "sla_resolution_breached": "CAST(coalesce(is_sla_resolution_breached, false) AS INTEGER)",
+    "sla_tickets": """CAST(coalesce(is_sla_first_response_applicable
+                        OR is_sla_resolution_applicable, false) AS INTEGER)""",
+    "sla_all_met_tickets": """CAST(coalesce(is_sla_first_response_applicable
+                                OR is_sla_resolution_applicable, false)
+        AND NOT coalesce(is_sla_first_response_applicable AND is_sla_first_response_breached, false)
+        AND NOT coalesce(is_sla_resolution_applicable AND is_sla_resolution_breached, false)
+        AS INTEGER)""",
+    "fcr_eligible_tickets": "CAST(coalesce(is_fcr_eligible, false) AS INTEGER)",
+    "fcr_tickets": "CAST(coalesce(is_fcr, false) AS INTEGER)",
+    "escalated_tickets": "CAST(coalesce(is_escalated, false) AS INTEGER)",
+    "reopened_tickets": "CAST(coalesce(is_reopened, false) AS INTEGER)",
+}  # fmt: skip
 
 GROUPS = {
     "all": "'all'",
@@ -196,10 +205,22 @@ GROUPS = {
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def kpis(db: Serving, filters: Filters, by: str = "all") -> list[KpiRow]:
-    """serving.kpis definitions over the filtered tickets, one row per `by` group."""
-    sql = _FILTERED_TICKETS + _KPI_SUMS.format(group=GROUPS[by])
+    """The registry's KPIs over the filtered tickets, one row per `by` group."""
+    measured = ", ".join(
+        f"{TICKET_MEASURES[column]} AS {column}"
+        for column in dict.fromkeys(column for column, _ in registry.measures())
+    )
+    sql = (
+        _FILTERED_TICKETS
+        + f""", measured AS (
+            SELECT created_date, channel, tier, category, segment, handling_path, {measured}
+            FROM tickets
+        )
+        """
+        + sums_sql("measured", GROUPS[by])
+    )
     with duckdb.connect(db.path, read_only=True) as con:
-        return [kpi_row(*sums) for sums in con.execute(sql, filters.params()).fetchall()]
+        return rows_from(con.execute(sql, filters.params()))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -234,7 +255,7 @@ def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.DataFrame:
-    """Open tickets with their latest escalation score, riskiest first."""
+    """Open tickets (`fct_tickets.is_open`) with their latest escalation score, riskiest first."""
     return _frame(
         db,
         _FILTERED_TICKETS
@@ -245,7 +266,7 @@ def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.D
             SELECT t.ticket_id, t.created_at, t.channel, t.category, t.tier, t.priority,
                    s.escalation_probability, s.sla_risk, s.model_version
             FROM tickets AS t JOIN scores AS s USING (ticket_id)
-            WHERE NOT t.is_resolved AND t.closed_at IS NULL
+            WHERE t.is_open
             ORDER BY s.escalation_probability DESC, t.ticket_id
             LIMIT ?""",
         [*filters.params(), limit],

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -12,13 +11,14 @@ import streamlit as st
 
 from dashboards import queries
 from dashboards.queries import Filters, Serving
-from dashboards.targets import TARGETS
 from orchestration.settings import load_settings
+from serving import kpi_registry as registry
 from serving.kpis import KpiRow
 
 NO_DATA = "No published data yet: run `make demo` to build the warehouse and publish it."
 NO_MODELS = "No models trained yet — run `make demo` to train, score and publish them."
 DEFAULT_DAYS = 28
+TILES_PER_ROW = 4
 
 
 def current_serving() -> Serving | None:
@@ -68,90 +68,90 @@ def ticket_filters(db: Serving, segments: bool) -> Filters:
     )
 
 
-FORMATS: dict[str, Callable[[float], str]] = {
-    "pct": lambda v: f"{v:.1%}",
-    "pp": lambda v: f"{v:+.1f} pp",
-    "min": lambda v: f"{v:.1f} min",
-    "usd": lambda v: f"${v:,.2f}",
-}
-DELTAS: dict[str, Callable[[float], str]] = {
-    "pct": lambda d: f"{d * 100:+.1f} pp",
-    "pp": lambda d: f"{d:+.1f} pp",
-    "min": lambda d: f"{d:+.1f} min",
-    "usd": lambda d: f"{'-' if d < 0 else '+'}${abs(d):,.2f}",
-}
-
-
-@dataclass(frozen=True)
-class Tile:
-    label: str
-    field: str
-    kind: str
-    detail: Callable[[KpiRow], str]
-    higher_is_better: bool = True
-
-
 def _ci(ci: tuple[float, float] | None) -> str:
-    return "no responses" if ci is None else f"95% CI {ci[0]:.1%}-{ci[1]:.1%}"
+    return "no trials" if ci is None else f"95% CI {ci[0]:.1%}-{ci[1]:.1%}"
 
 
-def csat_detail(row: KpiRow) -> str:
-    automated = "-" if row.csat_automated is None else f"{row.csat_automated:.1%}"
-    human = "-" if row.csat_human is None else f"{row.csat_human:.1%}"
-    return (
-        f"automated {automated} (n={row.csat_automated_responses:,}, "
-        f"{_ci(row.csat_automated_ci)}) vs human {human} "
-        f"(n={row.csat_human_responses:,}, {_ci(row.csat_human_ci)})"
+def detail(row: KpiRow, k: registry.Kpi) -> str:
+    """A tile's caption: what the figure counts and over how many, or, for a difference,
+    both sides with their samples and intervals."""
+    if k.difference is not None:
+        sides = []
+        for name in k.difference:
+            side = registry.kpi(name)
+            sides.append(
+                f"{side.label} {registry.format_value(side.unit, row[name])} "
+                f"(n={row.denominator(name):,}, {_ci(row.interval(name))})"
+            )
+        return " vs ".join(sides)
+    return f"{k.description} (n={row.denominator(k.name):,})"
+
+
+def kpi_tiles(current: KpiRow, previous: KpiRow | None, kpis: Sequence[registry.Kpi]) -> None:
+    """One metric per KPI, four to a row: value, change against the previous period, target
+    (only a target of the KPI's own population exists in the registry), sample."""
+    for start in range(0, len(kpis), TILES_PER_ROW):
+        chunk = kpis[start : start + TILES_PER_ROW]
+        for column, k in zip(st.columns(TILES_PER_ROW)[: len(chunk)], chunk, strict=True):
+            value = current[k.name]
+            before = previous[k.name] if previous else None
+            with column:
+                st.metric(
+                    k.label,
+                    registry.format_value(k.unit, value),
+                    delta=None
+                    if value is None or before is None
+                    else registry.format_change(k.unit, value - before),
+                    delta_color="normal" if k.higher_is_better else "inverse",
+                    help=f"{k.description}. Population: {k.population.name}."
+                    + (f" Target: {k.target.source}." if k.target else " No target."),
+                    border=True,
+                )
+                if k.target:
+                    met = registry.target_met(k, value)
+                    st.caption(
+                        f"target {registry.format_target(k)} {'met' if met else 'missed'} · "
+                        f"{detail(current, k)}"
+                    )
+                else:
+                    st.caption(detail(current, k))
+
+
+def kpi_frame(rows: Sequence[KpiRow], names: Sequence[str]) -> pd.DataFrame:
+    """One row per group: `group`, `tickets` and each KPI's value under its name."""
+    return pd.DataFrame(
+        [{"group": r.group, "tickets": r.tickets, **{n: r[n] for n in names}} for r in rows]
     )
 
 
-def kpi_tiles(current: KpiRow, previous: KpiRow | None, tiles: Sequence[Tile]) -> None:
-    """One metric per tile: value, change against the previous period, target, sample."""
-    for column, tile in zip(st.columns(len(tiles)), tiles, strict=True):
-        value = getattr(current, tile.field)
-        before = getattr(previous, tile.field) if previous else None
-        target = TARGETS.get(tile.field)
-        higher_is_better = target.higher_is_better if target else tile.higher_is_better
-        with column:
-            st.metric(
-                tile.label,
-                "-" if value is None else FORMATS[tile.kind](value),
-                delta=None
-                if value is None or before is None
-                else DELTAS[tile.kind](value - before),
-                delta_color="normal" if higher_is_better else "inverse",
-                help=target.source if target else None,
-                border=True,
-            )
-            if target:
-                sign = "≥" if target.higher_is_better else "≤"
-                met = value is not None and (value >= target.value) == target.higher_is_better
-                st.caption(
-                    f"target {sign} {FORMATS[tile.kind](target.value)} "
-                    f"{'met' if met else 'missed'} · {tile.detail(current)}"
-                )
-            else:
-                st.caption(tile.detail(current))
+def kpi_table(rows: Sequence[KpiRow], kpis: Sequence[registry.Kpi], group: str) -> None:
+    """A table of KPIs by group, columns headed by the registry's labels."""
+    frame = kpi_frame(rows, [k.name for k in kpis]).rename(
+        columns={"group": group, **{k.name: k.label for k in kpis}}
+    )
+    formats = {"rate": "percent", "pp": "%+.1f", "minutes": "%.1f", "usd": "dollar"}
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            k.label: st.column_config.NumberColumn(format=formats[k.unit]) for k in kpis
+        },
+    )
 
 
-def kpi_frame(rows: Sequence[KpiRow], fields: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame([{"group": r.group, **{f: getattr(r, f) for f in fields}} for r in rows])
-
-
-def trend_chart(frame: pd.DataFrame, field: str, title: str, kind: str) -> go.Figure:
+def trend_chart(frame: pd.DataFrame, k: registry.Kpi) -> go.Figure:
     """A weekly line of one KPI with its target, if it has one."""
-    scale = 100 if kind == "pct" else 1
-    figure = go.Figure(go.Scatter(x=frame["group"], y=frame[field] * scale, mode="lines+markers"))
-    target = TARGETS.get(field)
-    if target:
+    scale = 100 if k.unit == "rate" else 1
+    figure = go.Figure(go.Scatter(x=frame["group"], y=frame[k.name] * scale, mode="lines+markers"))
+    if k.target:
         figure.add_hline(
-            y=target.value * scale, line_dash="dot", annotation_text="target", line_color="gray"
+            y=k.target.value * scale, line_dash="dot", annotation_text="target", line_color="gray"
         )
-    figure.update_layout(title=title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    figure.update_layout(title=k.label, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return figure
 
 
-def kpi_header(db: Serving, filters: Filters, tiles: Sequence[Tile]) -> None:
+def kpi_header(db: Serving, filters: Filters, kpis: Sequence[registry.Kpi]) -> None:
     """The page's tiles for the filtered period against the one before; stops the page
     when no ticket matches."""
     current = queries.kpis(db, filters)
@@ -159,7 +159,7 @@ def kpi_header(db: Serving, filters: Filters, tiles: Sequence[Tile]) -> None:
         st.info("No tickets match these filters.")
         st.stop()
     previous = queries.kpis(db, filters.shifted_back())
-    kpi_tiles(current[0], previous[0] if previous else None, tiles)
+    kpi_tiles(current[0], previous[0] if previous else None, kpis)
     period_caption(filters, bool(previous))
 
 

@@ -180,7 +180,7 @@ def escalation_dataset(con: duckdb.DuckDBPyConnection, *, maturity_days: int = 1
         select
             features.*,
             tickets.is_escalated_to_tier3 as escalated_tier3,
-            tickets.is_resolved
+            not tickets.is_open
                 or features.created_at <= data_end.newest_event_at - to_days($maturity)
                 as label_mature
         from features.feat_ticket_at_creation as features

@@ -29,7 +29,8 @@ def accounts_to_score(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Unresolved tickets' creation features and minutes to their next SLA deadline.
+    """Open tickets' (`fct_tickets.is_open`) creation features and minutes to their next
+    SLA deadline.
 
     The next deadline is the first response's while no agent has replied, else the
     resolution's; minutes are counted from the warehouse's newest event (data_as_of).
@@ -47,7 +48,7 @@ def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             date_diff('minute', tickets.data_as_of, next_sla_due_at) as minutes_to_sla_due
         from features.feat_ticket_at_creation as features
         inner join marts.fct_tickets as tickets on features.ticket_id = tickets.ticket_id
-        where not tickets.is_resolved
+        where tickets.is_open
         order by features.ticket_id
     """
     return con.execute(sql).df()

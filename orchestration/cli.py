@@ -232,10 +232,6 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     )
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1%}"
-
-
 def _open_serving():
     import duckdb
 
@@ -248,25 +244,35 @@ def _open_serving():
 
 
 def print_kpis(rows: list, title: str) -> None:
+    """One line per registered KPI (serving.kpi_registry), one column per group, and its
+    target; the targets' sources and populations are listed below the table."""
+    from serving import kpi_registry as registry
+
     table = Table(title=title)
-    for column in ("group", "tickets", "containment", "CSAT", "CSAT automated (n)",
-                   "CSAT human (n)", "delta pp", "AHT min", "cost/ticket", "SLA met", "FCR"):  # fmt: skip
-        table.add_column(column, justify="left" if column == "group" else "right", no_wrap=True)
+    table.add_column("KPI", justify="left", no_wrap=True)
     for r in rows:
+        table.add_column(r.group, justify="right", no_wrap=True)
+    table.add_column("target", justify="right", no_wrap=True)
+    table.add_row("tickets", *(f"{r.tickets:,}" for r in rows), "")
+    for k in registry.KPIS:
         table.add_row(
-            r.group,
-            f"{r.tickets:,}",
-            _pct(r.containment_rate),
-            _pct(r.csat),
-            f"{_pct(r.csat_automated)} ({r.csat_automated_responses:,})",
-            f"{_pct(r.csat_human)} ({r.csat_human_responses:,})",
-            "-" if r.csat_delta_pp is None else f"{r.csat_delta_pp:+.1f}",
-            "-" if r.aht_minutes is None else f"{r.aht_minutes:.1f}",
-            "-" if r.cost_per_ticket_usd is None else f"${r.cost_per_ticket_usd:.2f}",
-            _pct(r.sla_compliance),
-            _pct(r.fcr_rate),
+            k.label,
+            *(registry.format_value(k.unit, r[k.name]) for r in rows),
+            registry.format_target(k),
         )
     console.print(table)
+
+
+def print_targets() -> None:
+    from serving import kpi_registry as registry
+
+    for k in registry.KPIS:
+        if k.target is not None:
+            console.print(
+                f"  {k.label} {registry.format_target(k)}: {k.target.source}; "
+                f"population: {k.target.population.name}.",
+                highlight=False,
+            )
 
 
 @app.command()
@@ -278,7 +284,8 @@ def kpis(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Containment, CSAT delta (automated vs human), AHT, cost per ticket and more.
+    """Every KPI of the registry: containment, CSAT delta (automated vs human), AHT, cost,
+    SLA attainment (first response, resolution, all met), FCR, escalation and reopen rates.
 
     Read from the published serving database; rates are re-aggregated from additive sums.
     """
@@ -305,15 +312,17 @@ def _print_kpi_report(rows: list, published_at: dt.datetime, as_of: dt.date, ove
         rows, f"Support KPIs (data as of {as_of}, published {published_at:%Y-%m-%d %H:%M} UTC)"
     )
     total = rows[0] if rows and overall else None
-    if total and total.csat_automated_ci and total.csat_human_ci:
-        low_a, high_a = total.csat_automated_ci
-        low_h, high_h = total.csat_human_ci
+    if total and total.interval("csat_automated") and total.interval("csat_human"):
+        low_a, high_a = total.interval("csat_automated")
+        low_h, high_h = total.interval("csat_human")
         console.print(
-            f"CSAT automated {total.csat_automated:.1%} (95% CI {low_a:.1%}-{high_a:.1%}, "
-            f"n={total.csat_automated_responses:,}) vs human {total.csat_human:.1%} "
-            f"(95% CI {low_h:.1%}-{high_h:.1%}, n={total.csat_human_responses:,}): "
-            f"delta {total.csat_delta_pp:+.1f} pp"
+            f"CSAT automated {total['csat_automated']:.1%} (95% CI {low_a:.1%}-{high_a:.1%}, "
+            f"n={total.denominator('csat_automated'):,}) vs human {total['csat_human']:.1%} "
+            f"(95% CI {low_h:.1%}-{high_h:.1%}, n={total.denominator('csat_human'):,}): "
+            f"delta {total['csat_delta_pp']:+.1f} pp"
         )
+    console.print("Targets (shown only beside a figure of the population their source describes):")
+    print_targets()
 
 
 def _open_quality_results():

@@ -319,6 +319,8 @@ def fct_support_kpis_daily_suite() -> SuiteDef:
         ("csat_satisfied_responses", "csat_responses"),
         ("sla_first_response_breached", "sla_first_response_applicable"),
         ("sla_resolution_breached", "sla_resolution_applicable"),
+        ("sla_all_met_tickets", "sla_tickets"),
+        ("sla_tickets", "tickets"),
         ("negative_sentiment_tickets", "tickets"),
     ]
     extra = [

@@ -1,17 +1,21 @@
 """Leadership KPIs from `marts.fct_support_kpis_daily` in the serving database.
 
-Every rate is re-aggregated from the mart's additive numerators and denominators, never by
-averaging daily ratios (DESIGN.md, "Metric definitions").
+Which KPIs exist and how each is defined is `serving.kpi_registry`; this module computes
+them. Every rate is re-aggregated from the mart's additive numerators and denominators
+(`sums_sql`, one query for all KPIs), never by averaging daily ratios.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 import duckdb
+
+from serving import kpi_registry as registry
 
 Dimension = Literal["channel", "tier", "category", "path"]
 _COLUMNS = {"channel": "channel", "tier": "tier", "category": "category", "path": "handling_path"}
@@ -29,34 +33,95 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return centre - half, centre + half
 
 
-def _ratio(numerator: float, denominator: float) -> float | None:
-    return numerator / denominator if denominator else None
-
-
 @dataclass(frozen=True)
 class KpiRow:
+    """One group's additive sums and every registered KPI computed from them."""
+
     group: str
-    tickets: int
-    containment_rate: float | None
-    bot_handled_tickets: int
-    csat: float | None
-    csat_responses: int
-    csat_automated: float | None
-    csat_automated_responses: int
-    csat_human: float | None
-    csat_human_responses: int
-    csat_delta_pp: float | None
-    csat_automated_ci: tuple[float, float] | None
-    csat_human_ci: tuple[float, float] | None
-    aht_minutes: float | None
-    cost_per_ticket_usd: float | None
-    sla_compliance: float | None
-    fcr_rate: float | None
-    escalation_rate: float | None
-    reopen_rate: float | None
+    sums: Mapping[str, float]
+    values: Mapping[str, float | None]
+
+    @property
+    def tickets(self) -> int:
+        return int(self.sums["tickets"])
+
+    def __getitem__(self, name: str) -> float | None:
+        return self.values[name]
+
+    def denominator(self, name: str) -> int | None:
+        """The count a ratio KPI divides by (responses, tickets...); None for a difference."""
+        k = registry.kpi(name)
+        if k.denominator is None:
+            return None
+        return int(self.sums[registry.measure_key(k.denominator, k.population.paths)])
+
+    def interval(self, name: str) -> tuple[float, float] | None:
+        """95% Wilson interval of a share KPI (`interval=True` in the registry)."""
+        k = registry.kpi(name)
+        n = self.denominator(name)
+        if not k.interval or not n:
+            return None
+        counted = int(self.sums[registry.measure_key(k.numerator, k.population.paths)])
+        return wilson_interval(n - counted if k.complement else counted, n)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """`group`, `tickets`, then per KPI its value, and for a ratio its denominator
+        (`<name>_n`) and, for a share, its 95% interval (`<name>_ci`)."""
+        out: dict = {"group": self.group, "tickets": self.tickets}
+        for k in registry.KPIS:
+            out[k.name] = self.values[k.name]
+            if k.denominator is not None:
+                out[f"{k.name}_n"] = self.denominator(k.name)
+            if k.interval:
+                out[f"{k.name}_ci"] = self.interval(k.name)
+        return out
+
+
+def kpi_value(k: registry.Kpi, sums: Mapping[str, float], values: Mapping[str, float | None]):
+    """One KPI from additive sums (and, for a difference, the KPIs computed before it)."""
+    if k.difference is not None:
+        first, second = (values[name] for name in k.difference)
+        return None if first is None or second is None else (first - second) * 100
+    numerator = sums[registry.measure_key(k.numerator, k.population.paths)]
+    denominator = sums[registry.measure_key(k.denominator, k.population.paths)]
+    if not denominator:
+        return None
+    ratio = numerator / denominator
+    return 1 - ratio if k.complement else ratio * k.scale
+
+
+def kpi_row(group: object, sums: Mapping[str, float]) -> KpiRow:
+    """Every registered KPI over one group's sums (keys from `registry.measure_key`)."""
+    sums = {key: float(v or 0) for key, v in sums.items()}
+    values: dict[str, float | None] = {}
+    ordered = sorted(registry.KPIS, key=lambda k: k.difference is not None)
+    for k in ordered:
+        values[k.name] = kpi_value(k, sums, values)
+    return KpiRow(str(group), sums, {k.name: values[k.name] for k in registry.KPIS})
+
+
+def sums_sql(source: str, group: str, where: str = "TRUE") -> str:
+    """The one re-aggregation: each sum the registry needs, per group, from any relation
+    with the mart's additive columns and `handling_path` (the mart or ticket rows)."""
+    columns = []
+    for column, paths in registry.measures():
+        expression = f"coalesce(sum({column}), 0)"
+        if paths is not None:
+            listed = ", ".join(f"'{p}'" for p in paths)
+            expression = f"coalesce(sum({column}) FILTER (WHERE handling_path IN ({listed})), 0)"
+        columns.append(f'{expression} AS "{registry.measure_key(column, paths)}"')
+    return (
+        f"SELECT {group} AS grp, " + ", ".join(columns) + f" FROM {source} WHERE {where} "
+        "GROUP BY ALL HAVING sum(tickets) > 0 ORDER BY 1"
+    )
+
+
+def rows_from(cursor: duckdb.DuckDBPyConnection) -> list[KpiRow]:
+    """KpiRows from an executed `sums_sql` query."""
+    names = [d[0] for d in cursor.description]
+    return [
+        kpi_row(row[0], dict(zip(names[1:], row[1:], strict=True))) for row in cursor.fetchall()
+    ]
 
 
 def kpi_table(
@@ -67,65 +132,13 @@ def kpi_table(
 ) -> list[KpiRow]:
     """One KpiRow per value of `by` (or one overall row) for tickets created in the window."""
     group = _COLUMNS[by] if by else "'all'"
-    rows = con.execute(
-        f"""
-        SELECT {group} AS grp,
-               sum(tickets), sum(bot_handled_tickets), sum(contained_tickets),
-               sum(csat_responses), sum(csat_satisfied_responses),
-               sum(csat_responses) FILTER (WHERE handling_path = 'automated'),
-               sum(csat_satisfied_responses) FILTER (WHERE handling_path = 'automated'),
-               sum(csat_responses) FILTER (WHERE handling_path IN ('agent', 'assisted')),
-               sum(csat_satisfied_responses) FILTER (WHERE handling_path IN ('agent', 'assisted')),
-               sum(handle_seconds), sum(agent_touched_tickets),
-               sum(agent_cost_usd + bot_cost_usd + platform_cost_usd),
-               sum(sla_first_response_breached + sla_resolution_breached),
-               sum(sla_first_response_applicable + sla_resolution_applicable),
-               sum(fcr_tickets), sum(fcr_eligible_tickets),
-               sum(escalated_tickets), sum(reopened_tickets)
-        FROM marts.fct_support_kpis_daily
-        WHERE kpi_date BETWEEN coalesce($first, DATE '1900-01-01')
-                           AND coalesce($last, DATE '2999-12-31')
-        GROUP BY ALL
-        HAVING sum(tickets) > 0
-        ORDER BY 1
-        """,
-        {"first": first_day, "last": last_day},
-    ).fetchall()
-    return [kpi_row(*sums) for sums in rows]
-
-
-def kpi_row(
-    grp, tickets, bot, contained, responses, satisfied, auto_n, auto_ok, human_n, human_ok,
-    handle_seconds, touched, cost, breached, applicable, fcr, fcr_eligible, escalated, reopened,
-) -> KpiRow:  # fmt: skip
-    """The KPI definitions over one group's additive sums, in `kpi_table`'s column order.
-
-    Public so that other readers of the same sums (the dashboards) share the definitions."""
-    auto_n, auto_ok, human_n, human_ok = (int(v or 0) for v in (auto_n, auto_ok, human_n, human_ok))
-    csat_auto, csat_human = _ratio(auto_ok, auto_n), _ratio(human_ok, human_n)
-    return KpiRow(
-        group=str(grp),
-        tickets=int(tickets),
-        containment_rate=_ratio(contained, bot),
-        bot_handled_tickets=int(bot),
-        csat=_ratio(satisfied, responses),
-        csat_responses=int(responses),
-        csat_automated=csat_auto,
-        csat_automated_responses=auto_n,
-        csat_human=csat_human,
-        csat_human_responses=human_n,
-        csat_delta_pp=(csat_auto - csat_human) * 100
-        if csat_auto is not None and csat_human is not None
-        else None,
-        csat_automated_ci=wilson_interval(auto_ok, auto_n),
-        csat_human_ci=wilson_interval(human_ok, human_n),
-        aht_minutes=_ratio(handle_seconds / 60, touched),
-        cost_per_ticket_usd=_ratio(cost, tickets),
-        sla_compliance=1 - breached / applicable if applicable else None,
-        fcr_rate=_ratio(fcr, fcr_eligible),
-        escalation_rate=_ratio(escalated, tickets),
-        reopen_rate=_ratio(reopened, tickets),
+    sql = sums_sql(
+        "marts.fct_support_kpis_daily",
+        group,
+        "kpi_date BETWEEN coalesce($first, DATE '1900-01-01') "
+        "AND coalesce($last, DATE '2999-12-31')",
     )
+    return rows_from(con.execute(sql, {"first": first_day, "last": last_day}))
 
 
 def data_as_of(con: duckdb.DuckDBPyConnection) -> tuple[dt.datetime, dt.date | None]:

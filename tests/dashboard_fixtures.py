@@ -49,11 +49,11 @@ def add_ml_and_quarantine(serving: Path) -> dict[int, float]:
         open_ids = [
             r[0]
             for r in con.execute(
-                "SELECT ticket_id FROM marts.fct_tickets WHERE NOT is_resolved ORDER BY ticket_id"
+                "SELECT ticket_id FROM marts.fct_tickets WHERE is_open ORDER BY ticket_id"
             ).fetchall()
         ]
         resolved_id = con.execute(
-            "SELECT min(ticket_id) FROM marts.fct_tickets WHERE is_resolved"
+            "SELECT min(ticket_id) FROM marts.fct_tickets WHERE NOT is_open"
         ).fetchone()[0]
         accounts = con.execute(
             "SELECT DISTINCT account_id FROM marts.dim_accounts ORDER BY 1 LIMIT ?", [len(OUTREACH)]

@@ -24,6 +24,7 @@ import pandas as pd
 import pytest
 
 from extracts.lexicon import sentiment_score
+from serving import kpi_registry as registry
 from serving.kpis import kpi_table
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
@@ -52,6 +53,8 @@ EXACT_COLUMNS = [
     "sla_first_response_breached",
     "sla_resolution_applicable",
     "sla_resolution_breached",
+    "sla_tickets",
+    "sla_all_met_tickets",
     "fcr_eligible_tickets",
     "fcr_tickets",
     "escalated_tickets",
@@ -145,6 +148,7 @@ class TicketFacts:
     queue_at: pd.Timestamp | None
     first_reply_at: pd.Timestamp | None
     resolved_at: pd.Timestamp | None
+    open: bool
     reopened: bool
     escalated: bool
     escalated_to_tier3: bool
@@ -186,6 +190,14 @@ def ticket_facts(ticket: pd.Series, events: pd.DataFrame, data_as_of: pd.Timesta
             tier3 = tier3 or e.to_tier == 3
         elif e.event_type == "csat_response":
             csat = int(e.csat_score)  # the latest response wins
+
+    # Open: the state after the last solve / reopen / close (open from creation), as the
+    # backlog replays it below.
+    is_open = True
+    for kind in events.loc[
+        events["event_type"].isin(["solved", "reopened", "closed"]), "event_type"
+    ]:
+        is_open = kind == "reopened"
 
     if agent_touched:
         path = "assisted" if bot_handled else "agent"
@@ -238,6 +250,7 @@ def ticket_facts(ticket: pd.Series, events: pd.DataFrame, data_as_of: pd.Timesta
         queue_at=queue_at,
         first_reply_at=first_reply_at,
         resolved_at=resolved_at,
+        open=is_open,
         reopened=reopened,
         escalated=escalated,
         escalated_to_tier3=tier3,
@@ -353,6 +366,11 @@ def backlog(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> p
 
 def reference_mart(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> pd.DataFrame:
     """The KPI mart, from per-ticket facts: cohort sums on the creation day."""
+    # Per ticket: under an SLA when either applies; all met when no applicable one breached.
+    under_sla = df["sla_first_response_applicable"] | df["sla_resolution_applicable"]
+    breached_any = (df["sla_first_response_applicable"] & df["sla_first_response_breached"]) | (
+        df["sla_resolution_applicable"] & df["sla_resolution_breached"]
+    )
     cohort = df.assign(
         kpi_date=df["created_date"],
         tickets=1,
@@ -370,6 +388,8 @@ def reference_mart(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeInde
         sla_first_response_breached=df["sla_first_response_breached"].astype(int),
         sla_resolution_applicable=df["sla_resolution_applicable"].astype(int),
         sla_resolution_breached=df["sla_resolution_breached"].astype(int),
+        sla_tickets=under_sla.astype(int),
+        sla_all_met_tickets=(under_sla & ~breached_any).astype(int),
         fcr_eligible_tickets=df["fcr_eligible"].astype(int),
         fcr_tickets=df["fcr"].astype(int),
         escalated_tickets=df["escalated"].astype(int),
@@ -507,6 +527,7 @@ def test_ticket_facts_agree_ticket_by_ticket(reference, warehouse_tickets):
         "bot_handled": "is_bot_handled",
         "contained": "is_contained",
         "resolved": "is_resolved",
+        "open": "is_open",
         "reopened": "is_reopened",
         "recontacted": "is_recontacted",
         "fcr": "is_fcr",
@@ -552,47 +573,96 @@ def _same(expected, got) -> bool:
     return bool(expected == got)
 
 
+def _div(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
 def _rates(facts: pd.DataFrame) -> dict[str, float]:
+    """Every registered KPI, from per-ticket facts with pandas (DESIGN.md definitions and
+    decisions.md's populations), never from the mart or its SQL."""
     automated = facts["handling_path"] == "automated"
-    auto = facts[automated & facts["csat_response"]]
-    human = facts[~automated & facts["csat_response"]]
-    csat_auto = auto["csat_satisfied"].mean()
-    csat_human = human["csat_satisfied"].mean()
+    human = facts["handling_path"].isin(["agent", "assisted"])
+    responded = facts["csat_response"]
+    csat_auto = facts.loc[automated & responded, "csat_satisfied"].mean()
+    csat_human = facts.loc[human & responded, "csat_satisfied"].mean()
     touched = facts["agent_touched"]
+    fr = facts[facts["sla_first_response_applicable"]]
+    res = facts[facts["sla_resolution_applicable"]]
+    under_sla = facts[facts["sla_first_response_applicable"] | facts["sla_resolution_applicable"]]
+    all_met = ~(
+        (under_sla["sla_first_response_applicable"] & under_sla["sla_first_response_breached"])
+        | (under_sla["sla_resolution_applicable"] & under_sla["sla_resolution_breached"])
+    )
+    resolved = facts[facts["resolved"]]
+    resolved_by_agents = resolved[resolved["handling_path"].isin(["agent", "assisted"])]
     return {
         "tickets": len(facts),
-        "containment_rate": facts["contained"].sum() / facts["bot_handled"].sum(),
+        "containment_rate": _div(facts["contained"].sum(), facts["bot_handled"].sum()),
+        "csat": facts.loc[responded, "csat_satisfied"].mean(),
         "csat_automated": csat_auto,
-        "csat_automated_responses": len(auto),
         "csat_human": csat_human,
-        "csat_human_responses": len(human),
         "csat_delta_pp": (csat_auto - csat_human) * 100,
-        "aht_minutes": facts.loc[touched, "handle_seconds"].sum() / 60 / touched.sum(),
+        "aht_minutes": _div(facts.loc[touched, "handle_seconds"].sum() / 60, touched.sum()),
         "cost_per_ticket_usd": facts["total_cost_usd"].sum() / len(facts),
-        "fcr_rate": facts["fcr"].sum() / facts["fcr_eligible"].sum(),
+        "cost_per_live_contact_usd": facts.loc[human, "total_cost_usd"].mean(),
+        "sla_first_response_attainment": 1 - fr["sla_first_response_breached"].mean(),
+        "sla_resolution_attainment": 1 - res["sla_resolution_breached"].mean(),
+        "sla_all_met_rate": all_met.mean(),
+        "fcr_agent_handled": resolved_by_agents["fcr"].mean(),
+        "fcr_all_paths": resolved["fcr"].mean(),
         "escalation_rate": facts["escalated"].mean(),
         "reopen_rate": facts["reopened"].mean(),
-        "sla_compliance": 1
-        - (facts["sla_first_response_breached"].sum() + facts["sla_resolution_breached"].sum())
-        / (facts["sla_first_response_applicable"].sum() + facts["sla_resolution_applicable"].sum()),
     }
 
 
+def test_every_registered_kpi_has_an_independent_reference(reference):
+    """A KPI added to the registry must be added to the pandas reference above too."""
+    assert set(_rates(reference.tickets)) - {"tickets"} == {k.name for k in registry.KPIS}
+
+
 def test_leadership_rates_match_kpi_table(tiny_pipeline, reference):
-    """Containment, CSAT automated vs human and delta, AHT and cost per ticket, overall."""
+    """Every registered KPI, overall, against pandas; plus the sample sizes shown."""
     with duckdb.connect(str(tiny_pipeline.serving), read_only=True) as con:
         (overall,) = kpi_table(con)
-    expected = _rates(reference.tickets)
+    facts = reference.tickets
+    expected = _rates(facts)
+    assert overall.tickets == expected.pop("tickets")
     for name, value in expected.items():
-        got = getattr(overall, name)
+        got = overall[name]
         assert got is not None, name
         # Money: the mart rounds its sums to 6 decimals; everything else is a ratio of counts.
-        tolerance = 1e-6 if name == "cost_per_ticket_usd" else 1e-12
+        tolerance = 1e-6 if name.endswith("_usd") else 1e-12
         assert math.isclose(got, value, rel_tol=tolerance), (name, value, got)
     # The delta is the difference of the two shown rates, in percentage points.
-    assert overall.csat_delta_pp == pytest.approx(
-        (overall.csat_automated - overall.csat_human) * 100
+    assert overall["csat_delta_pp"] == pytest.approx(
+        (overall["csat_automated"] - overall["csat_human"]) * 100
     )
+    automated = facts["handling_path"] == "automated"
+    assert overall.denominator("csat_automated") == (automated & facts["csat_response"]).sum()
+    assert (
+        overall.denominator("fcr_agent_handled")
+        == (facts["resolved"] & facts["handling_path"].isin(["agent", "assisted"])).sum()
+    )
+
+
+def test_headline_sla_and_fcr_are_not_pooled(tiny_pipeline, reference):
+    """The figures issue 14 found flattering are gone: no pooled SLA rate is reported, and
+    FCR beside the HDI figure is the agent-handled one, which differs from the all-paths one
+    on this dataset (bot-only resolutions exist)."""
+    with duckdb.connect(str(tiny_pipeline.serving), read_only=True) as con:
+        (overall,) = kpi_table(con)
+    facts = reference.tickets
+    pooled = 1 - (
+        facts["sla_first_response_breached"].sum() + facts["sla_resolution_breached"].sum()
+    ) / (facts["sla_first_response_applicable"].sum() + facts["sla_resolution_applicable"].sum())
+    shown = set(overall.as_dict().values())
+    assert pooled not in shown
+    assert overall["sla_all_met_rate"] <= min(
+        overall["sla_first_response_attainment"], overall["sla_resolution_attainment"]
+    )
+    assert overall["fcr_agent_handled"] != overall["fcr_all_paths"]
+    assert registry.kpi("fcr_agent_handled").target.value == 0.66
+    assert registry.kpi("fcr_all_paths").target is None
 
 
 @pytest.mark.parametrize("by", ["channel", "tier", "path"])
@@ -605,15 +675,17 @@ def test_rates_by_dimension_match_kpi_table(tiny_pipeline, reference, by):
     for group, part in facts.groupby(column):
         row = rows[group]
         assert row.tickets == len(part)
-        assert row.cost_per_ticket_usd == pytest.approx(part["total_cost_usd"].mean(), rel=1e-6)
-        bot = part["bot_handled"].sum()
-        if bot:
-            assert row.containment_rate == pytest.approx(part["contained"].sum() / bot)
-        touched = part["agent_touched"]
-        if touched.any():
-            assert row.aht_minutes == pytest.approx(
-                part.loc[touched, "handle_seconds"].sum() / 60 / touched.sum()
-            )
+        expected = _rates(part)
+        for name in ("cost_per_ticket_usd", "escalation_rate", "reopen_rate"):
+            assert row[name] == pytest.approx(expected[name], rel=1e-6), name
+        # Rates whose population may be empty in a group: none where pandas has no trials.
+        for name, value in expected.items():
+            if name == "tickets":
+                continue
+            if pd.isna(value):
+                assert row[name] is None, (group, name)
+            else:
+                assert row[name] == pytest.approx(value, rel=1e-6), (group, name)
 
 
 def test_kpi_table_window_is_by_creation_day(tiny_pipeline, reference):
@@ -625,4 +697,5 @@ def test_kpi_table_window_is_by_creation_day(tiny_pipeline, reference):
         (row,) = kpi_table(con, first.date(), last.date())
     window = facts[facts["created_date"].between(first, last)]
     assert row.tickets == len(window)
-    assert row.cost_per_ticket_usd == pytest.approx(window["total_cost_usd"].mean(), rel=1e-6)
+    assert row["cost_per_ticket_usd"] == pytest.approx(window["total_cost_usd"].mean(), rel=1e-6)
+    assert row["sla_all_met_rate"] == pytest.approx(_rates(window)["sla_all_met_rate"])

@@ -103,11 +103,11 @@ def test_escalation_labels_and_maturity() -> None:
     con.execute(
         """
         create table marts.fct_tickets as select * from (values
-            (1, true, true, timestamp '2026-06-30 12:00:00'),
-            (2, false, false, timestamp '2026-06-30 12:00:00'),
-            (3, false, false, timestamp '2026-06-30 12:00:00'),
-            (4, true, false, timestamp '2026-06-30 12:00:00')
-        ) as t(ticket_id, is_escalated_to_tier3, is_resolved, data_as_of)
+            (1, true, false, timestamp '2026-06-30 12:00:00'),
+            (2, false, true, timestamp '2026-06-30 12:00:00'),
+            (3, false, true, timestamp '2026-06-30 12:00:00'),
+            (4, true, true, timestamp '2026-06-30 12:00:00')
+        ) as t(ticket_id, is_escalated_to_tier3, is_open, data_as_of)
         """
     )
     con.execute(

@@ -359,9 +359,9 @@ def test_open_tickets_are_scored_with_an_sla_band(
 ) -> None:
     with ml_data.connect() as con:
         tickets = open_tickets(con)
-        unresolved = con.execute(
-            "select count(*) from marts.fct_tickets where not is_resolved"
-        ).fetchall()[0][0]
+        unresolved = con.execute("select count(*) from marts.fct_tickets where is_open").fetchall()[
+            0
+        ][0]
     scores = score_tickets(escalation_model, tickets)
     assert len(scores) == unresolved > 0
     assert scores["escalation_probability"].between(0, 1).all()
@@ -399,7 +399,7 @@ def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None
         ).fetchone()[0]
         ranked = con.execute("SELECT * FROM ml.outreach_list ORDER BY rank").df()
         open_tickets = con.execute(
-            "SELECT count(*) FROM marts.fct_tickets WHERE NOT is_resolved"
+            "SELECT count(*) FROM marts.fct_tickets WHERE is_open"
         ).fetchone()[0]
         ticket_scores = con.execute("SELECT count(*) FROM ml.ticket_scores").fetchone()[0]
         drift = con.execute("SELECT task, kind FROM ml.drift ORDER BY 1, 2").fetchall()

@@ -1,5 +1,7 @@
-"""Operations: the queue (volume, backlog), SLA by tier, reply and resolution times,
-escalation and reopen rates, and the open tickets most likely to escalate."""
+"""Operations: the queue (volume, backlog), SLA attainment by tier, reply and resolution
+times, escalation and reopen rates, and the open tickets most likely to escalate.
+
+Which KPIs, their labels, units and targets: `serving.kpi_registry` (page "operations")."""
 
 from __future__ import annotations
 
@@ -7,21 +9,16 @@ import plotly.express as px
 import streamlit as st
 
 from dashboards import queries, ui
-from dashboards.targets import TARGETS
+from serving import kpi_registry as registry
 
-TILES = (
-    ui.Tile("SLA compliance", "sla_compliance", "pct", lambda r: f"{r.tickets:,} tickets"),
-    ui.Tile("First contact resolution", "fcr_rate", "pct", lambda r: "resolved tickets"),
-    ui.Tile("Escalation rate", "escalation_rate", "pct", lambda r: "above tier 1",
-            higher_is_better=False),
-    ui.Tile("Reopen rate", "reopen_rate", "pct", lambda r: "reopened at least once",
-            higher_is_better=False),
-)  # fmt: skip
+KPIS = registry.on_page("operations")
+SLA_KPIS = [registry.kpi(name) for name in
+            ("sla_first_response_attainment", "sla_resolution_attainment", "sla_all_met_rate")]  # fmt: skip
 
 st.title("Operations")
 db = ui.serving_or_stop()
 filters = ui.ticket_filters(db, segments=False)
-ui.kpi_header(db, filters, TILES)
+ui.kpi_header(db, filters, tuple(k for k in KPIS if k.tile))
 
 left, right = st.columns(2)
 queue = queries.daily_queue(db, filters)
@@ -30,10 +27,13 @@ left.plotly_chart(
             labels={"value": "tickets", "variable": ""}),
     width="stretch",
 )  # fmt: skip
-by_tier = ui.kpi_frame(queries.kpis(db, filters, by="tier"), ["sla_compliance"])
-sla = px.bar(by_tier, x="group", y="sla_compliance", title="SLA compliance by tier",
-             labels={"group": "tier", "sla_compliance": "compliance"}, text_auto=".1%")  # fmt: skip
-sla.add_hline(y=TARGETS["sla_compliance"].value, line_dash="dot", annotation_text="target")
+by_tier = ui.kpi_frame(queries.kpis(db, filters, by="tier"), [k.name for k in SLA_KPIS])
+by_tier = by_tier.rename(columns={k.name: k.label for k in SLA_KPIS})
+sla = px.bar(by_tier, x="group", y=[k.label for k in SLA_KPIS], barmode="group",
+             title="SLA attainment by tier, each SLA apart and per ticket",
+             labels={"group": "tier", "value": "attained", "variable": ""}, text_auto=".1%")  # fmt: skip
+for value in sorted({k.target.value for k in SLA_KPIS if k.target}):
+    sla.add_hline(y=value, line_dash="dot", annotation_text="target")
 sla.update_yaxes(tickformat=".0%", range=[0, 1])
 right.plotly_chart(sla, width="stretch")
 
@@ -54,12 +54,17 @@ for column, field, title in (
 
 st.subheader("Escalation and reopen rates")
 left, right = st.columns(2)
+rates_kpis = [registry.kpi("escalation_rate"), registry.kpi("reopen_rate")]
 for column, by in ((left, "channel"), (right, "category")):
-    rates = ui.kpi_frame(queries.kpis(db, filters, by=by), ["escalation_rate", "reopen_rate"])
-    figure = px.bar(rates, x="group", y=["escalation_rate", "reopen_rate"], barmode="group",
+    rates = ui.kpi_frame(queries.kpis(db, filters, by=by), [k.name for k in rates_kpis])
+    rates = rates.rename(columns={k.name: k.label for k in rates_kpis})
+    figure = px.bar(rates, x="group", y=[k.label for k in rates_kpis], barmode="group",
                     title=f"By {by}", labels={"group": by, "value": "rate", "variable": ""})  # fmt: skip
     figure.update_yaxes(tickformat=".0%")
     column.plotly_chart(figure, width="stretch")
+
+st.subheader("By tier")
+ui.kpi_table(queries.kpis(db, filters, by="tier"), KPIS, "tier")
 
 st.subheader("Open tickets by escalation risk")
 if not queries.has_tables(db, "ml.ticket_scores"):

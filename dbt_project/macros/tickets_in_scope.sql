@@ -5,8 +5,9 @@
     - tickets that landed, or got events that landed, in the window;
     - tickets sharing requester and category with those (their 7-day re-contact flag can
       change when a new ticket arrives);
-    - when `pending_from` names fct_tickets itself, the tickets still open there, whose SLA
-      clocks run on with the data's as-of time (the backlog: a small set).
+    - when `pending_from` names fct_tickets itself, the tickets still open there
+      (`is_open`, the one definition), whose SLA clocks run on with the data's as-of time
+      (the backlog: a small set).
 -#}
 {% macro tickets_in_scope(pending_from=none) -%}
     select ticket_id
@@ -47,6 +48,6 @@
 
     select ticket_id
     from {{ pending_from }}
-    where resolved_at is null
+    where is_open
     {%- endif %}
 {%- endmacro %}

@@ -1,7 +1,7 @@
 {{ config(meta={"dagster": {"ref": {"name": "fct_support_kpis_daily"}}}) }}
 
 -- The backlog the KPI mart carries to its last day equals the tickets open now
--- (not resolved) in fct_tickets: the event-based state changes and the ticket facts agree.
+-- (is_open) in fct_tickets: the event-based state changes and the ticket facts agree.
 
 with
 
@@ -25,7 +25,7 @@ open_tickets as (
 
     select count(*) as open_tickets
     from {{ ref('fct_tickets') }}
-    where not is_resolved
+    where is_open
 
 )
 

@@ -90,6 +90,20 @@ ticket_outcomes as (
         case when tickets.is_sla_first_response_breached then 1 else 0 end as sla_first_response_breached,
         case when tickets.is_sla_resolution_applicable then 1 else 0 end as sla_resolution_applicable,
         case when tickets.is_sla_resolution_breached then 1 else 0 end as sla_resolution_breached,
+        -- per ticket: under at least one SLA, and none of the SLAs that apply breached
+        case
+            when tickets.is_sla_first_response_applicable or tickets.is_sla_resolution_applicable then 1 else 0
+        end as sla_tickets,
+        case
+            when
+                (tickets.is_sla_first_response_applicable or tickets.is_sla_resolution_applicable)
+                and not coalesce(
+                    tickets.is_sla_first_response_applicable and tickets.is_sla_first_response_breached, false
+                )
+                and not coalesce(tickets.is_sla_resolution_applicable and tickets.is_sla_resolution_breached, false)
+                then 1
+            else 0
+        end as sla_all_met_tickets,
         case when tickets.is_fcr_eligible then 1 else 0 end as fcr_eligible_tickets,
         case when tickets.is_fcr then 1 else 0 end as fcr_tickets,
         case when tickets.is_escalated then 1 else 0 end as escalated_tickets,
@@ -124,7 +138,7 @@ ticket_outcomes as (
     'first_reply_tickets', 'first_reply_minutes_sum', 'first_reply_business_minutes_sum',
     'full_resolution_tickets', 'full_resolution_minutes_sum', 'full_resolution_business_minutes_sum',
     'sla_first_response_applicable', 'sla_first_response_breached',
-    'sla_resolution_applicable', 'sla_resolution_breached',
+    'sla_resolution_applicable', 'sla_resolution_breached', 'sla_tickets', 'sla_all_met_tickets',
     'fcr_eligible_tickets', 'fcr_tickets',
     'escalated_tickets', 'escalated_to_tier3_tickets', 'reopened_tickets',
     'csat_responses', 'csat_satisfied_responses', 'csat_score_sum',
@@ -303,6 +317,8 @@ final as (
         cast(sla_first_response_breached as integer) as sla_first_response_breached,
         cast(sla_resolution_applicable as integer) as sla_resolution_applicable,
         cast(sla_resolution_breached as integer) as sla_resolution_breached,
+        cast(sla_tickets as integer) as sla_tickets,
+        cast(sla_all_met_tickets as integer) as sla_all_met_tickets,
         cast(fcr_eligible_tickets as integer) as fcr_eligible_tickets,
         cast(fcr_tickets as integer) as fcr_tickets,
         cast(escalated_tickets as integer) as escalated_tickets,

@@ -229,6 +229,9 @@ final as (
         resolved_at,
         cast(resolved_at as date) as resolved_date,
         is_resolved,
+        -- THE definition of an open ticket (decisions.md, "Ticket lifecycle"): read by the
+        -- incremental scope, scoring and the dashboards; the backlog counts the same tickets
+        not is_resolved as is_open,
         closed_at,
         cast(full_resolution_minutes as double) as full_resolution_minutes,
         cast(full_resolution_business_minutes as double) as full_resolution_business_minutes,
