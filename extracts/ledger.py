@@ -28,6 +28,8 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
                 started_at TIMESTAMP, first_day DATE, last_day DATE, full_build BOOLEAN,
                 data_as_of DATE)"""
     )
+    # Added later: warehouses built before it get the column, empty.
+    con.execute(f"ALTER TABLE {BUILDS_TABLE} ADD COLUMN IF NOT EXISTS definition VARCHAR")
 
 
 def record_load(
@@ -67,14 +69,27 @@ def record_build(
     started_at: dt.datetime,
     window: tuple[dt.date, dt.date] | None,
     full_build: bool,
+    definition: str | None = None,
 ) -> None:
-    """Remember a successful build and the newest landing day it covered."""
+    """Remember a successful build, the newest landing day it covered and the definition
+    (a fingerprint of the models) it was built with."""
     first, last = window or (None, None)
     con.execute(
         f"""INSERT INTO {BUILDS_TABLE}
-            SELECT ?, ?, ?, ?, (SELECT max(last_day) FROM {LOADS_TABLE} WHERE loaded_at < ?)""",
-        [started_at, first, last, full_build, started_at],
+                (started_at, first_day, last_day, full_build, data_as_of, definition)
+            SELECT ?, ?, ?, ?, (SELECT max(last_day) FROM {LOADS_TABLE} WHERE loaded_at < ?), ?""",
+        [started_at, first, last, full_build, started_at, definition],
     )
+
+
+def built_definition(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The definition the newest successful build was made with (None before any, or before
+    the ledger recorded definitions)."""
+    ensure_ledger(con)
+    row = con.execute(
+        f"SELECT definition FROM {BUILDS_TABLE} ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
 
 
 def has_build(con: duckdb.DuckDBPyConnection) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import stat
 import sys
@@ -227,3 +228,73 @@ def test_inspect_warehouse_after_a_real_fatal_error(tmp_path: Path) -> None:
     garbage.write_bytes(os.urandom(8192))
     assert not inspect_warehouse(garbage).intact
     assert not inspect_warehouse(tmp_path / "missing.duckdb").intact
+
+
+def test_a_changed_definition_makes_the_next_build_full(
+    tiny_pipeline, published_copy: tuple[Path, Path]
+) -> None:
+    """A warehouse built by other incremental models (an upgrade that adds a column, say)
+    is rebuilt in full, not windowed: rows built by the old definition would stay."""
+    from orchestration.defs.warehouse import dbt_project, incremental_definition
+
+    warehouse, serving = published_copy
+    last = landed_days(tiny_pipeline.landing)[-1]
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE meta.dbt_builds SET definition = 'built by an older release'")
+        _mark_reloaded(con, dt.date.fromisoformat(last))
+
+    result = run_refresh(
+        tiny_pipeline.landing, warehouse, serving, last, last, selection=BUILD_AND_PUBLISH
+    )
+
+    assert result.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        full_build, definition = con.execute(
+            "SELECT full_build, definition FROM meta.dbt_builds ORDER BY started_at DESC LIMIT 1"
+        ).fetchone()
+    assert full_build
+    assert definition == incremental_definition(dbt_project.manifest_path)
+
+
+def _manifest(tmp_path: Path, **changes: str) -> Path:
+    nodes = {
+        "model.supportops.fct_tickets": {
+            "unique_id": "model.supportops.fct_tickets",
+            "resource_type": "model",
+            "config": {"materialized": "incremental"},
+            "checksum": {"checksum": changes.get("fct_sql", "a1")},
+            "columns": {
+                "ticket_id": {},
+                **({changes["column"]: {}} if "column" in changes else {}),
+            },
+        },
+        "model.supportops.int_tickets__sla": {
+            "unique_id": "model.supportops.int_tickets__sla",
+            "resource_type": "model",
+            "config": {"materialized": "view"},
+            "checksum": {"checksum": changes.get("view_sql", "b1")},
+            "columns": {},
+        },
+    }
+    macros = {
+        "macro.supportops.in_window": {
+            "unique_id": "macro.supportops.in_window",
+            "package_name": "supportops",
+            "macro_sql": changes.get("macro", "{% macro in_window() %}{% endmacro %}"),
+        }
+    }
+    path = tmp_path / f"manifest{len(list(tmp_path.glob('manifest*')))}.json"
+    path.write_text(
+        json.dumps({"metadata": {"project_name": "supportops"}, "nodes": nodes, "macros": macros})
+    )
+    return path
+
+
+def test_incremental_definition_follows_incremental_models_and_macros(tmp_path: Path) -> None:
+    from orchestration.defs.warehouse import incremental_definition
+
+    base = incremental_definition(_manifest(tmp_path))
+    assert incremental_definition(_manifest(tmp_path)) == base
+    assert incremental_definition(_manifest(tmp_path, view_sql="b2")) == base  # views rebuild
+    for change in ({"fct_sql": "a2"}, {"column": "is_open"}, {"macro": "{% macro x() %}"}):
+        assert incremental_definition(_manifest(tmp_path, **change)) != base, change

@@ -6,6 +6,7 @@ The days loaded since the last successful build become the dbt vars `start_date`
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from extracts.ledger import has_build, pending_window, record_build
+from extracts.ledger import built_definition, has_build, pending_window, record_build
 from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
 from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
@@ -89,9 +90,13 @@ def warehouse_models(
     too. The first build, or `full_refresh`, rebuilds everything.
     """
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    definition = incremental_definition(dbt_project.manifest_path)
     with warehouse.get_connection() as con:
         window = pending_window(con)
-        full_build = config.full_refresh or window is None or not has_build(con)
+        redefined = has_build(con) and built_definition(con) != definition
+        full_build = config.full_refresh or window is None or not has_build(con) or redefined
+    if redefined:
+        context.log.info("incremental models or macros changed since the last build: full build")
     dbt_vars = (
         {}
         if full_build
@@ -116,7 +121,25 @@ def warehouse_models(
     # Only a build of every model moves the watermark; a subset would leave the others stale.
     if not context.is_subset:
         with warehouse.get_connection() as con:
-            record_build(con, started_at, window, full_build)
+            record_build(con, started_at, window, full_build, definition)
+
+
+def incremental_definition(manifest_path: Path) -> str:
+    """A fingerprint of what incremental models keep between builds: their SQL, their
+    columns and the project's macros. When it changes (a new column, a new rule), rows built
+    by the old definition would stay in a windowed build, so the next build is a full one."""
+    manifest = json.loads(Path(manifest_path).read_text())
+    parts = sorted(
+        f"{node['unique_id']}:{node['checksum']['checksum']}:{','.join(sorted(node['columns']))}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    )
+    parts += sorted(
+        f"{macro['unique_id']}:{hashlib.sha256(macro['macro_sql'].encode()).hexdigest()}"
+        for macro in manifest["macros"].values()
+        if macro["package_name"] == manifest["metadata"].get("project_name", "supportops")
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 def _build_failure(invocation: DbtCliInvocation, warehouse: Path) -> Exception:
