@@ -133,12 +133,19 @@ def _landed_range(landing_dir: Path) -> tuple[str, str]:
 def materialize(
     first_day: Annotated[str | None, typer.Option("--from", help="First landing day.")] = None,
     last_day: Annotated[str | None, typer.Option("--to", help="Last landing day.")] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Rebuild every dbt model from scratch.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a refresh already running, not refuse.")
+    ] = False,
 ) -> None:
     """Ingest the landed days, gate them, build the warehouse and publish serving: one run.
 
     The Dagster job `refresh` over the partition range (visible in the UI like any run):
     a failed critical quality gate stops dbt and the publish, and the previous serving
-    database stays as it was.
+    database stays as it was. A run left behind by a killed process is marked failed first;
+    a live one is named, and this one refuses to start (or waits, with --wait).
     """
     from orchestration.settings import PROJECT_ROOT, settings
 
@@ -150,14 +157,19 @@ def materialize(
 
     from orchestration.definitions import defs
 
+    instance = dg.DagsterInstance.get()
+    _claim_the_writer(instance, wait)
     console.print(f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build, publish")
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if full_refresh:
+        run_config["ops"] = {"warehouse_models": {"config": {"full_refresh": True}}}
     result = defs.resolve_job_def("refresh").execute_in_process(
-        instance=dg.DagsterInstance.get(),
+        instance=instance,
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
         },
-        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        run_config=run_config,
         raise_on_error=False,
     )
     failed = [
@@ -182,6 +194,33 @@ def materialize(
             "Details: [bold]supportops quality[/] and the run in the Dagster UI."
         )
         raise typer.Exit(1)
+
+
+def _claim_the_writer(instance, wait: bool) -> None:
+    """Release runs whose process died; refuse (or wait) while another refresh is alive."""
+    import time
+
+    from orchestration.run_guard import live_runs, release_dead_runs
+
+    for run in release_dead_runs(instance):
+        console.print(
+            f"[yellow]run {run.run_id} ({run.job_name}, process {run.pid}) was killed before it "
+            "finished[/]: marked failed and its warehouse slot freed; this run redoes its work."
+        )
+    running = live_runs(instance)
+    if not running:
+        return
+    names = ", ".join(f"{r.run_id} ({r.job_name}, process {r.pid})" for r in running)
+    if not wait:
+        console.print(
+            f"[red]another run is writing the warehouse[/]: {names}. DuckDB allows one "
+            "writer: wait for it (see `make dev`), or run again with --wait."
+        )
+        raise typer.Exit(1)
+    console.print(f"waiting for {names} to finish ...")
+    while live_runs(instance):
+        time.sleep(5)
+        release_dead_runs(instance)
 
 
 def fatal_failure(result, warehouse: Path) -> str | None:

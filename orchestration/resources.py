@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import Settings, settings
+from orchestration.settings import DBT_ENV, Settings, settings
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+DBT_WITH_PARENT = Path(__file__).with_name("dbt_with_parent")
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -45,11 +48,11 @@ def build_resources(
     config: Settings, dbt_project: DbtProject
 ) -> dict[str, dg.ConfigurableResource]:
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    # The dbt installed beside this interpreter, whether or not the venv is on PATH, started
+    # through a wrapper that makes it die with this process.
+    os.environ[DBT_ENV] = str(Path(sys.executable).parent / "dbt")
     return {
-        # The dbt installed beside this interpreter, whether or not the venv is on PATH.
-        "dbt": DbtCliResource(
-            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
-        ),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_WITH_PARENT)),
         "warehouse": warehouse_resource(config.warehouse, config.duckdb_memory_limit),
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),

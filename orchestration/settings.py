@@ -15,6 +15,7 @@ DEMO_PII_KEY = "supportops-demo-key-not-for-production"
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
+DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
 
 
 def _path(var: str, default: str) -> Path:

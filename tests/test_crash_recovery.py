@@ -1,0 +1,113 @@
+"""A refresh killed outright (SIGKILL) leaves nothing that blocks the next one.
+
+`supportops materialize` runs as a user runs it, in its own process with its own Dagster
+instance. While it is in the dbt build, a second materialize refuses and names it; then it
+is SIGKILLed. Its dbt child dies with it (orchestration/dbt_with_parent), and the next
+materialize marks the dead run failed, frees the warehouse slot, rebuilds and publishes the
+same marts as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+PROJECT = Path(__file__).resolve().parent.parent
+CLI = str(Path(sys.executable).parent / "supportops")
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the live processes whose parent is `pid`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(stat.parent.name), cmdline))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(condition, what: str, limit_s: float) -> None:
+    """Poll until `condition()` holds; fail naming `what` if it never does."""
+    deadline = time.monotonic() + limit_s
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.5)
+
+
+def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, tmp_path) -> None:
+    shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(tmp_path),
+        "SUPPORTOPS_DATA_DIR": str(tmp_path / "data"),
+        "SUPPORTOPS_LANDING": str(tiny_pipeline.landing),
+    }
+    materialize = [CLI, "materialize"]
+    log = (tmp_path / "killed.log").open("w")
+    # cwd: dagster.yaml's storage folders are relative to it.
+    killed = subprocess.Popen(materialize, cwd=tmp_path, env=env, stdout=log, stderr=log)
+    try:
+
+        def dbt_children() -> list[int]:
+            return [pid for pid, cmd in _children(killed.pid) if " build " in f"{cmd} "]
+
+        _wait_for(lambda: dbt_children() or killed.poll() is not None, "dbt build", 600)
+        assert killed.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+        dbt = dbt_children()
+
+        second = subprocess.run(materialize, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert second.returncode == 1
+        assert "another run is writing the warehouse" in second.stdout
+        assert f"process {killed.pid}" in second.stdout
+
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+        log.close()
+    # The dbt child does not go on writing the warehouse on its own.
+    _wait_for(lambda: not any(_alive(pid) for pid in dbt), "dbt child stopped", 60)
+
+    rerun = subprocess.run(materialize, cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    released = re.search(rf"run (\S+) \(refresh, process {killed.pid}\) was killed", rerun.stdout)
+    assert released, rerun.stdout[-3000:]
+    # dbt stopped with its parent, mid-build: its log never reached the command's end.
+    (dbt_log,) = (PROJECT / "dbt_project" / "target").glob(
+        f"warehouse_models-{released[1][:7]}-*/dbt.log"
+    )
+    assert '"name": "CommandCompleted"' not in dbt_log.read_text()
+    serving = tmp_path / "data" / "serving.duckdb"
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{serving}' AS rerun (READ_ONLY)")
+        con.execute(f"ATTACH '{tiny_pipeline.serving}' AS uninterrupted (READ_ONLY)")
+        for table in ("marts.fct_support_kpis_daily", "features.feat_account_daily"):
+            rows = con.execute(f"SELECT count(*) FROM rerun.{table}").fetchone()[0]
+            assert rows > 0
+            for a, b in (("rerun", "uninterrupted"), ("uninterrupted", "rerun")):
+                extra = con.execute(
+                    f"SELECT count(*) FROM (FROM {a}.{table} EXCEPT FROM {b}.{table})"
+                ).fetchone()[0]
+                assert extra == 0, (table, a, b)
