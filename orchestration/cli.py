@@ -205,7 +205,8 @@ def _claim_the_writer(instance, wait: bool) -> None:
     for run in release_dead_runs(instance):
         console.print(
             f"[yellow]run {run.run_id} ({run.job_name}, process {run.pid}) was killed before it "
-            "finished[/]: marked failed and its warehouse slot freed; this run redoes its work."
+            "finished[/]: marked failed and its warehouse slot freed; this run redoes its work.",
+            soft_wrap=True,
         )
     running = live_runs(instance)
     if not running:
@@ -214,7 +215,8 @@ def _claim_the_writer(instance, wait: bool) -> None:
     if not wait:
         console.print(
             f"[red]another run is writing the warehouse[/]: {names}. DuckDB allows one "
-            "writer: wait for it (see `make dev`), or run again with --wait."
+            "writer: wait for it (see `make dev`), or run again with --wait.",
+            soft_wrap=True,
         )
         raise typer.Exit(1)
     console.print(f"waiting for {names} to finish ...")

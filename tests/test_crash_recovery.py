@@ -1,10 +1,10 @@
 """A refresh killed outright (SIGKILL) leaves nothing that blocks the next one.
 
 `supportops materialize` runs as a user runs it, in its own process with its own Dagster
-instance. While it is in the dbt build, a second materialize refuses and names it; then it
-is SIGKILLed. Its dbt child dies with it (orchestration/dbt_with_parent), and the next
-materialize marks the dead run failed, frees the warehouse slot, rebuilds and publishes the
-same marts as an uninterrupted run.
+instance. In its dbt build it is SIGKILLed. Its dbt child dies with it (orchestration/dbt_with_parent),
+and the next materialize marks the dead run failed, frees the warehouse slot, rebuilds and
+publishes the same marts as an uninterrupted run; while that one runs, a third refuses and
+names it.
 """
 
 from __future__ import annotations
@@ -63,37 +63,58 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
         "SUPPORTOPS_LANDING": str(tiny_pipeline.landing),
     }
     materialize = [CLI, "materialize"]
-    log = (tmp_path / "killed.log").open("w")
-    # cwd: dagster.yaml's storage folders are relative to it.
-    killed = subprocess.Popen(materialize, cwd=tmp_path, env=env, stdout=log, stderr=log)
+
+    def dbt_children(process: subprocess.Popen) -> list[int]:
+        return [pid for pid, cmd in _children(process.pid) if " build " in f"{cmd} "]
+
+    def start(name: str) -> subprocess.Popen:
+        with (tmp_path / f"{name}.log").open("w") as log:
+            # cwd: dagster.yaml's storage folders are relative to it.
+            return subprocess.Popen(materialize, cwd=tmp_path, env=env, stdout=log, stderr=log)
+
+    def output(name: str) -> str:
+        return " ".join((tmp_path / f"{name}.log").read_text().split())
+
+    def dbt_logging(process: subprocess.Popen, since: float) -> bool:
+        """Its dbt build has started and written its log (so the log can tell it never ended)."""
+        target = PROJECT / "dbt_project" / "target"
+        logs = [p for p in target.glob("warehouse_models-*/dbt.log") if p.stat().st_mtime > since]
+        return bool(dbt_children(process) and logs)
+
+    started = time.time()
+    killed = start("killed")
     try:
-
-        def dbt_children() -> list[int]:
-            return [pid for pid, cmd in _children(killed.pid) if " build " in f"{cmd} "]
-
-        _wait_for(lambda: dbt_children() or killed.poll() is not None, "dbt build", 600)
-        assert killed.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
-        dbt = dbt_children()
-
-        second = subprocess.run(materialize, cwd=tmp_path, env=env, capture_output=True, text=True)
-        assert second.returncode == 1
-        assert "another run is writing the warehouse" in second.stdout
-        assert f"process {killed.pid}" in second.stdout
-
+        _wait_for(
+            lambda: dbt_logging(killed, started) or killed.poll() is not None, "dbt build", 600
+        )
+        dbt = dbt_children(killed)
+        assert dbt, output("killed")[-3000:]
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     finally:
         if killed.poll() is None:
             killed.kill()
-        log.close()
     # The dbt child does not go on writing the warehouse on its own.
     _wait_for(lambda: not any(_alive(pid) for pid in dbt), "dbt child stopped", 60)
 
-    rerun = subprocess.run(materialize, cwd=tmp_path, env=env, capture_output=True, text=True)
+    rerun = start("rerun")
+    try:
+        # While the rerun builds (models, gates, training, publish), a second writer refuses.
+        _wait_for(lambda: dbt_children(rerun) or rerun.poll() is not None, "rerun's dbt", 600)
+        second = subprocess.run(materialize, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert rerun.wait(timeout=900) == 0, output("rerun")[-3000:]
+    finally:
+        if rerun.poll() is None:
+            rerun.kill()
 
-    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
-    released = re.search(rf"run (\S+) \(refresh, process {killed.pid}\) was killed", rerun.stdout)
-    assert released, rerun.stdout[-3000:]
+    refused = " ".join(second.stdout.split())
+    assert second.returncode == 1, refused[-3000:]
+    assert "another run is writing the warehouse" in refused
+    assert f"process {rerun.pid})" in refused
+    released = re.search(
+        rf"run (\S+) \(refresh, process {killed.pid}\) was killed", output("rerun")
+    )
+    assert released, output("rerun")[-3000:]
     # dbt stopped with its parent, mid-build: its log never reached the command's end.
     (dbt_log,) = (PROJECT / "dbt_project" / "target").glob(
         f"warehouse_models-{released[1][:7]}-*/dbt.log"
