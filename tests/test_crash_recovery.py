@@ -56,8 +56,10 @@ def _wait_for(condition, what: str, limit_s: float) -> None:
 
 def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, tmp_path) -> None:
     shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
-    env = {
-        **os.environ,
+    # None of this session's SUPPORTOPS_* (in-process runs point SUPPORTOPS_WAREHOUSE at
+    # their own files): the CLI's warehouse is data/warehouse.duckdb under its data dir.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    env |= {
         "DAGSTER_HOME": str(tmp_path),
         "SUPPORTOPS_DATA_DIR": str(tmp_path / "data"),
         "SUPPORTOPS_LANDING": str(tiny_pipeline.landing),
@@ -109,6 +111,7 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
 
     refused = " ".join(second.stdout.split())
     assert second.returncode == 1, refused[-3000:]
+    assert (tmp_path / "data" / "warehouse.duckdb").exists()
     assert "another run is writing the warehouse" in refused
     assert f"process {rerun.pid})" in refused
     released = re.search(
