@@ -99,8 +99,15 @@ def has_build(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def built_through(con: duckdb.DuckDBPyConnection) -> dt.date | None:
-    """The newest landing day reflected by a successful build: the marts' "data as of"."""
-    ensure_ledger(con)
+    """The newest landing day reflected by a successful build: the marts' "data as of".
+
+    Reads only (no ledger is created), so it also serves a read-only connection."""
+    has_ledger = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = ?",
+        [BUILDS_TABLE],
+    ).fetchone()[0]
+    if not has_ledger:
+        return None
     return con.execute(f"SELECT max(data_as_of) FROM {BUILDS_TABLE}").fetchone()[0]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from extracts.ledger import BUILDS_TABLE
+from extracts.ledger import built_through
 
 # DuckDB invalidates its database on an INTERNAL error too (the 2.0.0 dictionary-cache bug
 # raises one: tests/duckdb_regressions/), and reports each later statement as FATAL.
@@ -77,22 +77,11 @@ def inspect_warehouse(path: Path) -> WarehouseState:
     try:
         with duckdb.connect(str(path), read_only=True) as con:
             tables = con.execute("SELECT count(*) FROM duckdb_tables()").fetchone()[0]
-            as_of = _built_through(con)
+            as_of = built_through(con)
     except duckdb.Error as error:
         return WarehouseState(False, f"{path} does not open: {_first_line(str(error))}")
     built = f", built through {as_of}" if as_of else ""
     return WarehouseState(True, f"{path} opens and reads ({tables} tables{built})")
-
-
-def _built_through(con: duckdb.DuckDBPyConnection):
-    """The newest landing day a successful build covered (read-only: no ledger is created)."""
-    has_ledger = con.execute(
-        f"SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = "
-        f"'{BUILDS_TABLE}'"
-    ).fetchone()[0]
-    if not has_ledger:
-        return None
-    return con.execute(f"SELECT max(data_as_of) FROM {BUILDS_TABLE}").fetchone()[0]
 
 
 def _first_line(text: str) -> str:
