@@ -3,7 +3,7 @@
 `validate_table` pulls a partition window's rows from DuckDB as pandas, in bounded batches
 split by a hash of the suite's key (so uniqueness stays exact across batches), and
 validates each batch with Great Expectations' pandas datasource in an ephemeral context.
-GE's SQL datasource over DuckDB fails on every expectation (STACK_NOTES), and the pandas
+GE's SQL datasource over DuckDB failed on every expectation on this stack, and the pandas
 path is measured in the issue note.
 
 The SQL checks (column types, volume, distribution, freshness, referential integrity) run

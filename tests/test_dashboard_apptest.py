@@ -1,7 +1,7 @@
 """Every dashboard page under Streamlit's AppTest, on the tiny published warehouse.
 
 Expected tile values are recomputed with pandas from the rows of `marts.fct_tickets`,
-`marts.dim_accounts` and the cost model seed (the definitions in DESIGN.md), never by
+`marts.dim_accounts` and the cost model seed (the definitions in docs/metrics.md), never by
 calling the app's SQL.
 """
 

@@ -1,7 +1,7 @@
 """Every KPI of `marts.fct_support_kpis_daily`, recomputed with pandas from the landing files.
 
 The reference below never looks at the dbt SQL: it replays each ticket's audit events in
-Python, following the rules in DESIGN.md ("Metric definitions") and
+Python, following the rules in docs/metrics.md ("KPIs") and
 dbt_project/docs/decisions.md ("Ticket lifecycle", "KPI mart"), and prices tickets from the
 cost seed read with pandas. The mart (read from the published serving file) must agree at
 its grain, day x channel x category x tier x handling path: counts exactly, money and
@@ -31,7 +31,7 @@ SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 GRAIN = ["kpi_date", "channel", "category", "tier", "handling_path"]
 RECONTACT_DAYS = 7  # dbt var recontact_days
 NEGATIVE_SENTIMENT_BELOW = -0.2  # dbt var negative_sentiment_threshold
-# SLA policy (DESIGN.md): minutes, and whether they are counted in business hours.
+# SLA policy (docs/metrics.md): minutes, and whether they are counted in business hours.
 SLA = {
     "vip": {"first_response": (15, False), "full_resolution": (120, False)},
     "standard": {"first_response": (240, True), "full_resolution": (1440, True)},
@@ -578,7 +578,7 @@ def _div(numerator: float, denominator: float) -> float:
 
 
 def _rates(facts: pd.DataFrame) -> dict[str, float]:
-    """Every registered KPI, from per-ticket facts with pandas (DESIGN.md definitions and
+    """Every registered KPI, from per-ticket facts with pandas (docs/metrics.md definitions and
     decisions.md's populations), never from the mart or its SQL."""
     automated = facts["handling_path"] == "automated"
     human = facts["handling_path"].isin(["agent", "assisted"])

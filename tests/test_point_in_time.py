@@ -25,7 +25,7 @@ import pytest
 from tests.conftest import landed_days, run_pipeline
 
 # The bot's first exchange is the one post-creation input feat_ticket_at_creation may use
-# (DESIGN.md: "features are what is known at creation (and the bot's first exchange)").
+# (docs/metrics.md: "features are what is known at creation (and the bot's first exchange)").
 BOT_EXCHANGE_COLUMNS = [
     "has_bot_exchange",
     "bot_first_reply_seconds",

@@ -1,7 +1,7 @@
 """Time arithmetic on int64 epoch seconds, vectorised: intake profile and business hours.
 
 Everything is UTC. Standard-tier agents work business hours, Mon-Fri 08:00-18:00 UTC;
-VIP queues are staffed 24x7 (DESIGN.md SLA policy).
+VIP queues are staffed 24x7 (the SLA policy in docs/metrics.md).
 """
 
 from __future__ import annotations
