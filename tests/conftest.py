@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,3 +74,25 @@ def published_copy(tiny_pipeline: Pipeline, tmp_path: Path) -> tuple[Path, Path]
     shutil.copy(tiny_pipeline.warehouse, warehouse)
     shutil.copy(tiny_pipeline.serving, serving)
     return warehouse, serving
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def check_evaluations(result) -> list:
+    """The asset check evaluations a run emitted."""
+    return [
+        e.asset_check_evaluation_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+
+
+def materialised(result) -> set[str]:
+    """The asset keys a run materialised."""
+    return {
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type_value == "ASSET_MATERIALIZATION"
+    }

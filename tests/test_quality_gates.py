@@ -3,7 +3,6 @@ downstream of it is materialised in that run, and the published serving file is 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,31 +12,18 @@ import pytest
 
 from extracts.generator import generate
 from quality.checks import GATES
-from tests.conftest import TINY_CLEAN, landed_days, run_pipeline
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _evaluations(result) -> list:
-    return [
-        e.asset_check_evaluation_data
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    ]
-
-
-def _materialised(result) -> set[str]:
-    return {
-        e.asset_key.to_user_string()
-        for e in result.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION"
-    }
+from tests.conftest import (
+    TINY_CLEAN,
+    check_evaluations,
+    file_digest,
+    landed_days,
+    materialised,
+    run_pipeline,
+)
 
 
 def test_clean_data_passes_every_check_and_results_are_published(tiny_pipeline) -> None:
-    evaluations = _evaluations(tiny_pipeline.result)
+    evaluations = check_evaluations(tiny_pipeline.result)
     gates = [e for e in evaluations if e.check_name in GATES]
     assert len(gates) == 43  # 6 raw suites and 3 mart suites, 4-7 gates each
     assert [e for e in evaluations if not e.passed] == []
@@ -95,12 +81,12 @@ def test_broken_extract_fails_its_gate_and_blocks_downstream(
     if fault == "stale_partition":
         _cut_off_at(landing, days[-1], hour=8)
     warehouse, serving = published_copy
-    before = _digest(serving)
+    before = file_digest(serving)
 
     result = run_pipeline(landing, warehouse, serving, days[0], days[-1], raise_on_error=False)
 
     assert not result.success
-    failed = [e for e in _evaluations(result) if not e.passed]
+    failed = [e for e in check_evaluations(result) if not e.passed]
     assert failed and {e.severity.value for e in failed} == {"ERROR"}
     right = [e for e in failed if e.check_name == gate]
     assert right, [(e.asset_key.to_user_string(), e.check_name) for e in failed]
@@ -109,8 +95,8 @@ def test_broken_extract_fails_its_gate_and_blocks_downstream(
             observed = evaluation.metadata["observed"].data["quarantine_share(fault_kind)"]
             assert {o["kind"] for o in observed["over_limit"]} == {quarantine_kind}
     # Nothing downstream of the raw tables ran, and the published file is byte-identical.
-    assert {key.split("/")[0] for key in _materialised(result)} == {"raw"}
-    assert _digest(serving) == before
+    assert {key.split("/")[0] for key in materialised(result)} == {"raw"}
+    assert file_digest(serving) == before
     with duckdb.connect(str(warehouse), read_only=True) as con:
         recorded = con.execute(
             "SELECT DISTINCT check_name FROM quality.check_results "

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import stat
@@ -27,30 +26,17 @@ from extracts.ledger import record_load
 from orchestration.cli import fatal_failure
 from orchestration.fatal import dbt_fatal_error, first_fatal, inspect_warehouse
 from orchestration.runs import run_refresh
-from tests.conftest import landed_days
+from tests.conftest import check_evaluations, file_digest, landed_days, materialised
 
 TESTS = Path(__file__).resolve().parent
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _failed_checks(result) -> set[str]:
-    return {
-        e.asset_check_evaluation_data.asset_check_key.name
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-        and not e.asset_check_evaluation_data.passed
-    }
+    return {e.asset_check_key.name for e in check_evaluations(result) if not e.passed}
 
 
-def _materialised(result) -> set[str]:
-    return {
-        e.asset_key.to_user_string()
-        for e in result.all_events
-        if e.event_type_value == "ASSET_MATERIALIZATION"
-    }
+def _evaluated_checks(result) -> set[str]:
+    return {e.asset_check_key.name for e in check_evaluations(result)}
 
 
 BUILD_AND_PUBLISH = dg.AssetSelection.all() - dg.AssetSelection.groups("raw")
@@ -77,7 +63,7 @@ def test_fatal_error_in_dbt_ends_the_run_with_one_clear_message(
     tiny_pipeline, published_copy: tuple[Path, Path], tmp_path: Path
 ) -> None:
     warehouse, serving = published_copy
-    before = _digest(serving)
+    before = file_digest(serving)
     last = landed_days(tiny_pipeline.landing)[-1]
     with duckdb.connect(str(warehouse)) as con:
         _mark_reloaded(con, dt.date.fromisoformat(last))
@@ -100,8 +86,8 @@ def test_fatal_error_in_dbt_ends_the_run_with_one_clear_message(
     assert "The warehouse file is intact" in message
     assert "make materialize" in message
     assert "database has been invalidated" not in message
-    assert _digest(serving) == before
-    assert "serving_database" not in _materialised(result)
+    assert file_digest(serving) == before
+    assert "serving_database" not in materialised(result)
     # The file opens, and the watermark did not move: the next run rebuilds the same day.
     with duckdb.connect(str(warehouse), read_only=True) as con:
         pending = con.execute("SELECT count(*) FROM meta.raw_loads").fetchone()[0]
@@ -110,14 +96,6 @@ def test_fatal_error_in_dbt_ends_the_run_with_one_clear_message(
             < (con.execute("SELECT max(loaded_at) FROM meta.raw_loads").fetchone()[0])
         )
     assert pending > 0
-
-
-def _evaluated_checks(result) -> set[str]:
-    return {
-        e.asset_check_evaluation_data.asset_check_key.name
-        for e in result.all_events
-        if e.event_type_value == "ASSET_CHECK_EVALUATION"
-    }
 
 
 def test_windowed_build_gates_views_and_stops_a_planted_violation(
@@ -142,8 +120,8 @@ def test_windowed_build_gates_views_and_stops_a_planted_violation(
     blocking = {spec.name for spec in warehouse_models.check_specs if spec.blocking}
     assert len(blocking) > 100
     assert blocking <= _evaluated_checks(clean), sorted(blocking - _evaluated_checks(clean))
-    assert "serving_database" in _materialised(clean)
-    before = _digest(serving)
+    assert "serving_database" in materialised(clean)
+    before = file_digest(serving)
 
     with duckdb.connect(str(warehouse)) as con:
         # A CRM row without its account, and an escalation to a tier that does not exist,
@@ -169,8 +147,8 @@ def test_windowed_build_gates_views_and_stops_a_planted_violation(
     failed = _failed_checks(stopped)
     assert "not_null_stg_crm__subscriptions_account_id" in failed
     assert "accepted_range_int_tickets__escalations_max_support_tier__3__1" in failed
-    assert "serving_database" not in _materialised(stopped)
-    assert _digest(serving) == before
+    assert "serving_database" not in materialised(stopped)
+    assert file_digest(serving) == before
 
 
 def test_first_fatal_finds_the_original_error_behind_invalidation_reports() -> None:
