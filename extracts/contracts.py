@@ -64,6 +64,9 @@ TELEMETRY_EVENTS = (
     "error",
 )
 PLATFORMS = ("web", "ios", "android", "api")
+# As for channels: a telemetry adapter maps an unknown event name or platform to `other`.
+TELEMETRY_EVENT_VALUES = (*TELEMETRY_EVENTS, OTHER)
+PLATFORM_VALUES = (*PLATFORMS, OTHER)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class Field:
     text: bool = False
     min_value: float | None = None
     max_value: float | None = None
+    hash_if_email: bool = False
+    """An id that is sometimes an email (Segment's `user_id`): a value shaped like an email
+    is stored as its email HMAC, any other value as it is."""
 
     @property
     def is_timestamp(self) -> bool:
@@ -224,10 +230,10 @@ TELEMETRY_EVENTS_ENTITY = Entity(
         Field("message_id", "VARCHAR", required=True),
         Field("timestamp", "TIMESTAMP", required=True),
         Field("account_id", "VARCHAR", required=True),
-        Field("user_id", "VARCHAR", required=True),
-        Field("event", "VARCHAR", required=True, allowed=TELEMETRY_EVENTS),
+        Field("user_id", "VARCHAR", required=True, hash_if_email=True),
+        Field("event", "VARCHAR", required=True, allowed=TELEMETRY_EVENT_VALUES),
         Field("feature", "VARCHAR"),
-        Field("platform", "VARCHAR", allowed=PLATFORMS),
+        Field("platform", "VARCHAR", allowed=PLATFORM_VALUES),
         Field("error_code", "VARCHAR"),
     ),
 )

@@ -126,6 +126,16 @@ def _hmac_sql(f: Field, expr: str) -> str:
     return f"sha256(getvariable('pii_opad') || unhex(sha256(getvariable('pii_ipad') || encode({value}))))"
 
 
+EMAIL_SHAPE = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+def _email_hashed_sql(f: Field, expr: str) -> str:
+    """`expr`, or its email HMAC when it looks like an email: the same hash as an email field
+    of that address (so it still joins a contact), never the address itself."""
+    as_email = _hmac_sql(Field(f.name, f.type, pii="email"), expr)
+    return f"CASE WHEN regexp_matches(trim({expr}), {_quote(EMAIL_SHAPE)}) THEN {as_email} ELSE {expr} END"
+
+
 def _list(files: list[str]) -> str:
     return "[" + ", ".join(_quote(f) for f in files) + "]"
 
@@ -373,6 +383,8 @@ def _record_sql(entity: Entity) -> str:
             parts.append(f"{_quote(f.name + '_hash')}: {_hmac_sql(f, chr(34) + f.name + chr(34))}")
         elif f.text:
             parts.append(f'{_quote(f.name + "_chars")}: length("{f.name}")')
+        elif f.hash_if_email:
+            parts.append(f'{_quote(f.name)}: {_email_hashed_sql(f, chr(34) + f.name + chr(34))}')
         else:
             parts.append(f'{_quote(f.name)}: "{f.name}"')
     return "to_json({" + ", ".join(parts) + "})"
@@ -477,6 +489,8 @@ def load_range(
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
         elif not f.text:
             column = f"nullif(trim(\"{f.name}\"), '')"
+            if f.hash_if_email:
+                column = _email_hashed_sql(f, column)
             typed.append(f'{_cast(column, f.type)} AS "{f.name}"')
     late = (
         _cast(f'"{entity.event_time}"', "TIMESTAMP") + "::DATE < _landing_date"
