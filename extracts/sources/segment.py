@@ -333,7 +333,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
 
         -- which user an anonymous id was identified as (its latest identify or track)
         CREATE OR REPLACE TEMP TABLE _seg_anonymous AS
-        SELECT anonymous_id, arg_max(user_id, timestamp) AS user_id
+        SELECT anonymous_id, arg_max(trim(user_id), timestamp) AS user_id
         FROM (SELECT anonymous_id, user_id, timestamp FROM seg_identifies
               UNION ALL SELECT anonymous_id, user_id, timestamp FROM seg_tracks)
         WHERE nullif(trim(anonymous_id), '') IS NOT NULL AND nullif(trim(user_id), '') IS NOT NULL
@@ -341,7 +341,8 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
 
         -- a user's account from a time on; of two calls at one instant the later received
         CREATE OR REPLACE TEMP TABLE _seg_memberships AS
-        SELECT user_id, timestamp AS since, arg_max(account_id, received_at) AS account_id
+        SELECT trim(user_id) AS user_id, timestamp AS since,
+               arg_max(trim(account_id), received_at) AS account_id
         FROM (SELECT * FROM ({memberships})
               QUALIFY row_number() OVER (PARTITION BY coalesce(id, message_id, user_id || timestamp)
                                          ORDER BY received_at NULLS LAST) = 1)
