@@ -384,7 +384,7 @@ def _record_sql(entity: Entity) -> str:
         elif f.text:
             parts.append(f'{_quote(f.name + "_chars")}: length("{f.name}")')
         elif f.hash_if_email:
-            parts.append(f'{_quote(f.name)}: {_email_hashed_sql(f, chr(34) + f.name + chr(34))}')
+            parts.append(f"{_quote(f.name)}: {_email_hashed_sql(f, chr(34) + f.name + chr(34))}")
         else:
             parts.append(f'{_quote(f.name)}: "{f.name}"')
     return "to_json({" + ", ".join(parts) + "})"

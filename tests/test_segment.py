@@ -81,9 +81,12 @@ def test_round_trip_exercised_duplicates_and_anonymous_logins(segment_world: dic
     assert result.duplicates == repeated
     assert result.other_counts == {}
     assert all(events == 0 for events, _ in result.dropped.values())
-    assert result.synced_through == duckdb.sql(
-        f"SELECT max(received_at)::TIMESTAMP FROM read_parquet('{tracks}')"
-    ).fetchall()[0][0]
+    assert (
+        result.synced_through
+        == duckdb.sql(
+            f"SELECT max(received_at)::TIMESTAMP FROM read_parquet('{tracks}')"
+        ).fetchall()[0][0]
+    )
     assert {"tracks", "groups", "identifies", "feature_used", "error"} <= set(
         segment_world["tables"]
     )
@@ -333,11 +336,12 @@ def test_check_names_missing_table_column_and_bad_timestamp(tmp_path: Path) -> N
     assert sorted(report.errors) == [
         "table identifies: column account_id missing (has: id, user_id, anonymous_id, email, "
         "first_name, timestamp, received_at)",
-        "table tracks: column timestamp has 1 value(s) that are not TIMESTAMP "
-        "(e.g. 'yesterday')",
+        "table tracks: column timestamp has 1 value(s) that are not TIMESTAMP (e.g. 'yesterday')",
     ]
     with pytest.raises(ValueError, match="column timestamp has 1 value"):
-        convert_to_landing(tmp_path, tmp_path / "landing", SegmentConfig(account_source="identifies"))
+        convert_to_landing(
+            tmp_path, tmp_path / "landing", SegmentConfig(account_source="identifies")
+        )
 
 
 def test_check_reports_a_missing_message_id_and_thin_properties(tmp_path: Path) -> None:

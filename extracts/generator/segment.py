@@ -26,7 +26,12 @@ import duckdb
 
 from extracts.contracts import TELEMETRY_EVENTS_ENTITY
 
-LIBRARY = {"web": "analytics.js", "ios": "analytics-ios", "android": "analytics-android", "api": "analytics-python"}
+LIBRARY = {
+    "web": "analytics.js",
+    "ios": "analytics-ios",
+    "android": "analytics-android",
+    "api": "analytics-python",
+}
 DUPLICATE_EVERY, ANONYMOUS_LOGIN_EVERY = 400, 50
 
 

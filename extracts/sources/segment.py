@@ -212,9 +212,11 @@ def _open_event_tables(
         for name in present
     )
     if not union:
-        union = f"SELECT NULL::VARCHAR AS message_id, NULL::TIMESTAMP AS received_at, " + ", ".join(
-            f"NULL::VARCHAR AS {ident(p.name)}" for p in props
-        ) + " WHERE false"
+        union = (
+            "SELECT NULL::VARCHAR AS message_id, NULL::TIMESTAMP AS received_at, "
+            + ", ".join(f"NULL::VARCHAR AS {ident(p.name)}" for p in props)
+            + " WHERE false"
+        )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE seg_event_props AS
             SELECT * EXCLUDE (received_at) FROM ({union}) WHERE message_id IS NOT NULL
@@ -296,9 +298,14 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
     _open_event_tables(con, source, config)
     con.execute("CREATE OR REPLACE TEMP TABLE _seg_event_map (name VARCHAR, event VARCHAR)")
     if config.event_map:
-        con.executemany(
-            "INSERT INTO _seg_event_map VALUES (?, ?)", list(config.event_map.items())
-        )
+        con.executemany("INSERT INTO _seg_event_map VALUES (?, ?)", list(config.event_map.items()))
+    # names are matched by slug, so "Report Exported", "report_exported" and "ReportExported"
+    # are one entry
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _seg_event_slugs AS
+            SELECT {_snake("name")} AS slug, min(event) AS event
+            FROM _seg_event_map GROUP BY ALL"""
+    )
     con.execute("CREATE OR REPLACE TEMP TABLE _seg_platform_map (raw VARCHAR, platform VARCHAR)")
     if config.platform_map:
         con.executemany(
@@ -311,14 +318,16 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
         return f"nullif(trim(coalesce(t.{ident(name)}, p.{ident(name)})), '')"
 
     raw_platform = (
-        "coalesce(" + ", ".join([*(f"lower({prop(c)})" for c in config.platform_columns), "NULL"]) + ")"
+        "coalesce("
+        + ", ".join([*(f"lower({prop(c)})" for c in config.platform_columns), "NULL"])
+        + ")"
     )
     events = sql_list(TELEMETRY_EVENTS)
-    if config.account_source == "groups":
-        memberships = "SELECT user_id, group_id AS account_id, timestamp, received_at, id, message_id FROM seg_groups"
-    else:
-        trait = ident(config.account_trait)
-        memberships = f"SELECT user_id, {trait} AS account_id, timestamp, received_at, id, message_id FROM seg_identifies"
+    calls, account = (
+        ("seg_groups", "group_id")
+        if config.account_source == "groups"
+        else ("seg_identifies", ident(config.account_trait))
+    )
     before_first = (
         "coalesce(m.account_id, f.account_id)"
         if config.first_account_covers_earlier_events
@@ -343,7 +352,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
         CREATE OR REPLACE TEMP TABLE _seg_memberships AS
         SELECT trim(user_id) AS user_id, timestamp AS since,
                arg_max(trim(account_id), received_at) AS account_id
-        FROM (SELECT * FROM ({memberships})
+        FROM (SELECT user_id, {account} AS account_id, timestamp, received_at FROM {calls}
               QUALIFY row_number() OVER (PARTITION BY coalesce(id, message_id, user_id || timestamp)
                                          ORDER BY received_at NULLS LAST) = 1)
         WHERE nullif(trim(user_id), '') IS NOT NULL AND nullif(trim(account_id), '') IS NOT NULL
@@ -360,29 +369,28 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
             WHERE message_id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY message_id
                                        ORDER BY received_at NULLS LAST, timestamp, event) = 1),
+        slugged AS (
+            SELECT t.*, coalesce(nullif(trim(t.event_text), ''), t.event) AS raw_event,
+                   {_snake("coalesce(nullif(trim(t.event_text), ''), t.event)")} AS name_slug,
+                   {_snake("t.event")} AS event_slug
+            FROM kept t),
         named AS (
             SELECT t.message_id, t.timestamp, t.received_at,
                    coalesce(nullif(trim(t.user_id), ''), a.user_id) AS user_id,
-                   coalesce(nullif(trim(t.event_text), ''), t.event) AS raw_event,
-                   coalesce(me.event, ms.event,
-                            CASE WHEN {_snake("coalesce(nullif(trim(t.event_text), ''), t.event)")}
-                                      IN {events}
-                                 THEN {_snake("coalesce(nullif(trim(t.event_text), ''), t.event)")}
-                                 WHEN {_snake("t.event")} IN {events} THEN {_snake("t.event")}
-                            END, 'other') AS event,
+                   t.raw_event,
+                   coalesce(by_name.event, by_slug.event,
+                            CASE WHEN t.name_slug IN {events} THEN t.name_slug
+                                 WHEN t.event_slug IN {events} THEN t.event_slug END,
+                            'other') AS event,
                    {prop(config.feature_property)} AS feature,
                    {prop(config.error_code_property)} AS error_code,
                    {raw_platform} AS raw_platform
-            FROM kept t
+            FROM slugged t
             LEFT JOIN seg_event_props p USING (message_id)
             LEFT JOIN _seg_anonymous a
                    ON nullif(trim(t.user_id), '') IS NULL AND a.anonymous_id = t.anonymous_id
-            LEFT JOIN (SELECT {_snake("name")} AS slug, any_value(event) AS event
-                       FROM _seg_event_map GROUP BY ALL) me
-                   ON me.slug = {_snake("coalesce(nullif(trim(t.event_text), ''), t.event)")}
-            LEFT JOIN (SELECT {_snake("name")} AS slug, any_value(event) AS event
-                       FROM _seg_event_map GROUP BY ALL) ms
-                   ON ms.slug = {_snake("t.event")})
+            LEFT JOIN _seg_event_slugs by_name ON by_name.slug = t.name_slug
+            LEFT JOIN _seg_event_slugs by_slug ON by_slug.slug = t.event_slug)
         SELECT n.* EXCLUDE (raw_platform), n.raw_platform,
                CASE WHEN n.raw_platform IS NULL THEN NULL
                     WHEN pm.platform IS NOT NULL THEN pm.platform
@@ -413,8 +421,8 @@ DROP_REASONS = (
 def _dropped(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
     """Per reason: events and distinct users that land nowhere."""
     no_id, no_ts = con.execute(
-        "SELECT count(*) FILTER (WHERE message_id IS NULL), "
-        "count(*) FILTER (WHERE message_id IS NOT NULL AND timestamp IS NULL) FROM _seg_tracks"
+        "SELECT (SELECT count(*) FROM _seg_tracks WHERE message_id IS NULL), "
+        "(SELECT count(*) FROM _seg_events WHERE timestamp IS NULL)"
     ).fetchone()
     anonymous, no_account, users_no_account = con.execute(
         """SELECT count(*) FILTER (WHERE user_id IS NULL),
@@ -508,7 +516,9 @@ def convert_to_landing(
         open_export(con, source, config)
         _prepare(con, source, config)
         fields = ", ".join(
-            "CAST(timestamp AS TIMESTAMPTZ) AS timestamp" if f.name == "timestamp" else ident(f.name)
+            "CAST(timestamp AS TIMESTAMPTZ) AS timestamp"
+            if f.name == "timestamp"
+            else ident(f.name)
             for f in TELEMETRY_EVENTS_ENTITY.fields
         )
         select = (
