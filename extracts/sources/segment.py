@@ -228,29 +228,34 @@ def _open_event_tables(
 
 def check_export(source: str | Path, config: SegmentConfig | None = None) -> CheckReport:
     """Missing tables and columns, values of the wrong type, the sync watermark, lost metrics."""
-    config = config or SegmentConfig()
-    report = CheckReport(Path(source))
     con = duckdb.connect()
     try:
-        try:
-            export = open_export(con, source, config)
-        except (FileNotFoundError, duckdb.Error) as exc:
-            report.errors.append(str(exc).splitlines()[0])
-            return report
-        connector.check_tables(con, export, tables(config), report)
-        for table in ("tracks", "groups", "identifies"):
-            have = export.present.get(table)
-            if have is not None and "id" not in have and "message_id" not in have:
-                report.errors.append(
-                    f"table {table}: column id missing (nor message_id; has: {', '.join(have)})"
-                )
-        if report.errors:
-            return report
-        _prepare(con, source, config)
-        _check_semantics(con, config, report)
-        return report
+        return _check(con, source, config or SegmentConfig())
     finally:
         con.close()
+
+
+def _check(
+    con: duckdb.DuckDBPyConnection, source: str | Path, config: SegmentConfig
+) -> CheckReport:
+    """`check_export` on `con`; when the export is loadable `_seg_events` is left prepared."""
+    report = CheckReport(Path(source))
+    try:
+        export = open_export(con, source, config)
+    except (FileNotFoundError, duckdb.Error) as exc:
+        report.errors.append(str(exc).splitlines()[0])
+        return report
+    connector.check_tables(con, export, tables(config), report)
+    for table in ("tracks", "groups", "identifies"):
+        have = export.present.get(table)
+        if have is not None and "id" not in have and "message_id" not in have:
+            report.errors.append(
+                f"table {table}: column id missing (nor message_id; has: {', '.join(have)})"
+            )
+    if not report.errors:
+        _prepare(con, source, config)
+        _check_semantics(con, config, report)
+    return report
 
 
 def _check_semantics(
@@ -369,11 +374,17 @@ def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: Segment
             WHERE message_id IS NOT NULL
             QUALIFY row_number() OVER (PARTITION BY message_id
                                        ORDER BY received_at NULLS LAST, timestamp, event) = 1),
+        names AS (
+            -- slugs of the distinct names only: the regexes stay off the event rows
+            SELECT event_text, event, coalesce(nullif(trim(event_text), ''), event) AS raw_event,
+                   {_snake("coalesce(nullif(trim(event_text), ''), event)")} AS name_slug,
+                   {_snake("event")} AS event_slug
+            FROM (SELECT DISTINCT event_text, event FROM kept)),
         slugged AS (
-            SELECT t.*, coalesce(nullif(trim(t.event_text), ''), t.event) AS raw_event,
-                   {_snake("coalesce(nullif(trim(t.event_text), ''), t.event)")} AS name_slug,
-                   {_snake("t.event")} AS event_slug
-            FROM kept t),
+            SELECT t.*, n.raw_event, n.name_slug, n.event_slug
+            FROM kept t
+            JOIN names n ON n.event_text IS NOT DISTINCT FROM t.event_text
+                        AND n.event IS NOT DISTINCT FROM t.event),
         named AS (
             SELECT t.message_id, t.timestamp, t.received_at,
                    coalesce(nullif(trim(t.user_id), ''), a.user_id) AS user_id,
@@ -507,24 +518,25 @@ def convert_to_landing(
     finds an error.
     """
     config = config or SegmentConfig()
-    report = check_export(source, config)
-    if not report.ok:
-        raise ValueError("; ".join(report.errors))
     con = duckdb.connect()
     try:
-        con.execute("SET threads = 1")  # deterministic files
-        open_export(con, source, config)
-        _prepare(con, source, config)
+        report = _check(con, source, config)
+        if not report.ok:
+            raise ValueError("; ".join(report.errors))
         fields = ", ".join(
             "CAST(timestamp AS TIMESTAMPTZ) AS timestamp"
             if f.name == "timestamp"
             else ident(f.name)
             for f in TELEMETRY_EVENTS_ENTITY.fields
         )
-        select = (
-            f"SELECT {fields}, CAST(timestamp AS DATE) AS _day FROM _seg_landed "
-            "ORDER BY timestamp, message_id"
+        # materialised in landing order, so each day's file is a cheap filter
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _seg_landing AS
+                SELECT {fields}, CAST(timestamp AS DATE) AS _day FROM _seg_landed
+                ORDER BY _day, timestamp, message_id"""
         )
+        select = "SELECT * FROM _seg_landing ORDER BY timestamp, message_id"
+        con.execute("SET threads = 1")  # the same export writes the same bytes
         synced_through = con.execute("SELECT max(received_at) FROM seg_tracks").fetchone()[0]
         first, last = _write_landing_days(
             con,
@@ -534,7 +546,7 @@ def convert_to_landing(
             KIND,
             synced_through,
         )
-        events = con.execute(f"SELECT count(*) FROM ({select})").fetchone()[0]
+        events = con.execute("SELECT count(*) FROM _seg_landing").fetchone()[0]
         duplicates = con.execute(
             "SELECT count(message_id) - count(DISTINCT message_id) FROM _seg_tracks"
         ).fetchone()[0]
