@@ -507,6 +507,42 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
     )
 
 
+def test_an_incremental_drop_adds_to_the_kept_versions(tmp_path: Path) -> None:
+    """A sync delivered as only its changed rows: the archive under `_synced/` keeps every
+    version (re-loading one adds nothing), and the landing reflects the whole current state."""
+    export, landing = tmp_path / "export", tmp_path / "landing"
+    _hand_export(export)
+    convert_to_landing(export, landing)
+    convert_to_landing(export, landing)
+    archive = landing / "helpdesk" / "_synced"
+    versions = duckdb.connect()
+
+    def archived(table: str) -> int:
+        return versions.execute(
+            f"SELECT count(*) FROM read_parquet('{archive / table}/*.parquet', union_by_name=true)"
+        ).fetchone()[0]
+
+    assert archived("ticket") == 5  # every row of ticket.csv, 101 in two versions
+    before = {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}
+
+    for table in export.iterdir():  # the next drop holds only what changed since
+        header = table.read_text().splitlines()[0]
+        table.write_text(header + "\n")
+    (export / "ticket.csv").write_text(
+        "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
+        "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
+        "description\n"
+        "104,2026-05-11 03:00:00,true,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,"
+        "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
+    )
+    result = convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+    assert {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)} == before - {104}
+    assert result.synced_through == dt.datetime(2026, 5, 11, 3, 0)
+    convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+
+
 def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     result = CliRunner().invoke(

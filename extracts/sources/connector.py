@@ -178,11 +178,16 @@ def open_export(
     prefix: str,
     extra_columns: dict[str, tuple[Column, ...]] | None = None,
     schema: str | None = None,
+    archive: Path | None = None,
 ) -> Export:
     """Create `<prefix>src_<table>` (as read) and `<prefix><table>` (typed, current version).
 
     `extra_columns` adds configured columns (a custom field) to a table's declared ones;
-    `schema` picks the schema of a database source holding several connectors."""
+    `schema` picks the schema of a database source holding several connectors. With
+    `archive`, each versioned table's rows synced after the archive's watermark are appended
+    to `<archive>/<table>/` first, and the table is read from there: every synced version is
+    kept, the same sync re-loaded adds nothing, and an export holding only the latest
+    changes (an incremental file drop) still gives the whole current state."""
     source = Path(source)
     con.execute("SET TimeZone = 'UTC'")
     if is_database(source):
@@ -212,6 +217,10 @@ def open_export(
         if relation:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
             have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+            if archive is not None and table.version_column in have:
+                relation = _archive_versions(con, raw, table.version_column, archive / table.name)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
+                have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
             present[table.name] = have
             locations[table.name] = where
             scan = raw
@@ -232,6 +241,36 @@ def open_export(
             f"SELECT * FROM (SELECT {select} FROM {scan}){latest}"
         )
     return Export(source, prefix, present, locations)
+
+
+def _archive_versions(
+    con: duckdb.DuckDBPyConnection, raw: str, version_column: str, folder: Path
+) -> str:
+    """Append the rows of `raw` synced after the archive's newest version; return a reader
+    over every archived batch. Rows without a version are archived with the first batch."""
+    version = typed(Column(version_column, "TIMESTAMP"), True).rsplit(" AS ", 1)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = sorted(folder.glob("*.parquet"))
+    watermark = (
+        con.execute(f"SELECT max({version}) FROM {reader(batches)}").fetchone()[0]
+        if batches
+        else None
+    )
+    newer = f"{version} > ?" if watermark else "true"
+    newest = con.execute(
+        f"SELECT count(*), max({version}) FROM {raw} WHERE {newer}",
+        [watermark] if watermark else [],
+    ).fetchone()
+    if newest[0]:
+        name = (newest[1] or dt.datetime(1970, 1, 1)).strftime("%Y%m%dT%H%M%S%f")
+        staged = folder / f".{name}.parquet.tmp"
+        con.execute(
+            f"COPY (SELECT * FROM {raw} WHERE {newer}) TO {quote(str(staged))} (FORMAT parquet)",
+            [watermark] if watermark else [],
+        )
+        staged.replace(folder / f"{name}.parquet")
+        batches = sorted(folder.glob("*.parquet"))
+    return reader(batches)
 
 
 @dataclass

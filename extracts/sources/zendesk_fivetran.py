@@ -190,11 +190,14 @@ SCHEDULE_TABLES = ("schedule", "schedule_holiday", "time_zone", "daylight_time",
 
 
 def open_export(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: ZendeskFivetranConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: ZendeskFivetranConfig,
+    archive: Path | None = None,
 ) -> Export:
     """`zd_src_<table>` (as read) and `zd_<table>` (typed, latest synced version)."""
     extra = {"ticket": (Column(config.category_field, "VARCHAR"),)} if config.category_field else {}
-    return connector.open_export(con, source, TABLES, "zd_", extra, config.schema)
+    return connector.open_export(con, source, TABLES, "zd_", extra, config.schema, archive)
 
 
 def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None) -> CheckReport:
@@ -546,7 +549,7 @@ def convert_to_landing(
     own = con is None
     con = con or duckdb.connect()
     try:
-        open_export(con, folder, config)
+        open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         _prepare(con, config)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
         deleted = con.execute(
