@@ -480,6 +480,11 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
     stamps = {path: path.stat().st_mtime_ns for path in day_files}
     assert convert_to_landing(export, landing).changed_days == []
     assert {path: path.stat().st_mtime_ns for path in day_files} == stamps
+    # a day folder someone else overwrote is restored, though the export did not change
+    (landing / "helpdesk" / "2026-05-05" / HELPDESK_TICKETS.file_name).write_text("")
+    assert convert_to_landing(export, landing).changed_days == [dt.date(2026, 5, 5)]
+    day_files = sorted((landing / "helpdesk").glob("*/*.jsonl"))
+    stamps = {path: path.stat().st_mtime_ns for path in day_files}
 
     holding_104 = sorted(
         {

@@ -375,13 +375,16 @@ def write_landing_days(
 
     Every day from the first to the last `_day` gets every entity's file (empty when the day
     has no rows). A day is rewritten only when its rows changed since the last conversion
-    (a per-day fingerprint kept in `<source>/_connector.json`), and replaced as a whole
+    (a per-day fingerprint kept in `<source>/_connector.json`) or its files are not the
+    ones written then (someone else wrote the folder), and replaced as a whole
     folder by a rename, so re-loading the same sync writes nothing and a reader never sees
     half a day. Day folders the export no longer reaches are removed.
     """
     root = Path(landing_dir) / source
     root.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(landing_dir, source).get("days", {})
+    manifest_before = read_manifest(landing_dir, source)
+    previous = manifest_before.get("days", {})
+    written = manifest_before.get("files", {})
     # Materialised in the query's order, which a filtered scan keeps (insertion order is
     # preserved), so each day's file lists its rows in that order (line numbers are provenance).
     for entity, sql in outputs:
@@ -408,7 +411,7 @@ def write_landing_days(
         d
         for d in days
         if previous.get(d.isoformat()) != current[d.isoformat()]
-        or not (root / d.isoformat()).is_dir()
+        or written.get(d.isoformat()) != _file_stats(root / d.isoformat())
     ]
     staging = root.parent / f".{source}.staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -441,6 +444,8 @@ def write_landing_days(
             "last_day": last.isoformat() if last else None,
             "stats": dict(stats or {}),
             "days": current,
+            # what was written, so a day edited or replaced by anyone else is rewritten
+            "files": {d: _file_stats(root / d) for d in current},
         }
         tmp = root / f"{MANIFEST_NAME}.tmp"
         tmp.write_text(json.dumps(manifest, indent=1, default=str))
@@ -448,6 +453,13 @@ def write_landing_days(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return LandedDays(first, last, changed, removed)
+
+
+def _file_stats(folder: Path) -> list[list]:
+    """Name, size and modification time of each file of a day folder ([] when absent)."""
+    if not folder.is_dir():
+        return []
+    return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(folder.iterdir())]
 
 
 def _is_day(name: str) -> bool:
