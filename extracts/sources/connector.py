@@ -362,6 +362,32 @@ def read_manifest(landing_dir: str | Path, source: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+FULL_REFRESH_KEY = "deleted_since_last_build"
+
+
+def flag_deletions(landing_dir: str | Path, source: str) -> None:
+    """Record that rows vanished from `source` since the last build: incremental models
+    replace keys but never drop one, so the next build must be a full one."""
+    path = Path(landing_dir) / source / MANIFEST_NAME
+    manifest = read_manifest(landing_dir, source)
+    manifest[FULL_REFRESH_KEY] = True
+    path.write_text(json.dumps(manifest, indent=1, default=str))
+
+
+def sources_with_deletions(landing_dir: str | Path, sources: Sequence[str]) -> list[str]:
+    return [s for s in sources if read_manifest(landing_dir, s).get(FULL_REFRESH_KEY)]
+
+
+def clear_deletions(landing_dir: str | Path, sources: Sequence[str]) -> None:
+    """After a successful full build: the deleted rows are gone from the marts."""
+    for source in sources:
+        manifest = read_manifest(landing_dir, source)
+        manifest.pop(FULL_REFRESH_KEY, None)
+        (Path(landing_dir) / source / MANIFEST_NAME).write_text(
+            json.dumps(manifest, indent=1, default=str)
+        )
+
+
 def write_landing_days(
     con: duckdb.DuckDBPyConnection,
     landing_dir: str | Path,
@@ -384,6 +410,7 @@ def write_landing_days(
     root.mkdir(parents=True, exist_ok=True)
     manifest_before = read_manifest(landing_dir, source)
     previous = manifest_before.get("days", {})
+    deletions_pending = manifest_before.get(FULL_REFRESH_KEY, False)
     written = manifest_before.get("files", {})
     # Materialised in the query's order, which a filtered scan keeps (insertion order is
     # preserved), so each day's file lists its rows in that order (line numbers are provenance).
@@ -446,6 +473,7 @@ def write_landing_days(
             "days": current,
             # what was written, so a day edited or replaced by anyone else is rewritten
             "files": {d: _file_stats(root / d) for d in current},
+            FULL_REFRESH_KEY: deletions_pending,
         }
         tmp = root / f"{MANIFEST_NAME}.tmp"
         tmp.write_text(json.dumps(manifest, indent=1, default=str))
