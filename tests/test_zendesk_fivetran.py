@@ -548,6 +548,40 @@ def test_an_incremental_drop_adds_to_the_kept_versions(tmp_path: Path) -> None:
     assert archived("ticket") == 6
 
 
+def test_a_duckdb_database_export_loads_like_the_folder(tmp_path: Path) -> None:
+    """Fivetran's and Airbyte's DuckDB destinations: the same tables in a schema of a
+    database file give the same landing files; two schemas holding a table need `schema`."""
+    _hand_export(tmp_path / "export")
+    database = tmp_path / "fivetran.duckdb"
+    with duckdb.connect(str(database)) as con:
+        for schema in ("zendesk", "zendesk_old"):
+            con.execute(f"CREATE SCHEMA {schema}")
+        for table in (tmp_path / "export").glob("*.csv"):
+            con.execute(
+                f'CREATE TABLE zendesk."{table.stem}" AS SELECT * FROM read_csv(?, header=true)',
+                [str(table)],
+            )
+        con.execute("CREATE TABLE zendesk_old.ticket AS SELECT * FROM zendesk.ticket LIMIT 0")
+
+    ambiguous = check_export(database)
+    assert ambiguous.errors == [
+        "table ticket is in several schemas (zendesk, zendesk_old): set `schema` in the "
+        "source's config"
+    ]
+    config = ZendeskFivetranConfig(schema="zendesk")
+    assert check_export(database, config).ok
+    from_database = convert_to_landing(database, tmp_path / "from_database", config)
+    from_folder = convert_to_landing(tmp_path / "export", tmp_path / "from_folder")
+    assert (from_database.tickets, from_database.events) == (
+        from_folder.tickets,
+        from_folder.events,
+    )
+    for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS):
+        assert _landed(tmp_path / "from_database", entity) == _landed(
+            tmp_path / "from_folder", entity
+        )
+
+
 def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     result = CliRunner().invoke(

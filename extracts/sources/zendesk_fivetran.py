@@ -208,7 +208,7 @@ def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None
     try:
         try:
             export = open_export(con, folder, config)
-        except (FileNotFoundError, duckdb.Error) as exc:
+        except (FileNotFoundError, ValueError, duckdb.Error) as exc:
             report.errors.append(str(exc).splitlines()[0])
             return report
         connector.check_tables(con, export, TABLES, report)
