@@ -32,14 +32,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 
-from extracts.contracts import PLATFORMS, TELEMETRY_EVENTS, TELEMETRY_EVENTS_ENTITY, Entity
+from extracts.contracts import PLATFORMS, TELEMETRY_EVENTS, TELEMETRY_EVENTS_ENTITY
 from extracts.sources import connector
 from extracts.sources.connector import (
     CheckReport,
@@ -48,7 +47,6 @@ from extracts.sources.connector import (
     Table,
     columns,
     ident,
-    quote,
     sql_list,
 )
 
@@ -131,6 +129,9 @@ _COMMON = (
     "id:VARCHAR message_id:VARCHAR user_id:VARCHAR anonymous_id:VARCHAR "
     "timestamp:TIMESTAMP received_at:TIMESTAMP sent_at:TIMESTAMP"
 )
+# A row is one delivery: the connector keeps every delivery (and, given the landing's archive,
+# every one ever synced); the adapter keeps the earliest received of each message id.
+_DELIVERY = ("id", "message_id", "received_at")
 _COMMON_NAMES = frozenset(c.name for c in columns(_COMMON + " event:VARCHAR event_text:VARCHAR"))
 TRACKS = Table(
     "tracks",
@@ -138,9 +139,9 @@ TRACKS = Table(
         "id:VARCHAR message_id:VARCHAR user_id:VARCHAR anonymous_id:VARCHAR event:VARCHAR! "
         "event_text:VARCHAR timestamp:TIMESTAMP! received_at:TIMESTAMP! sent_at:TIMESTAMP"
     ),
-    key=("id",),
+    key=_DELIVERY,
     required=True,
-    version_column=None,
+    version_column="received_at",
 )
 GROUPS = Table(
     "groups",
@@ -148,15 +149,15 @@ GROUPS = Table(
         "id:VARCHAR message_id:VARCHAR user_id:VARCHAR! group_id:VARCHAR! "
         "timestamp:TIMESTAMP! received_at:TIMESTAMP"
     ),
-    key=("id",),
-    version_column=None,
+    key=_DELIVERY,
+    version_column="received_at",
     without="no account_source: every event has no account and nothing lands",
 )
 IDENTIFIES = Table(
     "identifies",
     columns(_COMMON),
-    key=("id",),
-    version_column=None,
+    key=_DELIVERY,
+    version_column="received_at",
     without="anonymous events are not tied to their user (they are counted and dropped)",
 )
 
@@ -175,17 +176,26 @@ def tables(config: SegmentConfig) -> tuple[Table, ...]:
 
 
 def open_export(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: SegmentConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: SegmentConfig,
+    archive: Path | None = None,
 ) -> Export:
-    """`seg_src_<table>` (as read) and `seg_<table>` (typed), tracks with its property columns."""
+    """`seg_src_<table>` (as read) and `seg_<table>` (typed), tracks with its property columns.
+
+    With `archive` (the landing's `telemetry/_synced/`) every delivery ever synced is read,
+    so an export holding only the latest events still gives the whole history."""
     props = tuple(Column(name, "VARCHAR") for name in config.property_columns)
     return connector.open_export(
-        con, source, tables(config), "seg_", {"tracks": props}, config.schema
+        con, source, tables(config), "seg_", {"tracks": props}, config.schema, archive
     )
 
 
 def _open_event_tables(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: SegmentConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: SegmentConfig,
+    archive: Path | None = None,
 ) -> list[str]:
     """Segment's per-event tables (`feature_used`, ...) of the slugs in `tracks`, where present.
 
@@ -200,10 +210,12 @@ def _open_event_tables(
     props = tuple(Column(name, "VARCHAR") for name in config.property_columns)
     event_tables = tuple(
         Table(s, columns("id:VARCHAR message_id:VARCHAR received_at:TIMESTAMP") + props,
-              key=("id",), version_column=None)
+              key=_DELIVERY, version_column="received_at")
         for s in slugs
     )  # fmt: skip
-    found = connector.open_export(con, source, event_tables, "seg_event_", None, config.schema)
+    found = connector.open_export(
+        con, source, event_tables, "seg_event_", None, config.schema, archive
+    )
     present = [t.name for t in event_tables if t.name in found.present]
     prop_cols = ", ".join(ident(p.name) for p in props)
     union = " UNION ALL ".join(
@@ -236,9 +248,13 @@ def check_export(source: str | Path, config: SegmentConfig | None = None) -> Che
 
 
 def _check(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: SegmentConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: SegmentConfig,
+    mapping: bool = True,
 ) -> CheckReport:
-    """`check_export` on `con`; when the export is loadable `_seg_events` is left prepared."""
+    """`check_export` on `con`: tables, columns and types, then (`mapping`) what the mapping
+    loses, which leaves `_seg_events` prepared."""
     report = CheckReport(Path(source))
     try:
         export = open_export(con, source, config)
@@ -252,7 +268,7 @@ def _check(
             report.errors.append(
                 f"table {table}: column id missing (nor message_id; has: {', '.join(have)})"
             )
-    if not report.errors:
+    if mapping and not report.errors:
         _prepare(con, source, config)
         _check_semantics(con, config, report)
     return report
@@ -298,9 +314,14 @@ def _snake(expr: str) -> str:
     return f"trim(regexp_replace(lower({spaced}), '[^a-z0-9]+', '_', 'g'), '_')"
 
 
-def _prepare(con: duckdb.DuckDBPyConnection, source: str | Path, config: SegmentConfig) -> None:
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: SegmentConfig,
+    archive: Path | None = None,
+) -> None:
     """`_seg_events`: one row per message id, mapped event, platform, user and account."""
-    _open_event_tables(con, source, config)
+    _open_event_tables(con, source, config, archive)
     con.execute("CREATE OR REPLACE TEMP TABLE _seg_event_map (name VARCHAR, event VARCHAR)")
     if config.event_map:
         con.executemany("INSERT INTO _seg_event_map VALUES (?, ?)", list(config.event_map.items()))
@@ -453,6 +474,8 @@ class ConversionResult:
     events: int
     duplicates: int
     """Repeated deliveries of a message id (the earliest received was kept)."""
+    changed_days: list[dt.date]
+    """Days written because they are new or changed since the last load of this source."""
     dropped: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Reason -> (events, distinct users) that land nowhere."""
     other_counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -479,33 +502,6 @@ class ConversionResult:
         ]
 
 
-def _write_landing_days(
-    con: duckdb.DuckDBPyConnection,
-    landing_dir: Path,
-    source: str,
-    outputs: list[tuple[Entity, str]],
-    kind: str,
-    synced_through: dt.datetime | None,
-) -> tuple[dt.date | None, dt.date | None]:
-    """Stand-in for `connector.write_landing_days` until it is on main: every day rewritten."""
-    union = " UNION ALL ".join(f"SELECT _day FROM ({sql})" for _, sql in outputs)
-    first, last = con.execute(f"SELECT min(_day), max(_day) FROM ({union})").fetchone()
-    root = landing_dir / source
-    shutil.rmtree(root, ignore_errors=True)
-    day = first
-    while first is not None and day <= last:
-        (root / day.isoformat()).mkdir(parents=True, exist_ok=True)
-        for entity, sql in outputs:
-            path = root / day.isoformat() / entity.file_name
-            con.execute(
-                f"COPY (SELECT * EXCLUDE (_day) FROM ({sql}) WHERE _day = $day) "
-                f"TO {quote(str(path))} (FORMAT {entity.format})",
-                {"day": day},
-            )
-        day += dt.timedelta(days=1)
-    return first, last
-
-
 def convert_to_landing(
     source: str | Path,
     landing_dir: str | Path,
@@ -520,33 +516,25 @@ def convert_to_landing(
     config = config or SegmentConfig()
     con = duckdb.connect()
     try:
-        report = _check(con, source, config)
+        # checked before anything is archived, so a broken export leaves no trace
+        report = _check(con, source, config, mapping=False)
         if not report.ok:
             raise ValueError("; ".join(report.errors))
+        archive = Path(landing_dir) / LANDING_SOURCE / "_synced"
+        open_export(con, source, config, archive)
+        _prepare(con, source, config, archive)
         fields = ", ".join(
             "CAST(timestamp AS TIMESTAMPTZ) AS timestamp"
             if f.name == "timestamp"
             else ident(f.name)
             for f in TELEMETRY_EVENTS_ENTITY.fields
         )
-        # materialised in landing order, so each day's file is a cheap filter
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _seg_landing AS
-                SELECT {fields}, CAST(timestamp AS DATE) AS _day FROM _seg_landed
-                ORDER BY _day, timestamp, message_id"""
+        select = (
+            f"SELECT {fields}, CAST(timestamp AS DATE) AS _day FROM _seg_landed "
+            "ORDER BY timestamp, message_id"
         )
-        select = "SELECT * FROM _seg_landing ORDER BY timestamp, message_id"
-        con.execute("SET threads = 1")  # the same export writes the same bytes
         synced_through = con.execute("SELECT max(received_at) FROM seg_tracks").fetchone()[0]
-        first, last = _write_landing_days(
-            con,
-            Path(landing_dir),
-            LANDING_SOURCE,
-            [(TELEMETRY_EVENTS_ENTITY, select)],
-            KIND,
-            synced_through,
-        )
-        events = con.execute("SELECT count(*) FROM _seg_landing").fetchone()[0]
+        events = con.execute("SELECT count(*) FROM _seg_landed").fetchone()[0]
         duplicates = con.execute(
             "SELECT count(message_id) - count(DISTINCT message_id) FROM _seg_tracks"
         ).fetchone()[0]
@@ -558,13 +546,25 @@ def convert_to_landing(
             ).fetchall()
             if rows:
                 other[attribute] = dict(rows)
+        dropped = _dropped(con)
+        con.execute("SET threads = 1")  # the same export writes the same bytes
+        landed = connector.write_landing_days(
+            con,
+            landing_dir,
+            LANDING_SOURCE,
+            [(TELEMETRY_EVENTS_ENTITY, select)],
+            KIND,
+            synced_through,
+            {"events": events, "duplicate_deliveries": duplicates},
+        )
         return ConversionResult(
             landing_dir=Path(landing_dir),
-            first_day=first,
-            last_day=last,
+            first_day=landed.first_day,
+            last_day=landed.last_day,
             events=events,
             duplicates=duplicates,
-            dropped=_dropped(con),
+            changed_days=landed.changed,
+            dropped=dropped,
             other_counts=other,
             synced_through=synced_through,
         )
