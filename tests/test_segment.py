@@ -2,8 +2,8 @@
 `sources` commands.
 
 The round trip writes the clean tiny world's native telemetry as Segment tables (properties
-in per-event tables, platform only as Segment context, duplicate deliveries, anonymous
-logins) and maps them back: the landing events must equal the native ones exactly, and the
+in per-event tables, page views as page and screen calls, platform only as Segment context,
+duplicate deliveries, anonymous logins) and maps them back: the landing events must equal the native ones exactly, and the
 pipeline run on them must give the native run's account features. Hand-built exports with
 hand-worked answers cover what the generated world never does (unknown names, group changes,
 users without an account, emails as user ids).
@@ -76,10 +76,11 @@ def test_round_trip_gives_the_native_events_per_day(
 
 def test_round_trip_exercised_duplicates_and_anonymous_logins(segment_world: dict) -> None:
     """The generator's repeated deliveries and anonymous tracks were really there and handled."""
-    tracks = segment_world["root"] / "segment" / "tracks.parquet"
+    folder = segment_world["root"] / "segment"
+    calls = [str(folder / f"{name}.parquet") for name in ("tracks", "pages", "screens")]
     repeated, anonymous = duckdb.sql(
         f"SELECT count(*) - count(DISTINCT id), count(*) FILTER (WHERE user_id IS NULL) "
-        f"FROM read_parquet('{tracks}')"
+        f"FROM read_parquet({calls}, union_by_name=true)"
     ).fetchall()[0]
     result = segment_world["conversion"]
     assert repeated > 5 and anonymous > 20
@@ -89,12 +90,12 @@ def test_round_trip_exercised_duplicates_and_anonymous_logins(segment_world: dic
     assert (
         result.synced_through
         == duckdb.sql(
-            f"SELECT max(received_at)::TIMESTAMP FROM read_parquet('{tracks}')"
+            f"SELECT max(received_at)::TIMESTAMP FROM read_parquet({calls}, union_by_name=true)"
         ).fetchall()[0][0]
     )
-    assert {"tracks", "groups", "identifies", "feature_used", "error"} <= set(
-        segment_world["tables"]
-    )
+    tables = segment_world["tables"]
+    assert {"tracks", "groups", "identifies", "feature_used", "error"} <= set(tables)
+    assert tables["pages"] > 100 and tables["screens"] > 100 and "page_view" not in tables
 
 
 def test_identifies_trait_gives_the_same_accounts(segment_world: dict, tmp_path: Path) -> None:
@@ -109,7 +110,8 @@ def test_segment_tables_are_deterministic(tiny_pipeline: Pipeline, tmp_path: Pat
     write_segment(tiny_pipeline.landing, tmp_path / "a")
     write_segment(tiny_pipeline.landing, tmp_path / "b")
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert "tracks.parquet" in names and len(names) == 3 + 7  # one table per native event
+    # tracks, groups, identifies, pages, screens and a table per tracked event (no page_view)
+    assert "tracks.parquet" in names and len(names) == 5 + 6
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -190,6 +192,13 @@ def _hand_export(folder: Path) -> None:
         f"g4,{EMAIL},ACC-1,Acme,2026-05-02 00:00:00,2026-05-02 00:00:01",
         "g5,u4,ACC-4,Delta,2026-05-06 00:00:00,2026-05-06 00:00:01",
     )
+    # a page call: a page_view, its properties columns as on tracks
+    _csv(
+        folder,
+        "pages",
+        "id,user_id,anonymous_id,name,timestamp,received_at,feature,context_library_name",
+        "p1,u2,a2,Dashboards,2026-05-05 14:00:00,2026-05-05 14:00:01,dashboards,analytics.js",
+    )
     _csv(
         folder,
         "identifies",
@@ -217,9 +226,10 @@ def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
         "m8": ("2026-05-06", "ACC-1", EMAIL.strip(), "login", None, "web", None),
         "m9": ("2026-05-06", "ACC-1", "u1", "page_view", "dashboards", "web", None),
         "m11": ("2026-05-05", "ACC-4", "u4", "login", None, "web", None),
+        "p1": ("2026-05-05", "ACC-B", "u2", "page_view", "dashboards", "web", None),
     }
     assert (result.first_day, result.last_day) == (dt.date(2026, 5, 4), dt.date(2026, 5, 6))
-    assert result.events == 9
+    assert result.events == 10
     assert result.duplicates == 1
     assert result.synced_through == dt.datetime(2026, 5, 6, 11, 30, 1)
     assert result.other_counts == {
@@ -259,7 +269,7 @@ def test_incremental_drops_keep_history_and_rewrite_only_changed_days(tmp_path: 
         )
 
     first = convert_to_landing(tmp_path / "drop1", tmp_path / "landing")
-    assert first.changed_days == [dt.date(2026, 5, 4)]
+    assert first.changed_days == [dt.date(2026, 5, 4), dt.date(2026, 5, 5)]
     second = convert_to_landing(tmp_path / "drop2", tmp_path / "landing")
     assert second.changed_days == [dt.date(2026, 5, 5), dt.date(2026, 5, 6)]
     assert second.synced_through == dt.datetime(2026, 5, 6, 12)
@@ -271,7 +281,7 @@ def test_config_maps_names_and_keeps_strict_group_times(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     config = SegmentConfig(
         event_map={"Logged In": "login", "dashboard_shared": "feature_used"},
-        platform_map={"smart-tv": "web"},
+        platform_map={"smart-tv": "web", "analytics.js": "web"},
         first_account_covers_earlier_events=False,
     )
     result = convert_to_landing(tmp_path / "export", tmp_path / "landing", config)
@@ -313,7 +323,7 @@ def test_email_user_id_never_reaches_the_warehouse_in_clear(tmp_path: Path) -> N
     loaded = load_range(
         con, TELEMETRY_EVENTS_ENTITY, tmp_path / "landing", result.first_day, result.last_day, KEY
     )
-    assert (loaded.rows_loaded, loaded.rows_quarantined) == (9, 1)
+    assert (loaded.rows_loaded, loaded.rows_quarantined) == (10, 1)
 
     def mac(value: str) -> str:
         return hmac.new(KEY, value.encode(), hashlib.sha256).hexdigest()
@@ -339,10 +349,12 @@ def test_check_passes_the_hand_export_and_reports_the_watermark(tmp_path: Path) 
     _hand_export(tmp_path)
     report = check_export(tmp_path)
     assert report.ok, report.errors
-    assert report.rows == {"tracks": 12, "groups": 5, "identifies": 1}
+    assert report.rows == {"tracks": 12, "groups": 5, "identifies": 1, "pages": 1}
     assert any("synced through 2026-05-06 11:30:01" in w for w in report.warnings)
     assert any("1 events of 1 users with no account" in w for w in report.warnings)
-    assert report.unavailable == []
+    assert report.unavailable == [
+        ("(no table screens)", "mobile screen views come only from track calls")
+    ]
 
 
 def test_check_names_missing_table_column_and_bad_timestamp(tmp_path: Path) -> None:
@@ -399,6 +411,8 @@ def test_check_reports_a_missing_message_id_and_thin_properties(tmp_path: Path) 
     assert report.ok, report.errors
     assert [metric for metric, _ in report.unavailable] == [
         "(no table identifies)",
+        "(no table pages)",
+        "(no table screens)",
         "feature breadth",
         "platform",
     ]
@@ -412,7 +426,7 @@ def test_load_and_generate_commands(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
-    assert "9 events, days 2026-05-04..2026-05-06; 1 duplicate deliveries dropped" in out
+    assert "10 events, days 2026-05-04..2026-05-06; 1 duplicate deliveries dropped" in out
     assert "synced through 2026-05-06 11:30:01" in out
     assert "platform: 1 events mapped to other ({'smart-tv': 1})" in out
 

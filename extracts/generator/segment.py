@@ -3,12 +3,14 @@
 Reads the native `landing/telemetry/<day>/events.parquet` of a generated world and writes
 Segment's tables, one Parquet file each, set-based in DuckDB:
 
-- `tracks`: one row per track call, the message id as `id`, the event as slug (`event`) and
+- `pages` (web and API) and `screens` (mobile): the page views, as page and screen calls
+  named after the feature, with `feature` as a property column;
+- `tracks`: one row per track call (every other event), the message id as `id`, the event as slug (`event`) and
   Title Case name (`event_text`), `received_at` a few seconds after `timestamp`, the platform
   only as Segment context (`context_library_name`, and `context_device_type` on mobile);
   one in 400 messages is delivered twice (the copy received an hour later), and a login in
   50 is tracked before the user is identified (no `user_id`, only its `anonymous_id`);
-- one table per event slug (`feature_used`, `error`, ...) with the properties `feature` and
+- one table per tracked event slug (`feature_used`, `error`, ...) with the properties `feature` and
   `error_code` as columns (Segment makes a column only for a property it has seen);
 - `groups`: each user joins its account (`group_id`) a minute before its first event;
 - `identifies`: each user is identified two minutes before its first event, with fake traits
@@ -44,6 +46,12 @@ def _hash(expr: str) -> str:
     return f"('0x' || left(md5({expr}), 8))::BIGINT"
 
 
+def _title(expr: str) -> str:
+    """snake_case -> Title Case ("report_exported" -> "Report Exported")."""
+    words = f"string_split({expr}, '_')"
+    return f"array_to_string(list_transform({words}, lambda w: upper(w[1]) || w[2:]), ' ')"
+
+
 def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
     """Write Segment's tables for the native telemetry under `landing_dir`; rows per table."""
     landing, out = Path(landing_dir), Path(out_dir)
@@ -72,8 +80,7 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                    CASE WHEN event = 'login' AND {h} % {ANONYMOUS_LOGIN_EVERY} = 1 THEN NULL
                         ELSE user_id END AS user_id,
                    anonymous_id, event,
-                   array_to_string(list_transform(string_split(event, '_'),
-                                                  lambda w: upper(w[1]) || w[2:]), ' ') AS event_text,
+                   {_title("event")} AS event_text,
                    "timestamp", "timestamp" AS original_timestamp,
                    "timestamp" + to_milliseconds({h} % 900) AS sent_at,
                    "timestamp" + to_seconds(1 + {h} % 30) AS received_at,
@@ -96,8 +103,17 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
             "id, user_id, anonymous_id, event, event_text, timestamp, original_timestamp, "
             "sent_at, received_at, uuid_ts, context_library_name, context_device_type"
         )
+        view_common = common.replace("event, event_text, ", "")
+        views = f"""
+            SELECT {view_common}, {_title("coalesce(feature, 'home')")} AS name,
+                   feature
+            FROM delivered WHERE event = 'page_view' AND {{}} ORDER BY received_at, id"""
+        mobile = "context_device_type IS NOT NULL"
         tables = {
-            "tracks": f"SELECT {common} FROM delivered ORDER BY received_at, id",
+            "tracks": f"""SELECT {common} FROM delivered WHERE event <> 'page_view'
+                          ORDER BY received_at, id""",
+            "pages": views.format(f"NOT {mobile}"),
+            "screens": views.format(mobile),
             "groups": """
                 SELECT 'grp-' || left(md5(user_id || account_id), 24) AS id, user_id,
                        anonymous_id, account_id AS group_id, 'Account ' || account_id AS name,
@@ -116,7 +132,9 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                 FROM (SELECT DISTINCT user_id, account_id, anonymous_id, first_seen FROM n)
                 ORDER BY received_at, id""",
         }
-        for (event,) in con.execute("SELECT DISTINCT event FROM n ORDER BY 1").fetchall():
+        for (event,) in con.execute(
+            "SELECT DISTINCT event FROM n WHERE event <> 'page_view' ORDER BY 1"
+        ).fetchall():
             with_feature, with_code = con.execute(
                 "SELECT count(feature), count(error_code) FROM n WHERE event = ?", [event]
             ).fetchone()

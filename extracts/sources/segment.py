@@ -5,8 +5,9 @@ Segment's warehouse schema (Segment Warehouses; Fivetran and Airbyte land the sa
 `user_id`, `anonymous_id`, `event` (the slug), `event_text` (the name), `timestamp`,
 `received_at`, `sent_at`, `context_*`); an event's properties are columns of its own table
 named by the slug (`feature_used.feature`), or of `tracks` itself when the loader flattens
-them there. `groups` (`user_id`, `group_id`) and `identifies` (`user_id`, `anonymous_id`,
-traits as columns) say who a user is. `convert_to_landing` maps them, set-based in DuckDB,
+them there. `pages` and `screens` hold the page and screen calls (page views).
+`groups` (`user_id`, `group_id`) and `identifies` (`user_id`, `anonymous_id`, traits as
+columns) say who a user is. `convert_to_landing` maps them, set-based in DuckDB,
 onto `<landing>/telemetry/<day>/events.parquet`, the file the native generator writes, so
 ingestion and dbt see no difference.
 
@@ -16,6 +17,7 @@ Mapping (see `SegmentConfig` for the knobs):
   `received_at` is kept; the sync watermark is the latest `received_at`;
 - event names: `event_map` (by name or slug, matched in snake_case), else the snake_case of
   the name when it is a supportops event, else `other` (counted, never quarantined);
+  page and screen calls are `page_event` (`page_view`);
 - platform: the first non-empty of `platform_columns` through `platform_map` (Segment sets
   `context_device_type` on mobile and `context_library_name` everywhere), unknown values
   `other`;
@@ -47,6 +49,7 @@ from extracts.sources.connector import (
     Table,
     columns,
     ident,
+    quote,
     sql_list,
 )
 
@@ -98,6 +101,9 @@ class SegmentConfig(connector.MappingConfig):
     """`groups`: the user's latest `group_id` as of the event; `identifies`: the latest value of
     the `account_trait` column of the user's identify calls."""
     account_trait: str = "account_id"
+    page_event: str | None = "page_view"
+    """The supportops event of Segment's `page` and `screen` calls (tables `pages` and
+    `screens`; their properties are columns too). None: those tables are not read."""
     first_account_covers_earlier_events: bool = True
     """Events before a user's first group (identify) call take that call's account: SDKs often
     send `group` just after the first tracks of a sign-up. False: those events are counted as
@@ -113,6 +119,10 @@ class SegmentConfig(connector.MappingConfig):
         bad = {k: v for k, v in self.platform_map.items() if v not in (*PLATFORMS, "other")}
         if bad:
             raise ValueError(f"platform_map: {bad} map to no supportops platform {list(PLATFORMS)}")
+        if self.page_event is not None and self.page_event not in known:
+            raise ValueError(
+                f"page_event {self.page_event!r} is no supportops event: {list(known)}"
+            )
         if self.account_source not in ACCOUNT_SOURCES:
             raise ValueError(
                 f"account_source {self.account_source!r}: choose from {list(ACCOUNT_SOURCES)}"
@@ -162,6 +172,17 @@ IDENTIFIES = Table(
 )
 
 
+PAGES = Table(
+    "pages",
+    columns(_COMMON + " name:VARCHAR"),
+    key=_DELIVERY,
+    version_column="received_at",
+    without="page views come only from track calls",
+)
+SCREENS = replace(PAGES, name="screens", without="mobile screen views come only from track calls")
+VIEW_TABLES = (PAGES, SCREENS)
+
+
 def tables(config: SegmentConfig) -> tuple[Table, ...]:
     """The tables this config reads: its account source is required."""
     groups = replace(GROUPS, required=config.account_source == "groups")
@@ -172,7 +193,7 @@ def tables(config: SegmentConfig) -> tuple[Table, ...]:
             columns=(*IDENTIFIES.columns, Column(config.account_trait, "VARCHAR", True)),
             required=True,
         )
-    return (TRACKS, groups, identifies)
+    return (TRACKS, groups, identifies, *(VIEW_TABLES if config.page_event else ()))
 
 
 def open_export(
@@ -186,9 +207,8 @@ def open_export(
     With `archive` (the landing's `telemetry/_synced/`) every delivery ever synced is read,
     so an export holding only the latest events still gives the whole history."""
     props = tuple(Column(name, "VARCHAR") for name in config.property_columns)
-    return connector.open_export(
-        con, source, tables(config), "seg_", {"tracks": props}, config.schema, archive
-    )
+    extra = {t.name: props for t in (TRACKS, *VIEW_TABLES)}
+    return connector.open_export(con, source, tables(config), "seg_", extra, config.schema, archive)
 
 
 def _open_event_tables(
@@ -277,10 +297,10 @@ def _check(
 def _check_semantics(
     con: duckdb.DuckDBPyConnection, config: SegmentConfig, report: CheckReport
 ) -> None:
-    watermark = con.execute("SELECT max(received_at) FROM seg_tracks").fetchone()[0]
+    watermark = con.execute("SELECT max(received_at) FROM _seg_tracks").fetchone()[0]
     report.warnings.append(
-        f"table tracks: synced through {watermark} (the latest received_at); events received "
-        "later come with the next sync"
+        f"synced through {watermark} (the latest received_at of tracks and page calls); "
+        "events received later come with the next sync"
     )
     features, platforms, errors, error_codes = con.execute(
         """SELECT count(feature) FILTER (WHERE event = 'feature_used'), count(raw_platform),
@@ -354,6 +374,16 @@ def _prepare(
         if config.account_source == "groups"
         else ("seg_identifies", ident(config.account_trait))
     )
+    # page and screen calls are events too, named by `page_event`
+    page_calls = "".join(
+        f"""
+        UNION ALL BY NAME
+        SELECT coalesce(nullif(trim(id), ''), nullif(trim(message_id), '')) AS message_id,
+               * EXCLUDE (id, message_id, name), {quote(config.page_event)} AS event
+        FROM seg_{t.name}"""
+        for t in VIEW_TABLES
+        if config.page_event
+    )
     before_first = (
         "coalesce(m.account_id, f.account_id)"
         if config.first_account_covers_earlier_events
@@ -364,13 +394,13 @@ def _prepare(
         CREATE OR REPLACE TEMP TABLE _seg_tracks AS
         SELECT coalesce(nullif(trim(id), ''), nullif(trim(message_id), '')) AS message_id,
                * EXCLUDE (id, message_id)
-        FROM seg_tracks;
+        FROM seg_tracks{page_calls};
 
         -- which user an anonymous id was identified as (its latest identify or track)
         CREATE OR REPLACE TEMP TABLE _seg_anonymous AS
         SELECT anonymous_id, arg_max(trim(user_id), timestamp) AS user_id
         FROM (SELECT anonymous_id, user_id, timestamp FROM seg_identifies
-              UNION ALL SELECT anonymous_id, user_id, timestamp FROM seg_tracks)
+              UNION ALL SELECT anonymous_id, user_id, timestamp FROM _seg_tracks)
         WHERE nullif(trim(anonymous_id), '') IS NOT NULL AND nullif(trim(user_id), '') IS NOT NULL
         GROUP BY anonymous_id;
 
@@ -481,7 +511,7 @@ class ConversionResult:
     other_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per attribute (event, platform): source value -> events mapped to `other`."""
     synced_through: dt.datetime | None = None
-    """The export's sync watermark: the latest `received_at` of its tracks."""
+    """The export's sync watermark: the latest `received_at` of its track and page calls."""
 
     def summary(self) -> str:
         return (
@@ -533,7 +563,7 @@ def convert_to_landing(
             f"SELECT {fields}, CAST(timestamp AS DATE) AS _day FROM _seg_landed "
             "ORDER BY timestamp, message_id"
         )
-        synced_through = con.execute("SELECT max(received_at) FROM seg_tracks").fetchone()[0]
+        synced_through = con.execute("SELECT max(received_at) FROM _seg_tracks").fetchone()[0]
         events = con.execute("SELECT count(*) FROM _seg_landed").fetchone()[0]
         duplicates = con.execute(
             "SELECT count(message_id) - count(DISTINCT message_id) FROM _seg_tracks"
