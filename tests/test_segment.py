@@ -277,6 +277,24 @@ def test_incremental_drops_keep_history_and_rewrite_only_changed_days(tmp_path: 
     assert convert_to_landing(tmp_path / "drop2", tmp_path / "landing").changed_days == []
 
 
+def test_duckdb_database_export_maps_like_the_folder(tmp_path: Path) -> None:
+    """Segment's warehouse keeps a source's tables in a schema named after it."""
+    _hand_export(tmp_path / "export")
+    database = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("CREATE SCHEMA web_app")
+    for table in ("tracks", "groups", "identifies", "pages"):
+        con.execute(
+            f"CREATE TABLE web_app.{table} AS "
+            f"SELECT * FROM read_csv('{tmp_path / 'export' / table}.csv', all_varchar=true)"
+        )
+    con.close()
+    convert_to_landing(tmp_path / "export", tmp_path / "from_folder")
+    result = convert_to_landing(database, tmp_path / "from_database")
+    assert result.events == 10
+    assert _landed(tmp_path / "from_database") == _landed(tmp_path / "from_folder")
+
+
 def test_config_maps_names_and_keeps_strict_group_times(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     config = SegmentConfig(

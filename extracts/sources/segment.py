@@ -160,8 +160,8 @@ GROUPS = Table(
         "timestamp:TIMESTAMP! received_at:TIMESTAMP"
     ),
     key=_DELIVERY,
+    required=True,
     version_column="received_at",
-    without="no account_source: every event has no account and nothing lands",
 )
 IDENTIFIES = Table(
     "identifies",
@@ -185,15 +185,15 @@ VIEW_TABLES = (PAGES, SCREENS)
 
 def tables(config: SegmentConfig) -> tuple[Table, ...]:
     """The tables this config reads: its account source is required."""
-    groups = replace(GROUPS, required=config.account_source == "groups")
-    identifies = IDENTIFIES
-    if config.account_source == "identifies":
-        identifies = replace(
-            IDENTIFIES,
-            columns=(*IDENTIFIES.columns, Column(config.account_trait, "VARCHAR", True)),
-            required=True,
-        )
-    return (TRACKS, groups, identifies, *(VIEW_TABLES if config.page_event else ()))
+    views = VIEW_TABLES if config.page_event else ()
+    if config.account_source == "groups":
+        return (TRACKS, GROUPS, IDENTIFIES, *views)
+    identifies = replace(
+        IDENTIFIES,
+        columns=(*IDENTIFIES.columns, Column(config.account_trait, "VARCHAR", True)),
+        required=True,
+    )
+    return (TRACKS, identifies, *views)
 
 
 def open_export(
@@ -278,11 +278,11 @@ def _check(
     report = CheckReport(Path(source))
     try:
         export = open_export(con, source, config)
-    except (FileNotFoundError, duckdb.Error) as exc:
+    except (FileNotFoundError, ValueError, duckdb.Error) as exc:
         report.errors.append(str(exc).splitlines()[0])
         return report
     connector.check_tables(con, export, tables(config), report)
-    for table in ("tracks", "groups", "identifies"):
+    for table in ("tracks", "pages", "screens"):  # calls that become events need their id
         have = export.present.get(table)
         if have is not None and "id" not in have and "message_id" not in have:
             report.errors.append(
