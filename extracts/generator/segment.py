@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import TELEMETRY_EVENTS_ENTITY
+from extracts.sources.connector import quote as _quote
 
 LIBRARY = {
     "web": "analytics.js",
@@ -35,10 +36,6 @@ LIBRARY = {
     "api": "analytics-python",
 }
 DUPLICATE_EVERY, ANONYMOUS_LOGIN_EVERY = 400, 50
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _hash(expr: str) -> str:
