@@ -349,7 +349,10 @@ def _prepare(
                 SELECT *, lead(valid_from) OVER (PARTITION BY id ORDER BY valid_from) AS next_from
                 FROM v WHERE id IS NOT NULL)
             SELECT id AS sf_id,
-                   {_col(acc, config.account_id_field)}::VARCHAR AS account_id,
+                   coalesce(nullif(trim({_col(acc, config.account_id_field, "::VARCHAR")}), ''), id)
+                       AS account_id,
+                   nullif(trim({_col(acc, config.account_id_field, "::VARCHAR")}), '') IS NULL
+                       AS no_account_id,
                    name AS account_name, created_date::DATE AS created_date,
                    {low.format("industry")} AS raw_industry,
                    {_map_case(low.format("industry"), config.industry_map, INDUSTRIES)} AS industry,
@@ -426,10 +429,15 @@ def _prepare(
             WHERE id IS NOT NULL AND {alive} {current}"""
     )
     con.execute(
+        """CREATE OR REPLACE TEMP TABLE _sf_account_ids AS
+           SELECT sf_id, arg_max(account_id, from_day) AS account_id
+           FROM _sf_account_versions GROUP BY sf_id"""
+    )
+    con.execute(
         """CREATE OR REPLACE TEMP TABLE _sf_won AS
            SELECT o.*, coalesce(o.sub_field, a.account_id) AS subscription_id
            FROM _sf_opps o
-           JOIN (SELECT DISTINCT sf_id, account_id FROM _sf_account_versions) a
+           JOIN _sf_account_ids a
              ON a.sf_id = o.sf_account_id
            WHERE o.won AND o.kind IS NOT NULL"""
     )
@@ -457,7 +465,7 @@ def _day_range(
 def _snapshots(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig) -> None:
     """`_sf_subscription_days`, `_sf_account_days`, `_sf_contact_days`: the daily snapshots."""
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _sf_subscription_days AS
+        """CREATE OR REPLACE TEMP TABLE _sf_subscription_days AS
             WITH ordered AS (
                 SELECT *, row_number() OVER (
                            PARTITION BY subscription_id ORDER BY close_day, created_date, opp_id) AS n
@@ -484,7 +492,7 @@ def _snapshots(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
                 SELECT coalesce(o.sub_field, a.account_id) AS subscription_id, o.close_day,
                        o.cancel_stage
                 FROM _sf_opps o
-                JOIN (SELECT DISTINCT sf_id, account_id FROM _sf_account_versions) a
+                JOIN _sf_account_ids a
                   ON a.sf_id = o.sf_account_id
                 WHERE o.lost AND o.kind = 'renewal'),
             churn AS (
@@ -502,7 +510,7 @@ def _snapshots(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
                    CASE WHEN c.cancel_stage OR c.lost_day < y.renewal_date THEN c.lost_day END
                        AS cancelled_at
             FROM daily y
-            JOIN (SELECT DISTINCT sf_id, account_id FROM _sf_account_versions) a
+            JOIN _sf_account_ids a
               ON a.sf_id = y.sf_account_id
             LEFT JOIN churn c USING (_day, subscription_id)"""
     )
@@ -604,6 +612,14 @@ def _fallbacks(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
             "_sf_account_versions",
             "raw_segment",
             "field_segment IS NULL AND band_segment IS NULL",
+            "sf_id",
+        ),
+        (
+            "account_id",
+            "the Salesforce id",
+            "_sf_account_versions",
+            "'(none)'",
+            "no_account_id",
             "sf_id",
         ),
         ("tier", "standard", "_sf_account_versions", "raw_tier", "tier IS NULL", "sf_id"),
