@@ -527,6 +527,11 @@ def _snapshots(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
               ON s._day = d._day AND s.sf_account_id = v.sf_id
             WHERE NOT v.deleted AND v.created_date <= d._day"""
     )
+    # a deleted (or not yet created) account takes its subscriptions with it
+    con.execute(
+        """DELETE FROM _sf_subscription_days s WHERE NOT EXISTS (
+               SELECT 1 FROM _sf_account_days a WHERE a._day = s._day AND a.sf_id = s.sf_account_id)"""
+    )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _sf_contact_days AS
            SELECT a._day, a.account_id, c.*
@@ -648,7 +653,7 @@ def _fallbacks(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
             "opp_id",
         ),
         ("seats", "0", "_sf_won", "'(none)'", "seats IS NULL", "opp_id"),
-        ("arr", "0", "_sf_won", "'(none)'", "arr IS NULL", "opp_id"),
+        ("arr", "the account's ARR, else 0", "_sf_won", "'(none)'", "arr IS NULL", "opp_id"),
     )
     out: dict[str, dict[str, int]] = {}
     for attribute, fallback, table, raw, condition, key in checks:
@@ -709,9 +714,9 @@ def convert_to_landing(
                 ),
                 con.execute(
                     """SELECT
-                         (SELECT count(DISTINCT sf_id) FROM _sf_account_versions WHERE deleted
-                            AND sf_id NOT IN (SELECT sf_id FROM _sf_account_versions
-                                              WHERE NOT deleted AND to_day >= DATE '9999-01-01')),
+                         (SELECT count(*) FROM (
+                              SELECT sf_id FROM _sf_account_versions GROUP BY sf_id
+                              HAVING NOT bool_or(NOT deleted AND to_day >= DATE '9999-01-01'))),
                          (SELECT count(*) FROM _sf_contacts WHERE NOT alive),
                          (SELECT count(*) FROM _sf_contacts
                           WHERE alive AND nullif(trim(email), '') IS NULL),
