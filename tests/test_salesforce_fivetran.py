@@ -500,3 +500,19 @@ def test_generate_command_writes_the_salesforce_shape(tmp_path: Path) -> None:
     report = check_export(tmp_path / "connectors" / "salesforce_fivetran")
     assert report.ok, report.errors
     assert report.rows["account"] >= 120
+
+
+def test_example_config_parses_and_reaches_the_mapping(tmp_path: Path) -> None:
+    example = (
+        Path(__file__).parents[1] / "extracts" / "sources" / "salesforce_fivetran.example.yml"
+    )
+    config = SalesforceFivetranConfig.from_yaml(example)
+    assert config.account_id_field == "external_id_c"
+    assert config.plan_map == {"team": "growth", "business": "pro"}
+    assert config.renewal_types == ("Renewal", "Existing Customer - Renewal", "Existing Business")
+    _hand_export(tmp_path / "export")
+    args = ["sources", "check", str(tmp_path / "export"), "--kind", "salesforce_fivetran"]
+    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
+    # the export has no external_id_c column: the configured field is named
+    assert result.exit_code == 1
+    assert "table account: column external_id_c missing" in " ".join(result.output.split())
