@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
@@ -270,9 +271,7 @@ def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
         "priority": {"(none)": 1},
     }
     # days from the first ticket to the last event, quiet days included
-    assert sorted(p.name for p in (tmp_path / "landing" / "helpdesk").iterdir()) == [
-        f"2026-05-0{d}" for d in range(4, 10)
-    ]
+    assert landed_days(tmp_path / "landing") == [f"2026-05-0{d}" for d in range(4, 10)]
     tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
     assert sorted(tickets) == [101, 102, 104]
     assert {k: tickets[101][k] for k in ("channel", "category", "priority", "tier")} == {
@@ -470,6 +469,44 @@ def test_check_reports_metrics_a_thin_export_lacks(tmp_path: Path) -> None:
     assert any("no organization external_id" in w for w in report.warnings)
 
 
+def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
+    """Re-loading the same sync writes nothing; a sync that deletes a ticket rewrites the days
+    that held its rows and no other, and the manifest moves to the new watermark."""
+    export, landing = tmp_path / "export", tmp_path / "landing"
+    _hand_export(export)
+    first = convert_to_landing(export, landing)
+    assert first.changed_days == [dt.date(2026, 5, d) for d in range(4, 10)]
+    day_files = sorted((landing / "helpdesk").glob("*/*.jsonl"))
+    stamps = {path: path.stat().st_mtime_ns for path in day_files}
+    assert convert_to_landing(export, landing).changed_days == []
+    assert {path: path.stat().st_mtime_ns for path in day_files} == stamps
+
+    holding_104 = sorted(
+        {
+            path.parent.name
+            for path in day_files
+            if any(json.loads(line)["ticket_id"] == 104 for line in path.read_text().splitlines())
+        }
+    )
+    with (export / "ticket.csv").open("a") as tickets:
+        tickets.write(
+            "104,2026-05-11 03:00:00,true,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,"
+            "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
+        )
+    second = convert_to_landing(export, landing)
+    assert [d.isoformat() for d in second.changed_days] == holding_104
+    assert second.deleted_tickets == 2
+    assert 104 not in {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}
+    assert 104 not in {e["ticket_id"] for e in _landed(landing, HELPDESK_TICKET_EVENTS)}
+    untouched = [p for p in day_files if p.parent.name not in holding_104]
+    assert untouched and all(p.stat().st_mtime_ns == stamps[p] for p in untouched)
+    manifest = json.loads((landing / "helpdesk" / "_connector.json").read_text())
+    assert (manifest["kind"], manifest["synced_through"]) == (
+        "zendesk_fivetran",
+        "2026-05-11T03:00:00",
+    )
+
+
 def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     result = CliRunner().invoke(
@@ -502,15 +539,18 @@ def test_generate_command_writes_the_connector_shape(tmp_path: Path) -> None:
 
 
 def test_config_file_sets_the_mapping_knobs(tmp_path: Path) -> None:
-    """The documented example config parses, and `--config` reaches the mapping."""
-    example = Path(__file__).parents[1] / "extracts" / "sources" / "zendesk_fivetran.example.yml"
-    assert ZendeskFivetranConfig.from_yaml(example) == ZendeskFivetranConfig(
+    """The documented example's mapping parses, and `--config` reaches the mapping."""
+    example = yaml.safe_load((Path(__file__).parents[1] / "sources.example.yml").read_text())
+    zendesk = next(s for s in example["sources"] if s["kind"] == "zendesk_fivetran")
+    assert ZendeskFivetranConfig.from_mapping(zendesk["mapping"]) == ZendeskFivetranConfig(
         bot_user_ids=("360001234567",),
         category_map={"billing_question": "billing", "refunds": "billing"},
     )
+    config = tmp_path / "zendesk.yml"
+    config.write_text(yaml.safe_dump({"zendesk_fivetran": zendesk["mapping"]}))
     _hand_export(tmp_path / "export")
     args = ["sources", "load", str(tmp_path / "export"), "--landing", str(tmp_path / "landing")]
-    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
+    result = CliRunner().invoke(app, [*args, "--config", str(config)], terminal_width=200)
     assert result.exit_code == 0, result.output
     tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
     assert tickets[102]["category"] == "billing"
