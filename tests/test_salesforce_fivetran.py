@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from extracts.contracts import CRM_ACCOUNTS, CRM_CONTACTS, CRM_SUBSCRIPTIONS, Entity
@@ -298,6 +299,7 @@ def test_history_mode_export_maps_to_hand_worked_snapshots(tmp_path: Path) -> No
     assert (result.first_day, result.last_day) == (dt.date(2026, 5, 1), dt.date(2026, 5, 5))
     assert result.synced_through == dt.datetime(2026, 5, 5, 6, 0)
     assert _days(tmp_path / "landing") == DAYS
+    assert [d.isoformat() for d in result.changed_days] == DAYS
 
     accounts = _by_day(tmp_path / "landing", CRM_ACCOUNTS)
     assert {d: sorted(a) for d, a in accounts.items()} == {
@@ -366,6 +368,10 @@ def test_history_mode_export_maps_to_hand_worked_snapshots(tmp_path: Path) -> No
         "seats -> 0": {"(none)": 1},
         "arr -> the account's ARR, else 0": {"(none)": 1},
     }
+    # the same sync again rewrites nothing
+    before = {p: p.read_bytes() for p in (tmp_path / "landing").rglob("*.csv")}
+    assert convert_to_landing(tmp_path / "export", tmp_path / "landing").changed_days == []
+    assert {p: p.read_bytes() for p in (tmp_path / "landing").rglob("*.csv")} == before
     assert result.skipped == {
         "deleted accounts left out": 1,
         "deleted contacts left out": 2,
@@ -502,17 +508,19 @@ def test_generate_command_writes_the_salesforce_shape(tmp_path: Path) -> None:
     assert report.rows["account"] >= 120
 
 
-def test_example_config_parses_and_reaches_the_mapping(tmp_path: Path) -> None:
-    example = (
-        Path(__file__).parents[1] / "extracts" / "sources" / "salesforce_fivetran.example.yml"
-    )
-    config = SalesforceFivetranConfig.from_yaml(example)
+def test_example_mapping_parses_and_reaches_the_check(tmp_path: Path) -> None:
+    """The documented sources.example.yml entry parses, and `--config` reaches the mapping."""
+    example = yaml.safe_load((Path(__file__).parents[1] / "sources.example.yml").read_text())
+    entry = next(s for s in example["sources"] if s["kind"] == "salesforce_fivetran")
+    config = SalesforceFivetranConfig.from_mapping(entry["mapping"])
     assert config.account_id_field == "external_id_c"
     assert config.plan_map == {"team": "growth", "business": "pro"}
     assert config.renewal_types == ("Renewal", "Existing Customer - Renewal", "Existing Business")
+    file = tmp_path / "salesforce.yml"
+    file.write_text(yaml.safe_dump({"salesforce_fivetran": entry["mapping"]}))
     _hand_export(tmp_path / "export")
     args = ["sources", "check", str(tmp_path / "export"), "--kind", "salesforce_fivetran"]
-    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
-    # the export has no external_id_c column: the configured field is named
+    result = CliRunner().invoke(app, [*args, "--config", str(file)], terminal_width=200)
+    # the hand export has no external_id_c column: the configured field is named
     assert result.exit_code == 1
     assert "table account: column external_id_c missing" in " ".join(result.output.split())

@@ -569,6 +569,8 @@ class ConversionResult:
     last_day: dt.date | None
     synced_through: dt.datetime | None
     history_mode: bool
+    changed_days: list[dt.date]
+    """Days written because they are new or changed since the last load of this source."""
     accounts: int
     """Accounts in the last day's snapshot (likewise contacts and subscriptions)."""
     contacts: int
@@ -673,6 +675,8 @@ def convert_to_landing(
 ) -> ConversionResult:
     """Write the export as native CRM snapshots under `<landing_dir>/crm/<day>/`.
 
+    Only days whose rows changed since the last load are rewritten
+    (`connector.write_landing_days`); `changed_days` is what ingestion must reload.
     Raises ValueError naming the table and column when `check_export` finds an error."""
     config = config or SalesforceFivetranConfig()
     for value, allowed, name in (
@@ -725,7 +729,18 @@ def convert_to_landing(
                 strict=True,
             )
         )
-        written = _write_days(con, landing_dir, first, last)
+        landed = connector.write_landing_days(
+            con,
+            landing_dir,
+            LANDING_SOURCE,
+            _outputs(),
+            KIND,
+            synced,
+            {
+                "deleted_accounts": skipped["deleted accounts left out"],
+                "deleted_contacts": skipped["deleted contacts left out"],
+            },
+        )
         counts = con.execute(
             """SELECT (SELECT count(*) FROM _sf_account_days WHERE _day = $last),
                       (SELECT count(*) FROM _sf_contact_days WHERE _day = $last),
@@ -734,8 +749,9 @@ def convert_to_landing(
         ).fetchone()
         return ConversionResult(
             landing_dir=Path(landing_dir),
-            first_day=written[0],
-            last_day=written[1],
+            first_day=landed.first_day,
+            last_day=landed.last_day,
+            changed_days=landed.changed,
             synced_through=synced,
             history_mode=history,
             accounts=counts[0],
@@ -758,31 +774,3 @@ def _apply_fallbacks(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranC
                                      FROM _sf_account_versions v
                                      WHERE v.sf_id = _sf_won.sf_account_id), 0)"""
     )
-
-
-def _write_days(
-    con: duckdb.DuckDBPyConnection,
-    landing_dir: str | Path,
-    first: dt.date | None,
-    last: dt.date | None,
-) -> tuple[dt.date | None, dt.date | None]:
-    """Every day's three files (replaced by the shared writer after the merge of main)."""
-    import shutil
-
-    root = Path(landing_dir) / LANDING_SOURCE
-    shutil.rmtree(root, ignore_errors=True)
-    if first is None or last is None:
-        return None, None
-    outputs = _outputs()
-    day = first
-    while day <= last:
-        folder = root / day.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        for entity, sql in outputs:
-            con.execute(
-                f"COPY (SELECT * EXCLUDE (_day) FROM ({sql}) WHERE _day = $day) "
-                f"TO {quote(str(folder / entity.file_name))} (FORMAT csv, HEADER)",
-                {"day": day},
-            )
-        day += dt.timedelta(days=1)
-    return first, last
