@@ -32,18 +32,15 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import CRM_ACCOUNTS, CRM_CONTACTS, CRM_SUBSCRIPTIONS, Entity
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+from extracts.sources.connector import quote
 
 
 def _read_native(con: duckdb.DuckDBPyConnection, landing: Path, entity: Entity, name: str) -> None:
     files = sorted((landing / entity.source).glob(f"*/{entity.file_name}"))
     if not files:
         raise FileNotFoundError(f"no {entity.file_name} under {landing / entity.source}")
-    types = ", ".join(f"{_quote(f.name)}: {_quote(f.type)}" for f in entity.fields)
-    listed = "[" + ", ".join(_quote(str(f)) for f in files) + "]"
+    types = ", ".join(f"{quote(f.name)}: {quote(f.type)}" for f in entity.fields)
+    listed = "[" + ", ".join(quote(str(f)) for f in files) + "]"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {name} AS
             SELECT * EXCLUDE (filename),
@@ -178,9 +175,9 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
         rows = {}
         for name, query in tables.items():
             path = out / f"{name}.parquet"
-            con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT parquet)")
+            con.execute(f"COPY ({query}) TO {quote(str(path))} (FORMAT parquet)")
             rows[name] = con.execute(
-                f"SELECT count(*) FROM read_parquet({_quote(str(path))})"
+                f"SELECT count(*) FROM read_parquet({quote(str(path))})"
             ).fetchone()[0]
         return rows
     finally:

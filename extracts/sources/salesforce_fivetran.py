@@ -323,8 +323,7 @@ def _prepare(
     con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig, history: bool
 ) -> None:
     """Account versions with their mapped attributes, current contacts, typed opportunities."""
-    have = {t: [r[0] for r in con.execute(f"DESCRIBE sf_{t}").fetchall()] for t in ("account",)}
-    acc = have["account"]
+    acc = _described(con, "sf_account")
     low = "lower(trim({}))"
     raw_segment = low.format(_col(acc, config.segment_field))
     raw_tier = low.format(_col(acc, config.tier_field))
@@ -375,8 +374,8 @@ def _prepare(
                          valid_to + INTERVAL 1 MILLISECOND - INTERVAL 1 DAY)::DATE AS to_day
             FROM spans"""
     )
-    opp = [r[0] for r in con.execute("DESCRIBE sf_opportunity").fetchall()]
-    con_cols = [r[0] for r in con.execute("DESCRIBE sf_contact").fetchall()]
+    opp = _described(con, "sf_opportunity")
+    con_cols = _described(con, "sf_contact")
     current = (
         "QUALIFY row_number() OVER (PARTITION BY id ORDER BY coalesce(_fivetran_active, true) DESC, "
         "_fivetran_start DESC NULLS LAST, _fivetran_synced DESC NULLS LAST) = 1"
@@ -443,18 +442,29 @@ def _prepare(
     )
 
 
+def _described(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
+    """The columns of a view (a configured column the export lacks is NULL there)."""
+    return [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
+
+
+def _synced_through(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
+    """The export's sync watermark: the latest `_fivetran_synced` of its three tables."""
+    return con.execute(
+        """SELECT max(s) FROM (
+               SELECT max(_fivetran_synced) AS s FROM sf_account
+               UNION ALL SELECT max(_fivetran_synced) FROM sf_contact
+               UNION ALL SELECT max(_fivetran_synced) FROM sf_opportunity)"""
+    ).fetchone()[0]
+
+
 def _day_range(
     con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig, history: bool
 ) -> tuple[dt.date | None, dt.date | None]:
     """Configured days, else history start (or first created day) to the sync day."""
     start = "min(_fivetran_start)" if history else "min(created_date)"
-    first, last = con.execute(
-        f"""SELECT (SELECT {start}::DATE FROM sf_account),
-                   (SELECT max(s)::DATE FROM (
-                        SELECT max(_fivetran_synced) AS s FROM sf_account
-                        UNION ALL SELECT max(_fivetran_synced) FROM sf_contact
-                        UNION ALL SELECT max(_fivetran_synced) FROM sf_opportunity))"""
-    ).fetchone()
+    first = con.execute(f"SELECT {start}::DATE FROM sf_account").fetchone()[0]
+    synced = _synced_through(con)
+    last = synced.date() if synced else None
     if config.first_day:
         first = dt.date.fromisoformat(str(config.first_day))
     if config.last_day:
@@ -702,12 +712,7 @@ def convert_to_landing(
             [first, last],
         )
         _snapshots(con, config)
-        synced = con.execute(
-            """SELECT max(s) FROM (
-                   SELECT max(_fivetran_synced) AS s FROM sf_account
-                   UNION ALL SELECT max(_fivetran_synced) FROM sf_contact
-                   UNION ALL SELECT max(_fivetran_synced) FROM sf_opportunity)"""
-        ).fetchone()[0]
+        synced = _synced_through(con)
         skipped = dict(
             zip(
                 (
