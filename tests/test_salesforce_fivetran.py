@@ -419,8 +419,11 @@ def test_account_id_field_and_configured_days(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     path = tmp_path / "export" / "account.csv"
     lines = path.read_text().splitlines()
+    ids = {"001C": ""}  # no external id
+    # 001A's external id changed with its tier: every day carries the latest one
     lines = [lines[0] + ",external_id_c"] + [
-        line + ("," if line.startswith("001C") else f",ZD-{line[:4]}") for line in lines[1:]
+        line + "," + ("ZD-OLD" if "Standard,EMEA" in line else ids.get(line[:4], f"ZD-{line[:4]}"))
+        for line in lines[1:]
     ]
     path.write_text("\n".join(lines) + "\n")
     config = SalesforceFivetranConfig(

@@ -526,12 +526,15 @@ def _snapshots(con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig)
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sf_account_days AS
-            SELECT d._day, v.*,
+            -- one landing id per account on every day (the latest), as its contacts and
+            -- subscriptions carry
+            SELECT d._day, v.* REPLACE (i.account_id AS account_id),
                    coalesce(v.field_segment, v.band_segment, {quote(config.default_segment)})
                        AS segment,
                    CASE WHEN s.all_ended THEN 'churned' ELSE 'active' END AS status
             FROM _sf_days d
             JOIN _sf_account_versions v ON d._day BETWEEN v.from_day AND v.to_day
+            JOIN _sf_account_ids i ON i.sf_id = v.sf_id
             JOIN (SELECT _day, sf_account_id, bool_and(status <> 'active') AS all_ended
                   FROM _sf_subscription_days GROUP BY ALL) s
               ON s._day = d._day AND s.sf_account_id = v.sf_id
