@@ -527,3 +527,24 @@ def test_example_mapping_parses_and_reaches_the_check(tmp_path: Path) -> None:
     # the hand export has no external_id_c column: the configured field is named
     assert result.exit_code == 1
     assert "table account: column external_id_c missing" in " ".join(result.output.split())
+
+
+def test_a_duckdb_database_source_gives_the_same_snapshots(tmp_path: Path) -> None:
+    """Fivetran's DuckDB destination: typed columns (timestamps, booleans) instead of text."""
+    _hand_export(tmp_path / "export")
+    database = tmp_path / "fivetran.duckdb"
+    con = duckdb.connect(str(database))
+    con.execute("CREATE SCHEMA salesforce")
+    for table in ("account", "contact", "opportunity"):
+        con.execute(
+            f"CREATE TABLE salesforce.{table} AS "
+            f"SELECT * FROM read_csv('{tmp_path / 'export' / table}.csv', header=true)"
+        )
+    con.close()
+    convert_to_landing(tmp_path / "export", tmp_path / "from_files")
+    convert_to_landing(database, tmp_path / "from_database")
+    for entity in CRM:
+        for day in DAYS:
+            assert _snapshot(tmp_path / "from_database", entity, day) == _snapshot(
+                tmp_path / "from_files", entity, day
+            )

@@ -16,7 +16,8 @@ Mapping (the knobs are in `SalesforceFivetranConfig`):
   account changes are dated at the sync, not when they happened. A version with
   `is_deleted` or `_fivetran_deleted` is no account. The landing `account_id` is the
   Salesforce `id` unless `account_id_field` names another column (it must be what the
-  helpdesk's organizations carry, e.g. Zendesk `organization.external_id`). Segment, tier
+  helpdesk's organizations carry, e.g. Zendesk `organization.external_id`; an account
+  lands with its latest value on every day, empty -> the Salesforce id, counted). Segment, tier
   and region come from configurable custom fields, industry from the standard picklist
   (`Technology` -> `software`); unknown values fall back, counted in the result: segment to
   the `number_of_employees` band, else `default_segment` (the contract has no `other`
@@ -25,7 +26,8 @@ Mapping (the knobs are in `SalesforceFivetranConfig`):
   "unknown"). `owner` is the owner's Salesforce user id (not the user's name: that would put
   a person's name in the warehouse in clear). An account is in a day's snapshot once it was
   created and has a subscription (a closed-won opportunity): prospects are not customers.
-  Its status is `churned` when none of its subscriptions is active that day.
+  Its status is `churned` when none of its subscriptions is active that day; its contacts
+  and subscriptions are in the snapshots of the days it is.
 - Contacts: current, not deleted, with an email (the contract requires one; others are
   counted and skipped), of an account in that day's snapshot, from their created day.
 - Subscriptions from opportunities, one subscription per `subscription_id_field` value
@@ -38,12 +40,12 @@ Mapping (the knobs are in `SalesforceFivetranConfig`):
   `cancelled` (cancelled_at = close date) when it closed before the renewal date or its stage
   is one of `cancel_stages`, else `expired` (a non-renewal at the term's end, no
   cancelled_at). A term past its renewal date with the renewal still open stays `active`.
-  ARR is the opportunity's `arr_field` (default `amount`), else the account's `arr_field`,
-  else 0 (counted); unknown plans become `default_plan`, missing seats 0 (counted).
+  ARR is the opportunity's `arr_field` (default `amount`), else the account's
+  `account_arr_field`, else 0 (counted); unknown plans become `default_plan`, missing seats 0 (counted).
 - Days: every day from the first to the last day the export covers: `first_day` and
   `last_day` when configured, else from the history start (the earliest `_fivetran_start`;
   without history mode the earliest account `created_date`) to the sync day (the latest
-  `_fivetran_synced`).
+  `_fivetran_synced`). Only days whose rows changed since the last load are rewritten.
 """
 
 from __future__ import annotations
