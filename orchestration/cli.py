@@ -660,7 +660,9 @@ def sources_load(
     console.print(
         f"{result.tickets:,} tickets and {result.events:,} events -> "
         f"{landing}/helpdesk/ days {result.first_day}..{result.last_day}; "
-        f"{result.deleted_tickets:,} deleted tickets dropped; synced through "
+        f"{result.deleted_tickets:,} deleted "
+        f"{f'and {result.merged_tickets:,} merged ' if result.merged_tickets else ''}"
+        "tickets dropped; synced through "
         f"{result.synced_through or 'unknown (no _fivetran_synced)'}"
     )
     for attribute, counts in result.other_counts.items():
