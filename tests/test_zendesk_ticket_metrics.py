@@ -240,3 +240,21 @@ def test_load_command_reports_merged_tickets(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "1 deleted and 1 merged tickets dropped" in " ".join(result.output.split())
+
+
+def test_a_removed_merge_tag_keeps_the_ticket(tmp_path: Path) -> None:
+    """Only a live `closed_by_merge` tag drops a ticket: one the connector soft-deleted
+    (the tag was removed in Zendesk) leaves 202 an ordinary closed ticket."""
+    _export(tmp_path / "export")
+    tags = tmp_path / "export" / "ticket_tag.csv"
+    tags.write_text(
+        tags.read_text().replace(
+            "202,closed_by_merge,2026-05-12 02:00:00,false",
+            "202,closed_by_merge,2026-05-12 02:00:00,true",
+        )
+    )
+    result = convert_to_landing(tmp_path / "export", tmp_path / "landing")
+    assert (result.tickets, result.deleted_tickets, result.merged_tickets) == (6, 1, 0)
+    # 202 brings its created event, the private merge note and the closure
+    assert result.events_by_type["internal_note"] == 2
+    assert result.events_by_type["closed"] == 1
