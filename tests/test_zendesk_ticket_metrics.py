@@ -244,7 +244,8 @@ def test_load_command_reports_merged_tickets(tmp_path: Path) -> None:
 
 def test_a_removed_merge_tag_keeps_the_ticket(tmp_path: Path) -> None:
     """Only a live `closed_by_merge` tag drops a ticket: one the connector soft-deleted
-    (the tag was removed in Zendesk) leaves 202 an ordinary closed ticket."""
+    (the tag was removed in Zendesk) leaves 202 an ordinary closed ticket, and a tag row
+    without a ticket id drops nothing."""
     _export(tmp_path / "export")
     tags = tmp_path / "export" / "ticket_tag.csv"
     tags.write_text(
@@ -252,6 +253,7 @@ def test_a_removed_merge_tag_keeps_the_ticket(tmp_path: Path) -> None:
             "202,closed_by_merge,2026-05-12 02:00:00,false",
             "202,closed_by_merge,2026-05-12 02:00:00,true",
         )
+        + f",closed_by_merge,{SYNCED},false\n"
     )
     result = convert_to_landing(tmp_path / "export", tmp_path / "landing")
     assert (result.tickets, result.deleted_tickets, result.merged_tickets) == (6, 1, 0)

@@ -497,11 +497,13 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
                   AND NOT coalesce(_fivetran_deleted, false)
                 GROUP BY ticket_id) AS tags ON tags.ticket_id = t.id"""
     vip_tags = _sql_list(tuple(t.lower() for t in config.vip_organization_tags))
-    # Deleted and merged-away tickets are no work of their own: kept out of every count.
+    # Deleted and merged-away tickets are no work of their own: kept out of every count
+    # (no NULL ids in _zd_merged: one would make NOT IN drop every ticket).
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _zd_merged AS
             SELECT DISTINCT ticket_id FROM zd_ticket_tag
-            WHERE lower(trim(tag)) = {_quote(MERGED_TAG)} AND NOT coalesce(_fivetran_deleted, false)"""
+            WHERE lower(trim(tag)) = {_quote(MERGED_TAG)} AND ticket_id IS NOT NULL
+              AND NOT coalesce(_fivetran_deleted, false)"""
     )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _zd_tickets AS
