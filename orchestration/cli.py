@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from extracts.contracts import ENTITIES, FAULT_KINDS
+from extracts.sources import KINDS as SOURCE_KINDS
 
 app = typer.Typer(
     help="supportops: support-analytics warehouse and feature pipeline "
@@ -55,9 +56,10 @@ def generate(
         str,
         typer.Option(
             "--format",
-            help="native (default) or zendesk_fivetran: the helpdesk as Fivetran's Zendesk "
-            "connector lands it, in OUT/connectors/zendesk_fivetran/ instead of "
-            "OUT/landing/helpdesk/ (load it with `supportops sources load`).",
+            help="native (default), or a connector shape (comma-separated for several: "
+            f"{', '.join(SOURCE_KINDS)}): that source as its connector lands it, in "
+            "OUT/connectors/<kind>/ instead of OUT/landing/<source>/ (load it with "
+            "`supportops sources load`).",
         ),
     ] = "native",
 ) -> None:
@@ -73,8 +75,10 @@ def generate(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose from {sorted(SCALES)}")
-    if format not in ("native", "zendesk_fivetran"):
-        raise typer.BadParameter("--format must be native or zendesk_fivetran")
+    kinds = [] if format == "native" else [k.strip() for k in format.split(",")]
+    unknown = sorted(set(kinds) - set(SOURCE_KINDS))
+    if unknown:
+        raise typer.BadParameter(f"--format: unknown {unknown}; native or {list(SOURCE_KINDS)}")
     overrides = {
         "accounts": accounts,
         "start": dt.date.fromisoformat(start) if start else None,
@@ -87,27 +91,31 @@ def generate(
         fault_kinds=_parse_kinds(fault_kinds),
         **{k: v for k, v in overrides.items() if v is not None},
     )
-    if format == "zendesk_fivetran" and config.fault_rate:
+    if kinds and config.fault_rate:
         raise typer.BadParameter(
-            "faults are injected into native files only; use --fault-rate 0 with "
-            "--format zendesk_fivetran"
+            "faults are injected into native files only; use --fault-rate 0 with a connector "
+            "--format"
         )
     with console.status("generating extracts") as status:
         summary = run_generator(
             config, out, progress=lambda i, n: status.update(f"generating day {i}/{n}")
         )
     tickets = summary.rows.get("helpdesk_tickets", 0)
-    if format == "zendesk_fivetran":
+    for kind in kinds:
+        import importlib
         import shutil
 
-        from extracts.generator.zendesk_fivetran import write_zendesk_fivetran
+        from extracts.sources import adapter
 
-        connector = out / "connectors" / "zendesk_fivetran"
+        source = adapter(kind).LANDING_SOURCE
+        connector = out / "connectors" / kind
         shutil.rmtree(connector, ignore_errors=True)
-        connector_rows = write_zendesk_fivetran(out / "landing", connector)
-        shutil.rmtree(out / "landing" / "helpdesk")
-        summary.rows = {k: v for k, v in summary.rows.items() if not k.startswith("helpdesk_")}
-        summary.rows.update({f"zendesk_fivetran.{k}": v for k, v in connector_rows.items()})
+        connector_rows = importlib.import_module(f"extracts.generator.{kind}").write(
+            out / "landing", connector
+        )
+        shutil.rmtree(out / "landing" / source)
+        summary.rows = {k: v for k, v in summary.rows.items() if not k.startswith(f"{source}_")}
+        summary.rows.update({f"{kind}.{k}": v for k, v in connector_rows.items()})
     table = Table(title=f"Generated {summary.days} days into {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -579,46 +587,53 @@ def bench(
 
 
 sources_app = typer.Typer(
-    help="Bring your own data: check and load connector exports (Zendesk via Fivetran).",
+    help="Bring your own data: check and load connector exports (Zendesk, Salesforce, Segment).",
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
-SOURCE_KINDS = ("zendesk_fivetran",)
 
 
 def _source_config(kind: str, config: Path | None):
-    from extracts.sources.zendesk_fivetran import ZendeskFivetranConfig
+    from extracts.sources import adapter
 
-    if kind not in SOURCE_KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {list(SOURCE_KINDS)}")
     try:
-        return ZendeskFivetranConfig.from_yaml(config) if config else ZendeskFivetranConfig()
+        module = adapter(kind)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        return module.Config.from_yaml(config) if config else module.Config()
     except (OSError, ValueError, TypeError) as exc:
         raise typer.BadParameter(f"{config}: {exc}") from exc
 
 
-KindOption = Annotated[str, typer.Option("--kind", help="Connector shape: zendesk_fivetran.")]
+KindOption = Annotated[
+    str, typer.Option("--kind", help=f"Connector shape: {', '.join(SOURCE_KINDS)}.")
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="YAML file with the mapping knobs (a `zendesk_fivetran:` section or top-level keys).",
+        help="YAML file with the mapping knobs (a `<kind>:` section or top-level keys).",
     ),
+]
+SourcePath = Annotated[
+    Path,
+    typer.Argument(help="Folder with one file (or folder) per table, or a DuckDB database."),
 ]
 
 
 @sources_app.command("check")
 def sources_check(
-    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    path: SourcePath,
     kind: KindOption = "zendesk_fivetran",
     config: ConfigOption = None,
 ) -> None:
     """Validate a connector export before loading: tables, columns, types, lost metrics.
 
     Exits 1 when the export cannot be loaded, naming the table and column."""
-    from extracts.sources.zendesk_fivetran import check_export
+    from extracts.sources import adapter
 
-    report = check_export(path, _source_config(kind, config))
+    report = adapter(kind).check_export(path, _source_config(kind, config))
     for table, rows in report.rows.items():
         console.print(f"table {table}: {rows:,} rows")
     for metric, why in report.unavailable:
@@ -635,43 +650,36 @@ def sources_check(
 
 @sources_app.command("load")
 def sources_load(
-    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    path: SourcePath,
     kind: KindOption = "zendesk_fivetran",
     config: ConfigOption = None,
     landing: Annotated[
         Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING_DIR.")
     ] = None,
 ) -> None:
-    """Map a connector export onto the native landing days (LANDING/helpdesk/<day>/).
+    """Map a connector export onto the native landing days (LANDING/<source>/<day>/).
 
-    Replaces LANDING/helpdesk/ as a whole; then `supportops materialize` ingests it like
-    native files (contracts, quarantine, PII hashing)."""
-    from extracts.sources.zendesk_fivetran import convert_to_landing
+    Then `supportops materialize` ingests it like native files (contracts, quarantine, PII
+    hashing)."""
+    from extracts.sources import adapter
 
     if landing is None:
         from orchestration.settings import settings
 
         landing = settings.landing_dir
+    module = adapter(kind)
     try:
-        result = convert_to_landing(path, landing, _source_config(kind, config))
+        result = module.convert_to_landing(path, landing, _source_config(kind, config))
     except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]cannot load {path} as {kind}[/]: {exc}", highlight=False)
         raise typer.Exit(1) from exc
     console.print(
-        f"{result.tickets:,} tickets and {result.events:,} events -> "
-        f"{landing}/helpdesk/ days {result.first_day}..{result.last_day}; "
-        f"{result.deleted_tickets:,} deleted "
-        f"{f'and {result.merged_tickets:,} merged ' if result.merged_tickets else ''}"
-        "tickets dropped; synced through "
-        f"{result.synced_through or 'unknown (no _fivetran_synced)'}"
+        f"{result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced through "
+        f"{result.synced_through or 'unknown (no sync watermark)'}",
+        highlight=False,
     )
-    for attribute, counts in result.other_counts.items():
-        fallback = "other" if attribute != "priority" else "the default priority"
-        console.print(
-            f"[yellow]warning[/] {attribute}: {sum(counts.values()):,} tickets mapped to "
-            f"{fallback} ({counts})",
-            highlight=False,
-        )
+    for warning in result.warnings():
+        console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
 if __name__ == "__main__":
