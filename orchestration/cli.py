@@ -587,10 +587,91 @@ def bench(
 
 
 sources_app = typer.Typer(
-    help="Bring your own data: check and load connector exports (Zendesk, Salesforce, Segment).",
-    no_args_is_help=True,
+    help="Bring your own data: check and load connector exports (Zendesk, Salesforce, Segment)."
 )
 app.add_typer(sources_app, name="sources")
+
+
+def _configured_sources() -> list:
+    from extracts.sources.config import load_sources
+    from orchestration.settings import settings
+
+    if not settings.sources_file.is_file():
+        return []
+    try:
+        return load_sources(settings.sources_file)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List where each landing source comes from: its last sync, rows loaded and quarantined.
+
+    Sources come from sources.yml (SUPPORTOPS_SOURCES); rows from the published serving copy."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from extracts.sources.connector import read_manifest
+    from orchestration.settings import settings
+
+    by_source = {spec.landing_source: spec for spec in _configured_sources()}
+    raw_rows = _raw_summary(settings.serving)
+    listing = []
+    for landing_source in ("helpdesk", "crm", "telemetry"):
+        spec = by_source.get(landing_source)
+        manifest = read_manifest(settings.landing_dir, landing_source)
+        tables = {k: v for k, v in raw_rows.items() if k.startswith(f"{landing_source}_")}
+        listing.append(
+            {
+                "landing_source": landing_source,
+                "kind": spec.kind if spec else manifest.get("kind", "native"),
+                "path": str(spec.path) if spec else None,
+                "synced_through": manifest.get("synced_through"),
+                "converted_at": manifest.get("converted_at"),
+                "days": [manifest.get("first_day"), manifest.get("last_day")],
+                "rows_loaded": sum(t["loaded"] for t in tables.values()),
+                "rows_quarantined": sum(t["quarantined"] for t in tables.values()),
+                "tables": tables,
+            }
+        )
+    if as_json:
+        print(json.dumps({"sources_file": str(settings.sources_file), "sources": listing}))
+        return
+    table = Table(
+        title=f"Sources ({settings.sources_file.name}: "
+        f"{'found' if settings.sources_file.is_file() else 'none, native only'})"
+    )
+    for column in ("landing", "kind", "path", "synced through", "loaded", "quarantined"):
+        table.add_column(column, justify="right" if column in ("loaded", "quarantined") else "left")
+    for row in listing:
+        table.add_row(
+            row["landing_source"],
+            row["kind"],
+            row["path"] or "-",
+            row["synced_through"] or "-",
+            f"{row['rows_loaded']:,}",
+            f"{row['rows_quarantined']:,}",
+        )
+    console.print(table)
+
+
+def _raw_summary(serving: Path) -> dict[str, dict]:
+    """Rows loaded and quarantined per raw table, from the published serving copy."""
+    if not serving.is_file():
+        return {}
+    import duckdb
+
+    from serving.publish import RAW_SUMMARY_TABLE
+
+    with duckdb.connect(str(serving), read_only=True) as con:
+        rows = con.execute(
+            f"SELECT table_name, loaded, quarantined FROM main.{RAW_SUMMARY_TABLE}"
+        ).fetchall()
+    return {name: {"loaded": loaded, "quarantined": q} for name, loaded, q in rows}
 
 
 def _source_config(kind: str, config: Path | None):
@@ -650,36 +731,70 @@ def sources_check(
 
 @sources_app.command("load")
 def sources_load(
-    path: SourcePath,
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A connector export (folder or DuckDB database); default: every source "
+            "in sources.yml."
+        ),
+    ] = None,
     kind: KindOption = "zendesk_fivetran",
     config: ConfigOption = None,
     landing: Annotated[
-        Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING_DIR.")
+        Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING.")
     ] = None,
 ) -> None:
-    """Map a connector export onto the native landing days (LANDING/<source>/<day>/).
+    """Map connector exports onto the native landing days (LANDING/<source>/<day>/).
 
-    Then `supportops materialize` ingests it like native files (contracts, quarantine, PII
-    hashing)."""
+    Only days whose rows changed since the last load are rewritten. Then `supportops
+    materialize` ingests them like native files (contracts, quarantine, PII hashing)."""
     from extracts.sources import adapter
+    from extracts.sources.connector import read_manifest
 
     if landing is None:
         from orchestration.settings import settings
 
         landing = settings.landing_dir
-    module = adapter(kind)
-    try:
-        result = module.convert_to_landing(path, landing, _source_config(kind, config))
-    except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]cannot load {path} as {kind}[/]: {exc}", highlight=False)
-        raise typer.Exit(1) from exc
+    if path is not None:
+        jobs = [(kind, path, _source_config(kind, config))]
+    else:
+        jobs = [(spec.kind, spec.path, spec.config) for spec in _configured_sources()]
+        if not jobs:
+            console.print(
+                "[red]no PATH and no sources.yml[/] (see README: Run it on your own data)"
+            )
+            raise typer.Exit(2)
+    deletions = False
+    for job_kind, job_path, job_config in jobs:
+        module = adapter(job_kind)
+        before = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
+        try:
+            result = module.convert_to_landing(job_path, landing, job_config)
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]cannot load {job_path} as {job_kind}[/]: {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+        after = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
+        deletions |= any(after.get(k, 0) > before.get(k, 0) for k in after if "deleted" in k)
+        changed = result.changed_days
+        console.print(
+            f"{job_kind}: {result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced "
+            f"through {result.synced_through or 'unknown (no sync watermark)'}; "
+            + (
+                f"{len(changed)} day(s) changed, {changed[0]}..{changed[-1]}"
+                if changed
+                else "nothing changed since the last load"
+            ),
+            highlight=False,
+        )
+        for warning in result.warnings():
+            console.print(f"[yellow]warning[/] {warning}", highlight=False)
     console.print(
-        f"{result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced through "
-        f"{result.synced_through or 'unknown (no sync watermark)'}",
+        "next: `supportops materialize --full-refresh` (rows were deleted at the source; "
+        "a full rebuild drops them from the marts)"
+        if deletions
+        else "next: `supportops materialize`",
         highlight=False,
     )
-    for warning in result.warnings():
-        console.print(f"[yellow]warning[/] {warning}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,17 @@ missing tables and columns and values of the wrong type, naming the table and co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import json
+import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import duckdb
+
+from extracts.contracts import Entity
 
 FORMATS = ("parquet", "csv", "jsonl")
 DATABASE_SUFFIXES = (".duckdb", ".db")
@@ -173,11 +178,16 @@ def open_export(
     prefix: str,
     extra_columns: dict[str, tuple[Column, ...]] | None = None,
     schema: str | None = None,
+    archive: Path | None = None,
 ) -> Export:
     """Create `<prefix>src_<table>` (as read) and `<prefix><table>` (typed, current version).
 
     `extra_columns` adds configured columns (a custom field) to a table's declared ones;
-    `schema` picks the schema of a database source holding several connectors."""
+    `schema` picks the schema of a database source holding several connectors. With
+    `archive`, each versioned table's rows synced after the archive's watermark are appended
+    to `<archive>/<table>/` first, and the table is read from there: every synced version is
+    kept, the same sync re-loaded adds nothing, and an export holding only the latest
+    changes (an incremental file drop) still gives the whole current state."""
     source = Path(source)
     con.execute("SET TimeZone = 'UTC'")
     if is_database(source):
@@ -207,6 +217,10 @@ def open_export(
         if relation:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
             have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+            if archive is not None and table.version_column in have:
+                relation = _archive_versions(con, raw, table.version_column, archive / table.name)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
+                have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
             present[table.name] = have
             locations[table.name] = where
             scan = raw
@@ -227,6 +241,36 @@ def open_export(
             f"SELECT * FROM (SELECT {select} FROM {scan}){latest}"
         )
     return Export(source, prefix, present, locations)
+
+
+def _archive_versions(
+    con: duckdb.DuckDBPyConnection, raw: str, version_column: str, folder: Path
+) -> str:
+    """Append the rows of `raw` synced after the archive's newest version; return a reader
+    over every archived batch. Rows without a version are archived with the first batch."""
+    version = typed(Column(version_column, "TIMESTAMP"), True).rsplit(" AS ", 1)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = sorted(folder.glob("*.parquet"))
+    watermark = (
+        con.execute(f"SELECT max({version}) FROM {reader(batches)}").fetchone()[0]
+        if batches
+        else None
+    )
+    newer = f"{version} > ?" if watermark else "true"
+    newest = con.execute(
+        f"SELECT count(*), max({version}) FROM {raw} WHERE {newer}",
+        [watermark] if watermark else [],
+    ).fetchone()
+    if newest[0]:
+        name = (newest[1] or dt.datetime(1970, 1, 1)).strftime("%Y%m%dT%H%M%S%f")
+        staged = folder / f".{name}.parquet.tmp"
+        con.execute(
+            f"COPY (SELECT * FROM {raw} WHERE {newer}) TO {quote(str(staged))} (FORMAT parquet)",
+            [watermark] if watermark else [],
+        )
+        staged.replace(folder / f"{name}.parquet")
+        batches = sorted(folder.glob("*.parquet"))
+    return reader(batches)
 
 
 @dataclass
@@ -294,3 +338,131 @@ def check_tables(
                     f"table {table.name}: column {column.name} is empty in {nulls} row(s); "
                     "those rows are quarantined or skipped"
                 )
+
+
+_COPY_OPTIONS = {"jsonl": "FORMAT json", "csv": "FORMAT csv, HEADER", "parquet": "FORMAT parquet"}
+MANIFEST_NAME = "_connector.json"
+
+
+@dataclass
+class LandedDays:
+    """What one conversion wrote under `<landing>/<source>/`."""
+
+    first_day: dt.date | None
+    last_day: dt.date | None
+    changed: list[dt.date]
+    """Days written because they are new or their rows differ from the last conversion."""
+    removed: list[dt.date]
+    """Day folders deleted because the export no longer reaches them."""
+
+
+def read_manifest(landing_dir: str | Path, source: str) -> dict[str, Any]:
+    """The last conversion's record for a landing source ({} when none)."""
+    path = Path(landing_dir) / source / MANIFEST_NAME
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def write_landing_days(
+    con: duckdb.DuckDBPyConnection,
+    landing_dir: str | Path,
+    source: str,
+    outputs: Sequence[tuple[Entity, str]],
+    kind: str,
+    synced_through: dt.datetime | None,
+    stats: Mapping[str, Any] | None = None,
+) -> LandedDays:
+    """Write `(entity, SELECT ... , _day)` outputs as `<landing>/<source>/<day>/<file>`.
+
+    Every day from the first to the last `_day` gets every entity's file (empty when the day
+    has no rows). A day is rewritten only when its rows changed since the last conversion
+    (a per-day fingerprint kept in `<source>/_connector.json`), and replaced as a whole
+    folder by a rename, so re-loading the same sync writes nothing and a reader never sees
+    half a day. Day folders the export no longer reaches are removed.
+    """
+    root = Path(landing_dir) / source
+    root.mkdir(parents=True, exist_ok=True)
+    previous = read_manifest(landing_dir, source).get("days", {})
+    # Materialised in the query's order, which a filtered scan keeps (insertion order is
+    # preserved), so each day's file lists its rows in that order (line numbers are provenance).
+    for entity, sql in outputs:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _landing_{entity.name} AS {sql}")
+    fingerprint_sql = " UNION ALL ".join(
+        f"SELECT {quote(entity.name)} AS entity, _day, count(*) AS n, "
+        f"sum(hash(t)::HUGEINT)::VARCHAR AS h FROM _landing_{entity.name} AS t GROUP BY _day"
+        for entity, _ in outputs
+    )
+    rows = con.execute(
+        f"SELECT _day, string_agg(entity || ':' || n || ':' || h, ',' ORDER BY entity) "
+        f"FROM ({fingerprint_sql}) GROUP BY _day"
+    ).fetchall()
+    fingerprints = {day.isoformat(): fp for day, fp in rows if day is not None}
+    if not fingerprints:
+        first = last = None
+        days: list[dt.date] = []
+    else:
+        first = dt.date.fromisoformat(min(fingerprints))
+        last = dt.date.fromisoformat(max(fingerprints))
+        days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    current = {d.isoformat(): fingerprints.get(d.isoformat(), "") for d in days}
+    changed = [
+        d
+        for d in days
+        if previous.get(d.isoformat()) != current[d.isoformat()]
+        or not (root / d.isoformat()).is_dir()
+    ]
+    staging = root.parent / f".{source}.staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        for day in changed:
+            folder = staging / day.isoformat()
+            folder.mkdir()
+            for entity, _ in outputs:
+                con.execute(
+                    f"COPY (SELECT * EXCLUDE (_day) FROM _landing_{entity.name} WHERE _day = ?) "
+                    f"TO {quote(str(folder / entity.file_name))} "
+                    f"({_COPY_OPTIONS[entity.format]})",
+                    [day],
+                )
+            _replace_dir(folder, root / day.isoformat())
+        keep = {d.isoformat() for d in days}
+        removed = sorted(
+            dt.date.fromisoformat(p.name)
+            for p in root.iterdir()
+            if p.is_dir() and _is_day(p.name) and p.name not in keep
+        )
+        for day in removed:
+            shutil.rmtree(root / day.isoformat())
+        manifest = {
+            "kind": kind,
+            "synced_through": synced_through.isoformat() if synced_through else None,
+            "converted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "first_day": first.isoformat() if first else None,
+            "last_day": last.isoformat() if last else None,
+            "stats": dict(stats or {}),
+            "days": current,
+        }
+        tmp = root / f"{MANIFEST_NAME}.tmp"
+        tmp.write_text(json.dumps(manifest, indent=1, default=str))
+        tmp.replace(root / MANIFEST_NAME)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return LandedDays(first, last, changed, removed)
+
+
+def _is_day(name: str) -> bool:
+    try:
+        dt.date.fromisoformat(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap `new` in at `target` with renames (the old folder goes only after the swap)."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -29,7 +29,6 @@ Mapping (see `ZendeskFivetranConfig` for the knobs):
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -194,11 +193,14 @@ SCHEDULE_TABLES = ("schedule", "schedule_holiday", "time_zone", "daylight_time",
 
 
 def open_export(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: ZendeskFivetranConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: ZendeskFivetranConfig,
+    archive: Path | None = None,
 ) -> Export:
     """`zd_src_<table>` (as read) and `zd_<table>` (typed, latest synced version)."""
     extra = {"ticket": (Column(config.category_field, "VARCHAR"),)} if config.category_field else {}
-    return connector.open_export(con, source, TABLES, "zd_", extra, config.schema)
+    return connector.open_export(con, source, TABLES, "zd_", extra, config.schema, archive)
 
 
 def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None) -> CheckReport:
@@ -511,6 +513,8 @@ class ConversionResult:
     tickets: int
     events: int
     deleted_tickets: int
+    changed_days: list[dt.date]
+    """Days written because they are new or changed since the last load of this source."""
     merged_tickets: int = 0
     """Tickets closed by a merge into another ticket (tag `closed_by_merge`): dropped like
     deleted ones, counted apart."""
@@ -547,10 +551,12 @@ def convert_to_landing(
     config: ZendeskFivetranConfig | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> ConversionResult:
-    """Replace `<landing_dir>/helpdesk/` with the export mapped to the native layout.
+    """Map the export onto `<landing_dir>/helpdesk/`, the native layout.
 
     One folder per day from the first ticket's day to the last event's day, each with a
-    `tickets.jsonl` (tickets created that day) and `ticket_events.jsonl` (events that day).
+    `tickets.jsonl` (tickets created that day) and `ticket_events.jsonl` (events that day);
+    only the days whose rows changed since the last load are rewritten (see
+    `connector.write_landing_days`), so `changed_days` is what ingestion must reload.
     Raises ValueError naming the table and column when `check_export` finds an error.
     """
     config = config or ZendeskFivetranConfig()
@@ -560,7 +566,7 @@ def convert_to_landing(
     own = con is None
     con = con or duckdb.connect()
     try:
-        open_export(con, folder, config)
+        open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         _prepare(con, config)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
         deleted, merged = con.execute(
@@ -582,13 +588,12 @@ def convert_to_landing(
             ).fetchall()
             if rows:
                 other[attribute] = dict(rows)
-        first, last = con.execute(
-            """SELECT min(d), max(d) FROM (
-                   SELECT created_at::DATE AS d FROM _zd_ticket_rows
-                   UNION ALL SELECT event_at::DATE FROM _zd_events)"""
-        ).fetchone()
-        root = Path(landing_dir) / HELPDESK_TICKETS.source
-        shutil.rmtree(root, ignore_errors=True)
+        synced_through = con.execute(
+            """SELECT max(s) FROM (
+                   SELECT max(_fivetran_synced) AS s FROM zd_ticket
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_comment
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_field_history)"""
+        ).fetchone()[0]
         ticket_cols = ", ".join(
             _TS.format("created_at") + " AS created_at" if f.name == "created_at" else f.name
             for f in HELPDESK_TICKETS.fields
@@ -597,31 +602,27 @@ def convert_to_landing(
             _TS.format("event_at") + " AS created_at" if f.name == "created_at" else f.name
             for f in HELPDESK_TICKET_EVENTS.fields
         )
-        day = first
-        while first is not None and day <= last:
-            folder_day = root / day.isoformat()
-            folder_day.mkdir(parents=True, exist_ok=True)
-            for query, path in (
+        landed = connector.write_landing_days(
+            con,
+            landing_dir,
+            LANDING_SOURCE,
+            [
                 (
-                    f"SELECT {ticket_cols} FROM _zd_ticket_rows WHERE created_at::DATE = $day "
+                    HELPDESK_TICKETS,
+                    f"SELECT {ticket_cols}, created_at::DATE AS _day FROM _zd_ticket_rows "
                     "ORDER BY _zd_ticket_rows.created_at, ticket_id",
-                    folder_day / HELPDESK_TICKETS.file_name,
                 ),
                 (
-                    f"SELECT {event_cols} FROM _zd_events WHERE event_at::DATE = $day "
+                    HELPDESK_TICKET_EVENTS,
+                    f"SELECT {event_cols}, event_at::DATE AS _day FROM _zd_events "
                     "ORDER BY _zd_events.event_at, ticket_id, event_id",
-                    folder_day / HELPDESK_TICKET_EVENTS.file_name,
                 ),
-            ):
-                con.execute(f"COPY ({query}) TO {quote(str(path))} (FORMAT json)", {"day": day})
-            day += dt.timedelta(days=1)
+            ],
+            KIND,
+            synced_through,
+            {"deleted_tickets": deleted},
+        )
         tickets = con.execute("SELECT count(*) FROM _zd_ticket_rows").fetchone()[0]
-        synced_through = con.execute(
-            """SELECT max(s) FROM (
-                   SELECT max(_fivetran_synced) AS s FROM zd_ticket
-                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_comment
-                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_field_history)"""
-        ).fetchone()[0]
         by_type = dict(
             con.execute(
                 "SELECT event_type, count(*) FROM _zd_events GROUP BY ALL ORDER BY 1"
@@ -629,8 +630,9 @@ def convert_to_landing(
         )
         return ConversionResult(
             landing_dir=Path(landing_dir),
-            first_day=first,
-            last_day=last,
+            first_day=landed.first_day,
+            last_day=landed.last_day,
+            changed_days=landed.changed,
             tickets=tickets,
             events=sum(by_type.values()),
             deleted_tickets=deleted,
