@@ -241,6 +241,7 @@ ENTITIES: tuple[Entity, ...] = (
     TELEMETRY_EVENTS_ENTITY,
 )
 ENTITIES_BY_TABLE = {e.table: e for e in ENTITIES}
+LANDING_SOURCES = tuple(dict.fromkeys(e.source for e in ENTITIES))
 
 
 def landing_path(landing_root: str, entity: Entity, day: str) -> str:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from extracts.contracts import ENTITIES, FAULT_KINDS
+from extracts.contracts import ENTITIES, FAULT_KINDS, LANDING_SOURCES
 from extracts.sources import KINDS as SOURCE_KINDS
 
 app = typer.Typer(
@@ -155,10 +155,19 @@ def materialize(
     database stays as it was. A run left behind by a killed process is marked failed first;
     a live one is named, and this one refuses to start (or waits, with --wait).
     """
+    from extracts.sources.connector import clear_deletions, sources_with_deletions
     from orchestration.settings import PROJECT_ROOT, settings
 
     landed_first, landed_last = _landed_range(settings.landing_dir)
     first, last = first_day or landed_first, last_day or landed_last
+    with_deletions = sources_with_deletions(settings.landing_dir, LANDING_SOURCES)
+    if with_deletions and not full_refresh:
+        console.print(
+            f"rows were deleted at the source ({', '.join(with_deletions)}) since the last "
+            "build: a full rebuild drops them from the marts",
+            highlight=False,
+        )
+        full_refresh = True
     # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     import dagster as dg
@@ -202,6 +211,8 @@ def materialize(
             "Details: [bold]supportops quality[/] and the run in the Dagster UI."
         )
         raise typer.Exit(1)
+    if full_refresh and not (first_day or last_day):
+        clear_deletions(settings.landing_dir, with_deletions)
 
 
 def _claim_the_writer(instance, wait: bool) -> None:
@@ -621,7 +632,7 @@ def sources_list(
     by_source = {spec.landing_source: spec for spec in _configured_sources()}
     raw_rows = _raw_summary(settings.serving)
     listing = []
-    for landing_source in ("helpdesk", "crm", "telemetry"):
+    for landing_source in LANDING_SOURCES:
         spec = by_source.get(landing_source)
         manifest = read_manifest(settings.landing_dir, landing_source)
         tables = {k: v for k, v in raw_rows.items() if k.startswith(f"{landing_source}_")}
@@ -749,7 +760,7 @@ def sources_load(
     Only days whose rows changed since the last load are rewritten. Then `supportops
     materialize` ingests them like native files (contracts, quarantine, PII hashing)."""
     from extracts.sources import adapter
-    from extracts.sources.connector import read_manifest
+    from extracts.sources.connector import flag_deletions, read_manifest
 
     if landing is None:
         from orchestration.settings import settings
@@ -764,7 +775,6 @@ def sources_load(
                 "[red]no PATH and no sources.yml[/] (see README: Run it on your own data)"
             )
             raise typer.Exit(2)
-    deletions = False
     for job_kind, job_path, job_config in jobs:
         module = adapter(job_kind)
         before = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
@@ -774,7 +784,8 @@ def sources_load(
             console.print(f"[red]cannot load {job_path} as {job_kind}[/]: {exc}", highlight=False)
             raise typer.Exit(1) from exc
         after = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
-        deletions |= any(after.get(k, 0) > before.get(k, 0) for k in after if "deleted" in k)
+        if any(after.get(k, 0) > before.get(k, 0) for k in after if "deleted" in k):
+            flag_deletions(landing, module.LANDING_SOURCE)
         changed = result.changed_days
         console.print(
             f"{job_kind}: {result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced "
@@ -788,13 +799,7 @@ def sources_load(
         )
         for warning in result.warnings():
             console.print(f"[yellow]warning[/] {warning}", highlight=False)
-    console.print(
-        "next: `supportops materialize --full-refresh` (rows were deleted at the source; "
-        "a full rebuild drops them from the marts)"
-        if deletions
-        else "next: `supportops materialize`",
-        highlight=False,
-    )
+    console.print("next: `supportops materialize`", highlight=False)
 
 
 if __name__ == "__main__":

@@ -480,6 +480,11 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
     stamps = {path: path.stat().st_mtime_ns for path in day_files}
     assert convert_to_landing(export, landing).changed_days == []
     assert {path: path.stat().st_mtime_ns for path in day_files} == stamps
+    # a day folder someone else overwrote is restored, though the export did not change
+    (landing / "helpdesk" / "2026-05-05" / HELPDESK_TICKETS.file_name).write_text("")
+    assert convert_to_landing(export, landing).changed_days == [dt.date(2026, 5, 5)]
+    day_files = sorted((landing / "helpdesk").glob("*/*.jsonl"))
+    stamps = {path: path.stat().st_mtime_ns for path in day_files}
 
     holding_104 = sorted(
         {
@@ -505,6 +510,76 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
         "zendesk_fivetran",
         "2026-05-11T03:00:00",
     )
+
+
+def test_an_incremental_drop_adds_to_the_kept_versions(tmp_path: Path) -> None:
+    """A sync delivered as only its changed rows: the archive under `_synced/` keeps every
+    version (re-loading one adds nothing), and the landing reflects the whole current state."""
+    export, landing = tmp_path / "export", tmp_path / "landing"
+    _hand_export(export)
+    convert_to_landing(export, landing)
+    convert_to_landing(export, landing)
+    archive = landing / "helpdesk" / "_synced"
+    versions = duckdb.connect()
+
+    def archived(table: str) -> int:
+        return versions.execute(
+            f"SELECT count(*) FROM read_parquet('{archive / table}/*.parquet', union_by_name=true)"
+        ).fetchone()[0]
+
+    assert archived("ticket") == 5  # every row of ticket.csv, 101 in two versions
+    before = {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}
+
+    for table in export.iterdir():  # the next drop holds only what changed since
+        header = table.read_text().splitlines()[0]
+        table.write_text(header + "\n")
+    (export / "ticket.csv").write_text(
+        "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
+        "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
+        "description\n"
+        "104,2026-05-11 03:00:00,true,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,"
+        "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
+    )
+    result = convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+    assert {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)} == before - {104}
+    assert result.synced_through == dt.datetime(2026, 5, 11, 3, 0)
+    convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+
+
+def test_a_duckdb_database_export_loads_like_the_folder(tmp_path: Path) -> None:
+    """Fivetran's and Airbyte's DuckDB destinations: the same tables in a schema of a
+    database file give the same landing files; two schemas holding a table need `schema`."""
+    _hand_export(tmp_path / "export")
+    database = tmp_path / "fivetran.duckdb"
+    with duckdb.connect(str(database)) as con:
+        for schema in ("zendesk", "zendesk_old"):
+            con.execute(f"CREATE SCHEMA {schema}")
+        for table in (tmp_path / "export").glob("*.csv"):
+            con.execute(
+                f'CREATE TABLE zendesk."{table.stem}" AS SELECT * FROM read_csv(?, header=true)',
+                [str(table)],
+            )
+        con.execute("CREATE TABLE zendesk_old.ticket AS SELECT * FROM zendesk.ticket LIMIT 0")
+
+    ambiguous = check_export(database)
+    assert ambiguous.errors == [
+        "table ticket is in several schemas (zendesk, zendesk_old): set `schema` in the "
+        "source's config"
+    ]
+    config = ZendeskFivetranConfig(schema="zendesk")
+    assert check_export(database, config).ok
+    from_database = convert_to_landing(database, tmp_path / "from_database", config)
+    from_folder = convert_to_landing(tmp_path / "export", tmp_path / "from_folder")
+    assert (from_database.tickets, from_database.events) == (
+        from_folder.tickets,
+        from_folder.events,
+    )
+    for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS):
+        assert _landed(tmp_path / "from_database", entity) == _landed(
+            tmp_path / "from_folder", entity
+        )
 
 
 def test_load_command_writes_landing_days(tmp_path: Path) -> None:

@@ -178,11 +178,16 @@ def open_export(
     prefix: str,
     extra_columns: dict[str, tuple[Column, ...]] | None = None,
     schema: str | None = None,
+    archive: Path | None = None,
 ) -> Export:
     """Create `<prefix>src_<table>` (as read) and `<prefix><table>` (typed, current version).
 
     `extra_columns` adds configured columns (a custom field) to a table's declared ones;
-    `schema` picks the schema of a database source holding several connectors."""
+    `schema` picks the schema of a database source holding several connectors. With
+    `archive`, each versioned table's rows synced after the archive's watermark are appended
+    to `<archive>/<table>/` first, and the table is read from there: every synced version is
+    kept, the same sync re-loaded adds nothing, and an export holding only the latest
+    changes (an incremental file drop) still gives the whole current state."""
     source = Path(source)
     con.execute("SET TimeZone = 'UTC'")
     if is_database(source):
@@ -212,6 +217,10 @@ def open_export(
         if relation:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
             have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
+            if archive is not None and table.version_column in have:
+                relation = _archive_versions(con, raw, table.version_column, archive / table.name)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {raw} AS SELECT * FROM {relation}")
+                have = [r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall()]
             present[table.name] = have
             locations[table.name] = where
             scan = raw
@@ -232,6 +241,36 @@ def open_export(
             f"SELECT * FROM (SELECT {select} FROM {scan}){latest}"
         )
     return Export(source, prefix, present, locations)
+
+
+def _archive_versions(
+    con: duckdb.DuckDBPyConnection, raw: str, version_column: str, folder: Path
+) -> str:
+    """Append the rows of `raw` synced after the archive's newest version; return a reader
+    over every archived batch. Rows without a version are archived with the first batch."""
+    version = typed(Column(version_column, "TIMESTAMP"), True).rsplit(" AS ", 1)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    batches = sorted(folder.glob("*.parquet"))
+    watermark = (
+        con.execute(f"SELECT max({version}) FROM {reader(batches)}").fetchone()[0]
+        if batches
+        else None
+    )
+    newer = f"{version} > ?" if watermark else "true"
+    newest = con.execute(
+        f"SELECT count(*), max({version}) FROM {raw} WHERE {newer}",
+        [watermark] if watermark else [],
+    ).fetchone()
+    if newest[0]:
+        name = (newest[1] or dt.datetime(1970, 1, 1)).strftime("%Y%m%dT%H%M%S%f")
+        staged = folder / f".{name}.parquet.tmp"
+        con.execute(
+            f"COPY (SELECT * FROM {raw} WHERE {newer}) TO {quote(str(staged))} (FORMAT parquet)",
+            [watermark] if watermark else [],
+        )
+        staged.replace(folder / f"{name}.parquet")
+        batches = sorted(folder.glob("*.parquet"))
+    return reader(batches)
 
 
 @dataclass
@@ -323,6 +362,32 @@ def read_manifest(landing_dir: str | Path, source: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+FULL_REFRESH_KEY = "deleted_since_last_build"
+
+
+def flag_deletions(landing_dir: str | Path, source: str) -> None:
+    """Record that rows vanished from `source` since the last build: incremental models
+    replace keys but never drop one, so the next build must be a full one."""
+    path = Path(landing_dir) / source / MANIFEST_NAME
+    manifest = read_manifest(landing_dir, source)
+    manifest[FULL_REFRESH_KEY] = True
+    path.write_text(json.dumps(manifest, indent=1, default=str))
+
+
+def sources_with_deletions(landing_dir: str | Path, sources: Sequence[str]) -> list[str]:
+    return [s for s in sources if read_manifest(landing_dir, s).get(FULL_REFRESH_KEY)]
+
+
+def clear_deletions(landing_dir: str | Path, sources: Sequence[str]) -> None:
+    """After a successful full build: the deleted rows are gone from the marts."""
+    for source in sources:
+        manifest = read_manifest(landing_dir, source)
+        manifest.pop(FULL_REFRESH_KEY, None)
+        (Path(landing_dir) / source / MANIFEST_NAME).write_text(
+            json.dumps(manifest, indent=1, default=str)
+        )
+
+
 def write_landing_days(
     con: duckdb.DuckDBPyConnection,
     landing_dir: str | Path,
@@ -336,13 +401,17 @@ def write_landing_days(
 
     Every day from the first to the last `_day` gets every entity's file (empty when the day
     has no rows). A day is rewritten only when its rows changed since the last conversion
-    (a per-day fingerprint kept in `<source>/_connector.json`), and replaced as a whole
+    (a per-day fingerprint kept in `<source>/_connector.json`) or its files are not the
+    ones written then (someone else wrote the folder), and replaced as a whole
     folder by a rename, so re-loading the same sync writes nothing and a reader never sees
     half a day. Day folders the export no longer reaches are removed.
     """
     root = Path(landing_dir) / source
     root.mkdir(parents=True, exist_ok=True)
-    previous = read_manifest(landing_dir, source).get("days", {})
+    manifest_before = read_manifest(landing_dir, source)
+    previous = manifest_before.get("days", {})
+    deletions_pending = manifest_before.get(FULL_REFRESH_KEY, False)
+    written = manifest_before.get("files", {})
     # Materialised in the query's order, which a filtered scan keeps (insertion order is
     # preserved), so each day's file lists its rows in that order (line numbers are provenance).
     for entity, sql in outputs:
@@ -369,7 +438,7 @@ def write_landing_days(
         d
         for d in days
         if previous.get(d.isoformat()) != current[d.isoformat()]
-        or not (root / d.isoformat()).is_dir()
+        or written.get(d.isoformat()) != _file_stats(root / d.isoformat())
     ]
     staging = root.parent / f".{source}.staging"
     shutil.rmtree(staging, ignore_errors=True)
@@ -402,6 +471,9 @@ def write_landing_days(
             "last_day": last.isoformat() if last else None,
             "stats": dict(stats or {}),
             "days": current,
+            # what was written, so a day edited or replaced by anyone else is rewritten
+            "files": {d: _file_stats(root / d) for d in current},
+            FULL_REFRESH_KEY: deletions_pending,
         }
         tmp = root / f"{MANIFEST_NAME}.tmp"
         tmp.write_text(json.dumps(manifest, indent=1, default=str))
@@ -409,6 +481,13 @@ def write_landing_days(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return LandedDays(first, last, changed, removed)
+
+
+def _file_stats(folder: Path) -> list[list]:
+    """Name, size and modification time of each file of a day folder ([] when absent)."""
+    if not folder.is_dir():
+        return []
+    return [[f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in sorted(folder.iterdir())]
 
 
 def _is_day(name: str) -> bool:
