@@ -57,7 +57,7 @@ def _rows(path: Path, entity: Entity) -> set[tuple]:
 
 
 def _days(landing: Path) -> list[str]:
-    return sorted(p.name for p in (landing / "crm").iterdir() if p.is_dir())
+    return sorted(p.name for p in (landing / "crm").glob("????-??-??") if p.is_dir())
 
 
 def _snapshot(landing: Path, entity: Entity, day: str) -> set[tuple]:
@@ -392,6 +392,59 @@ def test_landed_contacts_load_with_native_pii_hashing(tmp_path: Path) -> None:
     text = " ".join(str(r) for r in con.execute("SELECT * FROM raw.crm_contacts").fetchall())
     for secret in ("ana@acme.example", "Lopez", "555 0100"):
         assert secret not in text
+
+
+def test_an_incremental_drop_adds_to_the_synced_state(tmp_path: Path) -> None:
+    """A later export holding only the changed rows: the earlier sync's rows still count."""
+    _hand_export(tmp_path / "export")
+    convert_to_landing(tmp_path / "export", tmp_path / "landing")
+    later = "2026-05-06 10:00:00"
+    drop = tmp_path / "drop"
+    history = ",_fivetran_start,_fivetran_end,_fivetran_active"
+    umbrella = "001E,Umbrella,2026-01-15 09:00:00,Healthcare,Customer,005Y,,Enterprise,{},APAC,,,"
+    _csv(
+        drop,
+        "account",
+        ACCOUNT_HEADER + history,
+        # 001E moves from VIP to Standard at 09:00 on 2026-05-06
+        umbrella.format("VIP") + f"false,{later},2026-05-01 00:00:00,2026-05-06 08:59:59.999,false",
+        umbrella.format("Standard") + f"false,{later},2026-05-06 09:00:00,{END},true",
+    )
+    _csv(
+        drop,
+        "contact",
+        "id,account_id,email,_fivetran_synced,_fivetran_deleted",
+        f"003A1,001A,ana@acme.example,{later},true",
+    )
+    _csv(
+        drop,
+        "opportunity",
+        "id,account_id,type,stage_name,is_won,is_closed,amount,close_date,plan_c,seats_c,"
+        "_fivetran_synced",
+        f"006A6,001A,Existing Customer - Upgrade,Closed Won,true,true,40000,2026-05-06,"
+        f"Enterprise,30,{later}",
+    )
+    result = convert_to_landing(drop, tmp_path / "landing")
+    days = [*DAYS, "2026-05-06"]
+    assert _days(tmp_path / "landing") == days
+    # every day changed: the deleted contact leaves them all
+    assert [d.isoformat() for d in result.changed_days] == days
+    accounts = _by_day(tmp_path / "landing", CRM_ACCOUNTS)
+    assert sorted(accounts["2026-05-06"]) == ["001A", "001B", "001E"]
+    assert [accounts[d]["001E"]["tier"] for d in days] == ["vip"] * 5 + ["standard"]
+    contacts = _by_day(tmp_path / "landing", CRM_CONTACTS)
+    assert sorted(contacts["2026-05-01"]) == ["003E1"]
+    subscriptions = _by_day(tmp_path / "landing", CRM_SUBSCRIPTIONS)
+    a = subscriptions["2026-05-06"]["001A"]
+    # the upgrade keeps the renewed term
+    assert (a["plan"], a["seats"], a["arr"], a["start_date"], a["renewal_date"]) == (
+        "enterprise",
+        "30",
+        "40000.0",
+        "2026-05-04",
+        "2027-05-04",
+    )
+    assert subscriptions["2026-05-05"]["001A"]["plan"] == "pro"
 
 
 def test_without_history_mode_changes_are_dated_at_the_sync(tmp_path: Path) -> None:

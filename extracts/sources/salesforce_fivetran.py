@@ -46,6 +46,10 @@ Mapping (the knobs are in `SalesforceFivetranConfig`):
   `last_day` when configured, else from the history start (the earliest `_fivetran_start`;
   without history mode the earliest account `created_date`) to the sync day (the latest
   `_fivetran_synced`). Only days whose rows changed since the last load are rewritten.
+- Syncs: every synced row is archived under `<landing>/crm/_synced/` (the shared
+  connector archive), so an export holding only the latest changes (an incremental drop)
+  adds to the earlier syncs; of several copies of a record (or of a history-mode version)
+  the latest `_fivetran_synced` wins.
 """
 
 from __future__ import annotations
@@ -161,7 +165,8 @@ _SYNC = (
     " is_deleted:BOOLEAN _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"
     " _fivetran_start:TIMESTAMP _fivetran_end:TIMESTAMP _fivetran_active:BOOLEAN"
 )
-# Versions are reduced here, not by the reader: history-mode rows are all kept.
+# Keyed by (id, _fivetran_start): the reader keeps one row per history-mode version (the
+# latest synced copy of it) and, without history mode (no _fivetran_start), one per record.
 TABLES: tuple[Table, ...] = (
     Table(
         "account",
@@ -169,9 +174,8 @@ TABLES: tuple[Table, ...] = (
             "id:VARCHAR! name:VARCHAR! created_date:TIMESTAMP! industry:VARCHAR type:VARCHAR "
             "owner_id:VARCHAR number_of_employees:BIGINT" + _SYNC
         ),
-        key=("id",),
+        key=("id", "_fivetran_start"),
         required=True,
-        version_column=None,
     ),
     Table(
         "contact",
@@ -179,9 +183,8 @@ TABLES: tuple[Table, ...] = (
             "id:VARCHAR! account_id:VARCHAR! first_name:VARCHAR last_name:VARCHAR email:VARCHAR "
             "phone:VARCHAR title:VARCHAR created_date:TIMESTAMP" + _SYNC
         ),
-        key=("id",),
+        key=("id", "_fivetran_start"),
         required=True,
-        version_column=None,
     ),
     Table(
         "opportunity",
@@ -190,9 +193,8 @@ TABLES: tuple[Table, ...] = (
             "stage_name:VARCHAR is_won:BOOLEAN! is_closed:BOOLEAN! type:VARCHAR "
             "created_date:TIMESTAMP" + _SYNC
         ),
-        key=("id",),
+        key=("id", "_fivetran_start"),
         required=True,
-        version_column=None,
     ),
 )
 
@@ -238,10 +240,15 @@ def _tables(config: SalesforceFivetranConfig) -> tuple[Table, ...]:
 
 
 def open_export(
-    con: duckdb.DuckDBPyConnection, source: str | Path, config: SalesforceFivetranConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: SalesforceFivetranConfig,
+    archive: Path | None = None,
 ) -> Export:
-    """`sf_src_<table>` (as read) and `sf_<table>` (typed, every version)."""
-    return connector.open_export(con, source, _tables(config), "sf_", None, config.schema)
+    """`sf_src_<table>` (as read) and `sf_<table>` (typed, one row per version); with
+    `archive`, every synced row is kept there, so an incremental drop still gives the whole
+    state (see `connector.open_export`)."""
+    return connector.open_export(con, source, _tables(config), "sf_", None, config.schema, archive)
 
 
 def _history_mode(export: Export) -> bool:
@@ -339,8 +346,7 @@ def _prepare(
     else:
         versions = """
             SELECT *, TIMESTAMP '0001-01-01' AS valid_from, TIMESTAMP '9999-12-31 23:59:59' AS valid_to
-            FROM sf_account
-            QUALIFY row_number() OVER (PARTITION BY id ORDER BY _fivetran_synced DESC NULLS LAST) = 1"""
+            FROM sf_account"""
     # A version is the account at the end of the days from its start to the day before the
     # next version starts; a deleted record's last version ends at the deletion.
     con.execute(
@@ -705,7 +711,7 @@ def convert_to_landing(
         raise ValueError("; ".join(report.errors))
     con = duckdb.connect()
     try:
-        export = open_export(con, source, config)
+        export = open_export(con, source, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         history = _history_mode(export)
         _prepare(con, config, history)
         fallbacks = _fallbacks(con, config)
