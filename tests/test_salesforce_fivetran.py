@@ -520,6 +520,15 @@ def test_check_names_missing_column_and_bad_type(tmp_path: Path) -> None:
         convert_to_landing(tmp_path, tmp_path / "landing")
 
 
+def test_check_names_a_map_target_outside_the_contract(tmp_path: Path) -> None:
+    _hand_export(tmp_path)
+    config = SalesforceFivetranConfig(plan_map={"team": "gold"}, default_segment="midsize")
+    assert check_export(tmp_path, config).errors == [
+        "config plan_map: ['gold'] not among ['starter', 'growth', 'pro', 'enterprise']",
+        "config default_segment: 'midsize' not among ['smb', 'mid_market', 'enterprise']",
+    ]
+
+
 def test_check_and_load_commands_pass_the_hand_export(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     check = CliRunner().invoke(

@@ -251,6 +251,25 @@ def open_export(
     return connector.open_export(con, source, _tables(config), "sf_", None, config.schema, archive)
 
 
+def _config_errors(config: SalesforceFivetranConfig) -> list[str]:
+    """Map targets and defaults outside the contract's values, named by knob."""
+    errors = []
+    for name, allowed in (
+        ("segment_map", SEGMENTS),
+        ("tier_map", TIERS),
+        ("region_map", REGIONS),
+        ("industry_map", INDUSTRIES),
+        ("plan_map", PLANS),
+    ):
+        bad = sorted({v for v in getattr(config, name).values() if v not in allowed})
+        if bad:
+            errors.append(f"config {name}: {bad} not among {list(allowed)}")
+    for name, allowed in (("default_segment", SEGMENTS), ("default_plan", PLANS)):
+        if getattr(config, name) not in allowed:
+            errors.append(f"config {name}: {getattr(config, name)!r} not among {list(allowed)}")
+    return errors
+
+
 def _history_mode(export: Export) -> bool:
     return "_fivetran_start" in export.present.get("account", [])
 
@@ -259,6 +278,9 @@ def check_export(source: str | Path, config: SalesforceFivetranConfig | None = N
     """Missing tables and columns, bad types, and what the mapping will lack."""
     config = config or SalesforceFivetranConfig()
     report = CheckReport(Path(source))
+    report.errors += _config_errors(config)
+    if report.errors:
+        return report
     con = duckdb.connect()
     try:
         try:
@@ -314,29 +336,19 @@ def check_export(source: str | Path, config: SalesforceFivetranConfig | None = N
 
 def _map_case(raw: str, mapping: Mapping[str, str], allowed: tuple[str, ...]) -> str:
     """SQL: the mapped value of `raw` (lower-cased), or `raw` when allowed, else NULL."""
-    whens = " ".join(
-        f"WHEN {quote(k.lower())} THEN {quote(v)}" for k, v in mapping.items() if v in allowed
-    )
+    whens = " ".join(f"WHEN {quote(k.lower())} THEN {quote(v)}" for k, v in mapping.items())
     mapped = f"CASE {raw} {whens} END" if whens else "NULL"
     return f"coalesce({mapped}, CASE WHEN {raw} IN {sql_list(allowed)} THEN {raw} END)"
-
-
-def _col(present: list[str], name: str, cast: str = "") -> str:
-    """A configured column, or NULL when the export lacks it."""
-    if name in present:
-        return f"{ident(name)}{cast}"
-    return "NULL"
 
 
 def _prepare(
     con: duckdb.DuckDBPyConnection, config: SalesforceFivetranConfig, history: bool
 ) -> None:
     """Account versions with their mapped attributes, current contacts, typed opportunities."""
-    acc = _described(con, "sf_account")
     low = "lower(trim({}))"
-    raw_segment = low.format(_col(acc, config.segment_field))
-    raw_tier = low.format(_col(acc, config.tier_field))
-    raw_region = low.format(_col(acc, config.region_field))
+    raw_segment = low.format(ident(config.segment_field))
+    raw_tier = low.format(ident(config.tier_field))
+    raw_region = low.format(ident(config.region_field))
     small, large = (int(x) for x in config.employee_bands)
     if history:
         versions = """
@@ -356,9 +368,9 @@ def _prepare(
                 SELECT *, lead(valid_from) OVER (PARTITION BY id ORDER BY valid_from) AS next_from
                 FROM v WHERE id IS NOT NULL)
             SELECT id AS sf_id,
-                   coalesce(nullif(trim({_col(acc, config.account_id_field, "::VARCHAR")}), ''), id)
+                   coalesce(nullif(trim({ident(config.account_id_field)}::VARCHAR), ''), id)
                        AS account_id,
-                   nullif(trim({_col(acc, config.account_id_field, "::VARCHAR")}), '') IS NULL
+                   nullif(trim({ident(config.account_id_field)}::VARCHAR), '') IS NULL
                        AS no_account_id,
                    name AS account_name, created_date::DATE AS created_date,
                    {low.format("industry")} AS raw_industry,
@@ -373,8 +385,8 @@ def _prepare(
                    {raw_tier} AS raw_tier,
                    {_map_case(raw_tier, config.tier_map, TIERS)} AS tier,
                    owner_id AS owner,
-                   {_col(acc, config.billing_email_field)}::VARCHAR AS billing_email,
-                   {_col(acc, config.account_arr_field, "::DOUBLE")} AS account_arr,
+                   {ident(config.billing_email_field)}::VARCHAR AS billing_email,
+                   {ident(config.account_arr_field)}::DOUBLE AS account_arr,
                    coalesce(is_deleted, false) OR coalesce(_fivetran_deleted, false) AS deleted,
                    (CASE WHEN valid_from = TIMESTAMP '0001-01-01' THEN DATE '0001-01-01'
                          ELSE valid_from::DATE END) AS from_day,
@@ -382,8 +394,6 @@ def _prepare(
                          valid_to + INTERVAL 1 MILLISECOND - INTERVAL 1 DAY)::DATE AS to_day
             FROM spans"""
     )
-    opp = _described(con, "sf_opportunity")
-    con_cols = _described(con, "sf_contact")
     current = (
         "QUALIFY row_number() OVER (PARTITION BY id ORDER BY coalesce(_fivetran_active, true) DESC, "
         "_fivetran_start DESC NULLS LAST, _fivetran_synced DESC NULLS LAST) = 1"
@@ -397,7 +407,7 @@ def _prepare(
             SELECT * FROM (
                 SELECT id AS contact_id, account_id AS sf_account_id, first_name, last_name,
                        email, phone, title,
-                       CASE lower(trim({_col(con_cols, config.primary_contact_field, "::VARCHAR")}))
+                       CASE lower(trim({ident(config.primary_contact_field)}::VARCHAR))
                             WHEN 'true' THEN true WHEN '1' THEN true
                             WHEN 'false' THEN false WHEN '0' THEN false END AS is_primary,
                        created_date::DATE AS created_day,
@@ -408,11 +418,12 @@ def _prepare(
     def kinds(types: tuple[str, ...]) -> str:
         return sql_list(tuple(t.lower() for t in types))
 
-    start = f"coalesce({_col(opp, config.start_date_field)}::DATE, close_date::DATE)"
+    start = f"coalesce({ident(config.start_date_field)}::DATE, close_date::DATE)"
+    raw_plan = f"lower(trim({ident(config.plan_field)}::VARCHAR))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sf_opps AS
             SELECT id AS opp_id, account_id AS sf_account_id,
-                   nullif(trim({_col(opp, config.subscription_id_field, "::VARCHAR")}), '') AS sub_field,
+                   nullif(trim({ident(config.subscription_id_field)}::VARCHAR), '') AS sub_field,
                    CASE WHEN lower(trim(type)) IN {kinds(config.new_types)} THEN 'new'
                         WHEN lower(trim(type)) IN {kinds(config.renewal_types)} THEN 'renewal'
                         WHEN lower(trim(type)) IN {kinds(config.change_types)} THEN 'change'
@@ -421,15 +432,15 @@ def _prepare(
                    coalesce(is_closed, false) AND NOT coalesce(is_won, false) AS lost,
                    stage_name IN {sql_list(config.cancel_stages)} AS cancel_stage,
                    close_date::DATE AS close_day, created_date,
-                   lower(trim({_col(opp, config.plan_field, "::VARCHAR")})) AS raw_plan,
-                   {_map_case(f"lower(trim({_col(opp, config.plan_field, '::VARCHAR')}))", config.plan_map, PLANS)}
+                   {raw_plan} AS raw_plan,
+                   {_map_case(raw_plan, config.plan_map, PLANS)}
                        AS plan,
-                   round({_col(opp, config.seats_field, "::DOUBLE")})::INTEGER AS seats,
-                   {_col(opp, config.arr_field, "::DOUBLE")} AS arr,
+                   round({ident(config.seats_field)}::DOUBLE)::INTEGER AS seats,
+                   {ident(config.arr_field)}::DOUBLE AS arr,
                    {start} AS start_date,
-                   coalesce({_col(opp, config.renewal_date_field)}::DATE,
+                   coalesce({ident(config.renewal_date_field)}::DATE,
                             ({start} + INTERVAL {int(config.term_months)} MONTH)::DATE) AS renewal_date,
-                   CASE lower(trim({_col(opp, config.auto_renew_field, "::VARCHAR")}))
+                   CASE lower(trim({ident(config.auto_renew_field)}::VARCHAR))
                         WHEN 'true' THEN true WHEN '1' THEN true
                         WHEN 'false' THEN false WHEN '0' THEN false END AS auto_renew
             FROM sf_opportunity
@@ -448,11 +459,6 @@ def _prepare(
              ON a.sf_id = o.sf_account_id
            WHERE o.won AND o.kind IS NOT NULL"""
     )
-
-
-def _described(con: duckdb.DuckDBPyConnection, view: str) -> list[str]:
-    """The columns of a view (a configured column the export lacks is NULL there)."""
-    return [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()]
 
 
 def _synced_through(con: duckdb.DuckDBPyConnection) -> dt.datetime | None:
@@ -700,12 +706,6 @@ def convert_to_landing(
     (`connector.write_landing_days`); `changed_days` is what ingestion must reload.
     Raises ValueError naming the table and column when `check_export` finds an error."""
     config = config or SalesforceFivetranConfig()
-    for value, allowed, name in (
-        (config.default_segment, SEGMENTS, "default_segment"),
-        (config.default_plan, PLANS, "default_plan"),
-    ):
-        if value not in allowed:
-            raise ValueError(f"{name} {value!r} is not one of {list(allowed)}")
     report = check_export(source, config)
     if not report.ok:
         raise ValueError("; ".join(report.errors))
