@@ -10,10 +10,17 @@ import pytest
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.ingest import ensure_tables
-from quality.checks import Window, by_gate, gates_for, run_sql_checks, run_suite, validate_table
 from quality.docs import write_index, write_validation_pages
-from quality.results import RESULTS_TABLE, ensure_results_table, latest_results, write_results
+from quality.gates import by_gate, gates_for, run_sql_checks, run_suite, validate_table
+from quality.results import (
+    RESULTS_TABLE,
+    Window,
+    ensure_results_table,
+    latest_results,
+    write_results,
+)
 from quality.suites import get_suite, suites
+from quality.table_checks import check_volume
 
 FIRST = dt.date(2026, 5, 1)
 DAYS = 20
@@ -182,8 +189,6 @@ def test_day_with_a_tenth_of_the_volume_fails_volume(con) -> None:
 
 def test_small_volumes_fail_volume_only_beyond_chance() -> None:
     """12 rows a day: 5 is under half, but within 3 sqrt(12) of it; 1 is not."""
-    from quality.checks import check_volume
-
     con = duckdb.connect()
     days = [FIRST + dt.timedelta(days=i) for i in range(15)]
     con.execute("CREATE TABLE daily (_landing_date DATE)")
