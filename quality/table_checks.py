@@ -1,4 +1,4 @@
-"""Set-based checks Great Expectations does not express well, each one DuckDB query.
+"""Set-based checks Great Expectations does not express well, as aggregate DuckDB queries.
 
 Column types, daily volume against its trailing median, a rate within its band, freshness,
 referential integrity, and the share of a landing day's rows quarantined or late: each
