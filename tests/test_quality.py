@@ -19,7 +19,14 @@ from quality.results import (
     latest_results,
     write_results,
 )
-from quality.suites import get_suite, suites
+from quality.suites import (
+    MART_SUITES,
+    RAW_TELEMETRY_EVENTS,
+    RAW_TICKET_EVENTS,
+    RAW_TICKETS,
+    get_suite,
+    suites,
+)
 from quality.table_checks import check_volume
 
 FIRST = dt.date(2026, 5, 1)
@@ -70,6 +77,29 @@ def con(tmp_path: Path):
 def failed(result) -> dict[str, str]:
     """Failing checks by label, with their severity."""
     return {o.expectation: o.severity for o in result.outcomes if not o.success}
+
+
+def test_suite_name_constants_and_gates() -> None:
+    """The names code uses for suites are the suites' names, and decide their gates."""
+    assert (RAW_TICKETS, RAW_TICKET_EVENTS, RAW_TELEMETRY_EVENTS) == (
+        "raw.helpdesk_tickets",
+        "raw.helpdesk_ticket_events",
+        "raw.telemetry_events",
+    )
+    assert MART_SUITES == (
+        "marts.fct_tickets",
+        "marts.fct_support_kpis_daily",
+        "features.feat_account_daily",
+    )
+    assert [n for n, d in suites().items() if not d.is_raw] == list(MART_SUITES)
+    # sanity: the events' body_chars and body_sentiment have warning ranges
+    assert gates_for(get_suite("raw.helpdesk_ticket_events")) == [
+        "contract", "sanity", "quarantine", "late_rows", "volume", "freshness", "integrity",
+    ]  # fmt: skip
+    assert gates_for(get_suite("marts.fct_tickets")) == [
+        "contract", "sanity", "volume", "freshness", "distribution",
+    ]  # fmt: skip
+    assert gates_for(get_suite("marts.fct_support_kpis_daily")) == ["contract", "freshness"]
 
 
 def test_every_suite_builds_with_tagged_expectations() -> None:
