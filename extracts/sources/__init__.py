@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-KINDS = ("zendesk_fivetran", "segment")
+KINDS = ("zendesk_fivetran", "salesforce_fivetran", "segment")
 
 
 def adapter(kind: str) -> ModuleType:

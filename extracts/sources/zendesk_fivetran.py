@@ -11,8 +11,9 @@ and everything after it see no difference.
 Mapping (see `ZendeskFivetranConfig` for the knobs):
 
 - a ticket keeps its Zendesk id; tickets with `_fivetran_deleted` or status `deleted` are
-  dropped with all their events; of several synced versions of a row the latest
-  `_fivetran_synced` wins;
+  dropped with all their events, and so are tickets merged into another one (tag
+  `closed_by_merge`: the work lives on in the target ticket); of several synced versions of
+  a row the latest `_fivetran_synced` wins;
 - channel from `via_channel`, category from a ticket column or a tag prefix, tier `vip` when
   the ticket's organization carries a VIP tag; values outside the known sets become `other`
   (counted in the result, never quarantined); priority is the first one the ticket had;
@@ -50,6 +51,8 @@ from extracts.sources.connector import (
 
 KIND = "zendesk_fivetran"
 LANDING_SOURCE = HELPDESK_TICKETS.source
+MERGED_TAG = "closed_by_merge"
+"""The tag Zendesk puts on a ticket it closes by merging it into another."""
 
 DEFAULT_CHANNEL_MAP: dict[str, str] = {
     "email": "email",
@@ -320,11 +323,20 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
                   AND NOT coalesce(_fivetran_deleted, false)
                 GROUP BY ticket_id) AS tags ON tags.ticket_id = t.id"""
     vip_tags = sql_list(tuple(t.lower() for t in config.vip_organization_tags))
+    # Deleted and merged-away tickets are no work of their own: kept out of every count
+    # (no NULL ids in _zd_merged: one would make NOT IN drop every ticket).
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _zd_merged AS
+            SELECT DISTINCT ticket_id FROM zd_ticket_tag
+            WHERE lower(trim(tag)) = {quote(MERGED_TAG)} AND ticket_id IS NOT NULL
+              AND NOT coalesce(_fivetran_deleted, false)"""
+    )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _zd_tickets AS
             SELECT * FROM zd_ticket
             WHERE NOT coalesce(_fivetran_deleted, false)
-              AND coalesce(lower(status), '') <> 'deleted' AND id IS NOT NULL"""
+              AND coalesce(lower(status), '') <> 'deleted' AND id IS NOT NULL
+              AND id NOT IN (SELECT ticket_id FROM _zd_merged)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _zd_ticket_rows AS
@@ -503,6 +515,9 @@ class ConversionResult:
     deleted_tickets: int
     changed_days: list[dt.date]
     """Days written because they are new or changed since the last load of this source."""
+    merged_tickets: int = 0
+    """Tickets closed by a merge into another ticket (tag `closed_by_merge`): dropped like
+    deleted ones, counted apart."""
     events_by_type: dict[str, int] = field(default_factory=dict)
     other_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per attribute (channel, category, priority): source value -> tickets mapped to a fallback."""
@@ -513,7 +528,9 @@ class ConversionResult:
     def summary(self) -> str:
         return (
             f"{self.tickets:,} tickets and {self.events:,} events, days "
-            f"{self.first_day}..{self.last_day}; {self.deleted_tickets:,} deleted tickets dropped"
+            f"{self.first_day}..{self.last_day}; {self.deleted_tickets:,} deleted "
+            + (f"and {self.merged_tickets:,} merged " if self.merged_tickets else "")
+            + "tickets dropped"
         )
 
     def warnings(self) -> list[str]:
@@ -552,9 +569,13 @@ def convert_to_landing(
         open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         _prepare(con, config)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
-        deleted = con.execute(
-            "SELECT count(*) FROM zd_ticket WHERE id NOT IN (SELECT id FROM _zd_tickets)"
-        ).fetchone()[0]
+        deleted, merged = con.execute(
+            """SELECT count(*) FILTER (WHERE is_deleted),
+                      count(*) FILTER (WHERE NOT is_deleted AND id IN (SELECT ticket_id FROM _zd_merged))
+               FROM (SELECT id, coalesce(_fivetran_deleted, false)
+                                OR coalesce(lower(status), '') = 'deleted' AS is_deleted
+                     FROM zd_ticket)"""
+        ).fetchone()
         other: dict[str, dict[str, int]] = {}
         for attribute, condition, raw in (
             ("channel", "channel = 'other'", "raw_channel"),
@@ -615,6 +636,7 @@ def convert_to_landing(
             tickets=tickets,
             events=sum(by_type.values()),
             deleted_tickets=deleted,
+            merged_tickets=merged,
             events_by_type=by_type,
             other_counts=other,
             synced_through=synced_through,

@@ -2,9 +2,11 @@
 --
 -- First reply runs from the moment the ticket entered the agent queue (its creation, or
 -- for a bot-first ticket the bot's hand-off, or the first agent touch when an agent took it
--- over without a hand-off event) to the first public agent reply. Full resolution runs from
--- creation to the final solve. Business minutes count only the open minutes of the
--- ticket's tier (int_business_calendar): for VIP (24x7) they equal calendar minutes.
+-- over without a hand-off event) to the first public agent reply. First resolution runs from
+-- creation to the first solve (or first closure of a never-solved ticket) and is kept after a
+-- reopen; full resolution runs from creation to the final solve. Business minutes count only
+-- the open minutes of the ticket's tier (int_business_calendar): for VIP (24x7) they equal
+-- calendar minutes.
 
 with
 
@@ -58,7 +60,8 @@ anchored as (
                 )
         end as agent_queue_at,
         agent_activity.first_agent_reply_at,
-        resolution.resolved_at
+        resolution.resolved_at,
+        resolution.first_resolved_at
 
     from tickets
     inner join bot_path
@@ -77,7 +80,8 @@ clocked as (
         {{ business_clock('anchored.created_at', 'at_created') }} as business_clock_at_created,
         {{ business_clock('anchored.agent_queue_at', 'at_queue') }} as business_clock_at_queue,
         {{ business_clock('anchored.first_agent_reply_at', 'at_first_reply') }} as business_clock_at_first_reply,
-        {{ business_clock('anchored.resolved_at', 'at_resolved') }} as business_clock_at_resolved
+        {{ business_clock('anchored.resolved_at', 'at_resolved') }} as business_clock_at_resolved,
+        {{ business_clock('anchored.first_resolved_at', 'at_first_resolved') }} as business_clock_at_first_resolved
 
     from anchored
     left join calendar as at_created
@@ -96,6 +100,10 @@ clocked as (
         on
             anchored.tier = at_resolved.tier
             and cast(anchored.resolved_at as date) = at_resolved.calendar_date
+    left join calendar as at_first_resolved
+        on
+            anchored.tier = at_first_resolved.tier
+            and cast(anchored.first_resolved_at as date) = at_first_resolved.calendar_date
 
 ),
 
@@ -122,7 +130,11 @@ final as (
                 then greatest(business_clock_at_first_reply - business_clock_at_queue, 0)
         end as first_reply_business_minutes,
         {{ minutes_between('created_at', 'resolved_at') }} as full_resolution_minutes,
-        business_clock_at_resolved - business_clock_at_created as full_resolution_business_minutes
+        business_clock_at_resolved - business_clock_at_created as full_resolution_business_minutes,
+        first_resolved_at,
+        business_clock_at_first_resolved,
+        {{ minutes_between('created_at', 'first_resolved_at') }} as first_resolution_minutes,
+        business_clock_at_first_resolved - business_clock_at_created as first_resolution_business_minutes
 
     from clocked
 
