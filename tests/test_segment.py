@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from extracts.contracts import TELEMETRY_EVENTS_ENTITY
@@ -318,10 +319,11 @@ def test_config_rejects_unknown_targets(tmp_path: Path) -> None:
         SegmentConfig(event_map={"Signed Up": "signup"})
     with pytest.raises(ValueError, match="account_source"):
         SegmentConfig(account_source="users")
-    example = Path(__file__).parents[1] / "extracts" / "sources" / "segment.example.yml"
-    parsed = SegmentConfig.from_yaml(example)
+    example = yaml.safe_load((Path(__file__).parents[1] / "sources.example.yml").read_text())
+    segment = next(s for s in example["sources"] if s["kind"] == "segment")
+    parsed = SegmentConfig.from_mapping(segment["mapping"])
     assert parsed.event_map["Report Downloaded"] == "report_exported"
-    assert parsed.account_source == "groups"
+    assert parsed.page_event == "page_view" and parsed.account_source == "groups"
 
 
 def test_email_user_id_never_reaches_the_warehouse_in_clear(tmp_path: Path) -> None:
