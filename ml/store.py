@@ -20,12 +20,17 @@ import pandas as pd
 
 ML_SCHEMA = "ml"
 
+# The process umask, read once at import (reading it means setting it, briefly).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 
 def atomic_write(path: Path | str, write: Callable[[Path], Any]) -> Path:
     """Call `write(tmp)` on a temporary file next to `path`, then rename it over `path`.
 
     The rename is atomic on one filesystem: readers see the old file or the new one. If
-    `write` raises, the temporary file is removed and the old file stays as it was.
+    `write` raises, the temporary file is removed and the old file stays as it was. The file
+    gets the permissions a plain `open(path, "w")` would give (mkstemp's are owner-only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -33,6 +38,7 @@ def atomic_write(path: Path | str, write: Callable[[Path], Any]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -20,6 +20,9 @@ def test_atomic_write_replaces_the_file_whole(tmp_path: Path) -> None:
     atomic_write(target, lambda tmp: tmp.write_text("second"))
     assert target.read_text() == "second"
     assert [p.name for p in target.parent.iterdir()] == ["card.json"]
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")  # what open(path, "w") gives under this umask
+    assert target.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
