@@ -46,7 +46,7 @@ def champion(root: Path, task: str) -> TrainedModel | None:
 def no_champion(task: str) -> dict[str, Any]:
     """Too little labelled history to train yet: nothing to score, no table written (the
     dashboards and CLI then say that no model is trained)."""
-    return {"dagster/row_count": 0, "model_version": f"no {task} champion yet"}
+    return {"row_count": 0, "model_version": f"no {task} champion yet"}
 
 
 def train_and_register(
@@ -94,7 +94,7 @@ def score_accounts(connect: Connect, root: Path) -> dict[str, Any]:
         scores = scoring.score_accounts(model, scoring.accounts_to_score(con))
         store.replace_table(con, "account_scores", scores.assign(model_version=model.version))
     return {
-        "dagster/row_count": len(scores),
+        "row_count": len(scores),
         "model_version": model.version,
         "revenue_at_risk": float(scores["revenue_at_risk"].sum()),
         "mean_churn_probability": float(scores["churn_probability"].mean()),
@@ -110,7 +110,7 @@ def score_tickets(connect: Connect, root: Path) -> dict[str, Any]:
         scored = scores.assign(model_version=model.version, scored_at=now())
         store.replace_table(con, "ticket_scores", scored)
     return {
-        "dagster/row_count": len(scores),
+        "row_count": len(scores),
         "model_version": model.version,
         "sla_risk": scores["sla_risk"].value_counts().to_dict(),
     }
@@ -130,7 +130,7 @@ def build_outreach(connect: Connect, root: Path) -> dict[str, Any]:
         ["rank", "account_id", "churn_probability", "revenue_at_risk", "reason_1"]
     ]
     return {
-        "dagster/row_count": len(ranked),
+        "row_count": len(ranked),
         "csv": str(export),
         "top_10": top.to_markdown(index=False),
     }

@@ -84,7 +84,7 @@ def test_steps_before_any_champion_write_nothing(tmp_path: Path) -> None:
     def connect() -> duckdb.DuckDBPyConnection:
         raise AssertionError("no champion: the warehouse is not touched")
 
-    expected = {"dagster/row_count": 0, "model_version": "no churn champion yet"}
+    expected = {"row_count": 0, "model_version": "no churn champion yet"}
     assert pipeline.score_accounts(connect, tmp_path) == expected
     assert pipeline.build_outreach(connect, tmp_path) == expected
     assert pipeline.score_tickets(connect, tmp_path)["model_version"] == (
@@ -94,3 +94,17 @@ def test_steps_before_any_champion_write_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "exports").exists()
     versions = registry.versions_table(tmp_path / "models")
     assert versions.empty and list(versions.columns)[:3] == ["task", "version", "status"]
+
+
+def test_the_wiring_renders_summaries_as_dagster_metadata() -> None:
+    import dagster as dg
+
+    from orchestration.defs.ml import _metadata
+
+    shown = _metadata({"row_count": 3, "csv": "/x/list.csv", "top_10": "| a |", "pr_auc": 0.5})
+    assert shown == {
+        "dagster/row_count": 3,
+        "csv": dg.MetadataValue.path("/x/list.csv"),
+        "top_10": dg.MetadataValue.md("| a |"),
+        "pr_auc": 0.5,
+    }

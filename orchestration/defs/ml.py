@@ -38,7 +38,9 @@ _RENDER = {
 
 
 def _metadata(summary: dict[str, Any]) -> dict[str, Any]:
-    return {key: _RENDER[key](value) if key in _RENDER else value for key, value in summary.items()}
+    """A step's summary as Dagster metadata; `row_count` becomes Dagster's own row count."""
+    named = {"dagster/row_count" if k == "row_count" else k: v for k, v in summary.items()}
+    return {key: _RENDER[key](value) if key in _RENDER else value for key, value in named.items()}
 
 
 class TrainingConfig(dg.Config):
