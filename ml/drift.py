@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from ml.store import atomic_write
+
 DEFAULT_THRESHOLD = 0.3
 
 
@@ -70,9 +72,7 @@ def drift_report(
     snapshot = report.run(dataset(current), dataset(reference))
     drifted = _drifted(snapshot.dict())
     if html_path is not None:
-        html_path = Path(html_path)
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        snapshot.save_html(str(html_path))
+        html_path = atomic_write(html_path, lambda tmp: snapshot.save_html(str(tmp)))
     share = len(drifted) / len(columns)
     return DriftResult(share, drifted, columns, share >= threshold, threshold, html_path)
 

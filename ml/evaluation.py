@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-if TYPE_CHECKING:
-    from ml.training import TrainedModel
+from ml.model import TrainedModel
 
 METRIC_COLUMNS = ["roc_auc", "pr_auc", "brier", "top_decile_lift", "rows", "positives"]
 _PRIORITY_RANK = {"low": 0, "normal": 1, "high": 2, "urgent": 3}
@@ -116,6 +114,17 @@ def ceiling(task: str, test_frame: pd.DataFrame, truth_dir: Path | str) -> dict[
     return metrics(joined["label"].to_numpy(bool), joined["p"].to_numpy(float))
 
 
+def scorer_table(trained: TrainedModel, truth_dir: Path | str | None = None) -> pd.DataFrame:
+    """One row per scorer (`scorer` column) from the model card's test metrics, plus the
+    planted ceiling when `truth_dir` is given (demo data only: real data has no truth)."""
+    table = pd.DataFrame.from_dict(trained.metrics, orient="index").rename_axis("scorer")
+    table = table.reset_index()
+    if truth_dir is None:
+        return table
+    best = ceiling(trained.task, trained.test_frame, truth_dir)
+    return pd.concat([table, pd.DataFrame([{"scorer": "ceiling", **best}])])
+
+
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:
     """Equal-width probability bins: mean predicted vs observed rate (empty bins left out)."""
     frame = pd.DataFrame({"y": np.asarray(y, dtype=float), "p": np.asarray(p, dtype=float)})
@@ -138,3 +147,9 @@ def live_performance(
     if len(rows) < min_rows or y.sum() < min_positives or y.all():
         return None
     return metrics(y, trained.predict(rows))
+
+
+def calibration_on_test(trained: TrainedModel) -> pd.DataFrame:
+    """`calibration_table` of the model on its own test window."""
+    y = trained.test_frame[trained.spec.label].to_numpy(bool)
+    return calibration_table(y, trained.predict(trained.test_frame))

@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ml.training import TrainedModel
+from ml.model import TrainedModel
 
 # Contributions below this (probability points) are noise, not reasons.
 MIN_CONTRIBUTION = 0.001

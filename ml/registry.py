@@ -1,16 +1,13 @@
 """File-based model registry: `<root>/<task>/<version>/` with the model, its card and test rows.
 
-Champion/challenger status lives in one `<root>/<task>/status.json`. Every file is written
-to a temporary name and moved into place with `os.replace`, so a reader never sees half a
-model or half a status file.
+Champion/challenger status lives in one `<root>/<task>/status.json`. Every file goes
+through `store.atomic_write`, so a reader never sees half a model or half a status file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,8 @@ import joblib
 import pandas as pd
 
 from ml.evaluation import metrics
-from ml.training import TrainedModel
+from ml.model import TrainedModel
+from ml.store import atomic_write
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 
@@ -40,21 +38,8 @@ class ModelVersion:
         return pd.read_parquet(self.path / "test.parquet")
 
 
-def _atomic_write(path: Path, write: Any) -> None:
-    """Write via `write(tmp_path)` next to `path`, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_json(path: Path, data: Any) -> None:
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str)))
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str)))
 
 
 def _statuses(root: Path, task: str) -> dict[str, str]:
@@ -75,9 +60,9 @@ def register(trained: TrainedModel, root: Path | str) -> ModelVersion:
     stored = trained.with_version(version)
     folder = root / trained.task / version
     # The test rows go to Parquet beside the model rather than inside the pickle.
-    _atomic_write(folder / "test.parquet", lambda tmp: stored.test_frame.to_parquet(tmp))
+    atomic_write(folder / "test.parquet", lambda tmp: stored.test_frame.to_parquet(tmp))
     model_only = dataclasses.replace(stored, test_frame=pd.DataFrame())
-    _atomic_write(folder / "model.joblib", lambda tmp: joblib.dump(model_only, tmp))
+    atomic_write(folder / "model.joblib", lambda tmp: joblib.dump(model_only, tmp))
     _write_json(folder / "card.json", stored.card())
     statuses = _statuses(root, trained.task)
     statuses[version] = CHALLENGER
@@ -99,6 +84,29 @@ def list_versions(root: Path | str, task: str | None = None) -> list[ModelVersio
             card = json.loads((folder / "card.json").read_text())
             found.append(ModelVersion(name, version, statuses[version], card, folder))
     return found
+
+
+def versions_table(root: Path | str) -> pd.DataFrame:
+    """Every stored version with its status, windows and card (JSON): `ml.model_versions`."""
+    rows = [
+        {
+            "task": v.task,
+            "version": v.version,
+            "status": v.status,
+            "trained_at": pd.Timestamp(v.card["trained_at"]).tz_localize(None),
+            "train_start": v.card["data_window"]["train"]["start"],
+            "train_end": v.card["data_window"]["train"]["end"],
+            "test_start": v.card["data_window"]["test"]["start"],
+            "test_end": v.card["data_window"]["test"]["end"],
+            "card": json.dumps(v.card, default=str),
+        }
+        for v in list_versions(root)
+    ]
+    frame = pd.DataFrame(rows, columns=["task", "version", "status", "trained_at", "train_start",
+                                        "train_end", "test_start", "test_end", "card"])  # fmt: skip
+    for column in ("train_start", "train_end", "test_start", "test_end"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
 
 
 def champion(root: Path | str, task: str) -> ModelVersion | None:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ml.datasets import ACTIVE_ACCOUNT_ROWS
-from ml.training import TrainedModel
+from ml.model import TrainedModel
 
 # Minutes to the next SLA deadline at which an open ticket's risk band changes.
 SLA_BANDS = ((0, "breached"), (60, "high"), (240, "medium"))

@@ -1,0 +1,165 @@
+"""The ML steps a pipeline run takes: train and register, score, rank for outreach, monitor.
+
+Each step takes `connect` (a factory of DuckDB connections to the warehouse, used as a
+context manager, so a long training run holds no connection) and `root`, the warehouse's
+folder, beside which the files live: the model registry (`models/`), the outreach CSV
+(`exports/`) and the drift reports (`ml/drift/`). Each returns a summary: plain values a
+scheduler reports as run metadata. Keeping the steps here lets any orchestrator (or a test)
+run them without Dagster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from ml import datasets, evaluation, monitoring, outreach, reasons, registry, scoring, store
+from ml.model import TrainedModel
+from ml.training import train
+
+Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+OUTREACH_CSV = Path("exports") / "outreach_list.csv"
+DRIFT_REPORTS = Path("ml") / "drift"
+DATASETS = {"churn": datasets.churn_dataset, "escalation": datasets.escalation_dataset}
+
+
+def now() -> pd.Timestamp:
+    """UTC now as a naive timestamp (the warehouse's convention)."""
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
+
+
+def models_dir(root: Path) -> Path:
+    return Path(root) / "models"
+
+
+def champion(root: Path, task: str) -> TrainedModel | None:
+    """The task's champion model with its version set, or None before the first one."""
+    current = registry.champion(models_dir(root), task)
+    return None if current is None else current.load().with_version(current.version)
+
+
+def no_champion(task: str) -> dict[str, Any]:
+    """Too little labelled history to train yet: nothing to score, no table written (the
+    dashboards and CLI then say that no model is trained)."""
+    return {"row_count": 0, "model_version": f"no {task} champion yet"}
+
+
+def train_and_register(
+    task: str, connect: Connect, root: Path, *, seed: int = 0, truth_dir: Path | None = None
+) -> dict[str, Any]:
+    """Train, evaluate against baseline, rule and (demo data: `truth_dir`) the ceiling,
+    register, promote if at least as good as the champion, record evaluations.
+
+    Too little labelled history is not an error: the summary says why nothing was trained.
+    """
+    with connect() as con:
+        frame = DATASETS[task](con)
+    try:
+        trained = train(task, frame, seed=seed)
+    except ValueError as exc:  # too little labelled history for the task's windows
+        return {"trained": False, "reason": str(exc)}
+    table = evaluation.scorer_table(trained, truth_dir)
+    models = models_dir(root)
+    version = registry.register(trained, models)
+    promoted = registry.promote_if_better(models, task, version.version)
+    calibration = evaluation.calibration_on_test(trained)
+    with connect() as con:
+        versions = registry.versions_table(models)
+        store.record_training(con, task, version.version, table, calibration, versions)
+    scorers = table.set_index("scorer")
+    test = trained.windows["test"]
+    return {
+        "trained": True,
+        "version": version.version,
+        "promoted_to_champion": promoted,
+        "test_window": f"{test['start']}..{test['end']}",
+        "metrics": scorers.round(4).to_markdown(),
+        "pr_auc": float(scorers.loc["model", "pr_auc"]),
+        "roc_auc": float(scorers.loc["model", "roc_auc"]),
+        "train_seconds": round(trained.train_seconds, 2),
+        "model_card": str(version.path / "card.json"),
+    }
+
+
+def score_accounts(connect: Connect, root: Path) -> dict[str, Any]:
+    """`ml.account_scores`: the churn champion over today's active accounts."""
+    if (model := champion(root, "churn")) is None:
+        return no_champion("churn")
+    with connect() as con:
+        scores = scoring.score_accounts(model, scoring.accounts_to_score(con))
+        store.replace_table(con, "account_scores", scores.assign(model_version=model.version))
+    return {
+        "row_count": len(scores),
+        "model_version": model.version,
+        "revenue_at_risk": float(scores["revenue_at_risk"].sum()),
+        "mean_churn_probability": float(scores["churn_probability"].mean()),
+    }
+
+
+def score_tickets(connect: Connect, root: Path) -> dict[str, Any]:
+    """`ml.ticket_scores`: the escalation champion over open tickets, stamped `scored_at`."""
+    if (model := champion(root, "escalation")) is None:
+        return no_champion("escalation")
+    with connect() as con:
+        scores = scoring.score_tickets(model, scoring.open_tickets(con))
+        scored = scores.assign(model_version=model.version, scored_at=now())
+        store.replace_table(con, "ticket_scores", scored)
+    return {
+        "row_count": len(scores),
+        "model_version": model.version,
+        "sla_risk": scores["sla_risk"].value_counts().to_dict(),
+    }
+
+
+def build_outreach(connect: Connect, root: Path) -> dict[str, Any]:
+    """`ml.outreach_list` from the stored account scores plus reasons, and its CSV export."""
+    if (model := champion(root, "churn")) is None:
+        return no_champion("churn")
+    with connect() as con:
+        why = reasons.explain(model, scoring.accounts_to_score(con))
+        scores = store.read_table(con, "account_scores")
+        ranked = outreach.outreach_list(scores, why, outreach.current_accounts(con))
+        store.replace_table(con, "outreach_list", ranked)
+    export = store.write_csv(ranked, Path(root) / OUTREACH_CSV)
+    top = ranked.head(10)[
+        ["rank", "account_id", "churn_probability", "revenue_at_risk", "reason_1"]
+    ]
+    return {
+        "row_count": len(ranked),
+        "csv": str(export),
+        "top_10": top.to_markdown(index=False),
+    }
+
+
+def monitor_champion(
+    task: str,
+    connect: Connect,
+    root: Path,
+    threshold: float,
+    performance_drop: float,
+) -> monitoring.Monitoring | None:
+    """`monitoring.monitor` of the task's champion on its current batch, with the drift rows
+    appended to `ml.drift`; None before the first champion."""
+    if (model := champion(root, task)) is None:
+        return None
+    with connect() as con:
+        current = monitoring.current_batch(task, con)
+        labelled = DATASETS[task](con)
+    result = monitoring.monitor(
+        model,
+        current,
+        labelled,
+        Path(root) / DRIFT_REPORTS,
+        threshold=threshold,
+        performance_drop=performance_drop,
+    )
+    checked_at = now()
+    with connect() as con:
+        key = {"task": task, "checked_at": checked_at}
+        store.append_rows(con, "drift", result.drift_rows(checked_at), key)
+    return result

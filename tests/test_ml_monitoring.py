@@ -1,0 +1,123 @@
+"""ml.monitoring: retrain-or-not verdicts from hand-built drift results and label sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml.drift import DriftResult
+from ml.model import TASKS
+from ml.monitoring import NO_CHAMPION, SIGNALS, LivePerformance, Monitoring, live_performance
+
+
+def _drift(drifted: list[str], columns: list[str], threshold: float = 0.3) -> DriftResult:
+    share = len(drifted) / len(columns)
+    return DriftResult(share, drifted, columns, share >= threshold, threshold, Path("r.html"))
+
+
+QUIET = _drift(["a"], ["a", "b", "c", "d"])  # 25% < 30%
+LOUD = _drift(["a", "b"], ["a", "b", "c", "d"])  # 50%
+STILL = LivePerformance(test_pr_auc=0.5, floor=0.4, live={"pr_auc": 0.45, "rows": 300.0})
+
+
+def test_a_fitting_champion_is_not_retrained() -> None:
+    result = Monitoring("churn", "v0003", QUIET, _drift([], ["prediction"]), STILL)
+    assert result.reasons == [] and not result.retrain
+    assert {name: passed for name, (passed, _) in result.checks().items()} == dict.fromkeys(
+        SIGNALS, True
+    )
+
+
+def test_each_failed_signal_is_a_reason() -> None:
+    worse = LivePerformance(test_pr_auc=0.5, floor=0.4, live={"pr_auc": 0.3, "rows": 250.0})
+    result = Monitoring("churn", "v0003", LOUD, _drift(["prediction"], ["prediction"]), worse)
+    assert result.retrain
+    assert result.reasons == [
+        "feature drift: 50% of columns drifted (threshold 30%)",
+        "prediction drift: 100% of columns drifted (threshold 30%)",
+        "live PR AUC 0.300 below the floor 0.400 (test 0.500)",
+    ]
+    checks = result.checks()
+    assert [checks[name][0] for name in SIGNALS] == [False, False, False]
+    assert checks["feature_drift"][1] == {
+        "drift_share": 0.5,
+        "threshold": 0.3,
+        "drifted_columns": ["a", "b"],
+        "report": "r.html",
+    }
+    assert checks["live_performance"][1] == {
+        "test_pr_auc": 0.5,
+        "floor": 0.4,
+        "live_pr_auc": 0.3,
+        "live_rows": 250.0,
+    }
+
+
+def test_no_verdict_until_labels_mature() -> None:
+    waiting = LivePerformance(test_pr_auc=0.5, floor=0.4, live=None)
+    assert waiting.passed
+    assert waiting.summary() == {
+        "test_pr_auc": 0.5,
+        "floor": 0.4,
+        "note": "too few labels matured since the test window yet",
+    }
+    assert set(NO_CHAMPION) == set(SIGNALS)
+    assert all(passed for passed, _ in NO_CHAMPION.values())
+
+
+def test_drift_rows_match_the_results() -> None:
+    result = Monitoring("escalation", "v0002", LOUD, QUIET, STILL)
+    at = pd.Timestamp("2026-11-30 12:00")
+    rows = result.drift_rows(at)
+    assert rows[["kind", "drift_share", "drifted_columns", "columns", "detected"]].to_dict(
+        "records"
+    ) == [
+        {"kind": "feature", "drift_share": 0.5, "drifted_columns": 2, "columns": 4, "detected": True},
+        {"kind": "prediction", "drift_share": 0.25, "drifted_columns": 1, "columns": 4, "detected": False},
+    ]  # fmt: skip
+    assert (rows["task"] == "escalation").all() and (rows["checked_at"] == at).all()
+
+
+def _labelled(n_old: int, n_new: int, positives: int, perfect: bool) -> tuple[object, pd.DataFrame]:
+    """A stand-in churn champion (test PR AUC 0.5, test window ending 2026-06-30) and rows:
+    `n_old` inside the test window, `n_new` after it with `positives` churners scored either
+    highest (`perfect`) or lowest."""
+    dates = [pd.Timestamp("2026-06-30")] * n_old + [pd.Timestamp("2026-07-15")] * n_new
+    churned = [False] * n_old + [True] * positives + [False] * (n_new - positives)
+    frame = pd.DataFrame({"as_of_date": dates, "churned": churned, "label_mature": True})
+    score = frame["churned"].astype(float) if perfect else 1 - frame["churned"].astype(float)
+    frame["score"] = 0.05 + 0.9 * score + np.arange(len(frame)) * 1e-6  # in (0, 1), no ties
+    model = SimpleNamespace(
+        spec=TASKS["churn"],
+        windows={"test": {"end": "2026-06-30"}},
+        metrics={"model": {"pr_auc": 0.5}},
+        predict=lambda rows: rows["score"].to_numpy(),
+    )
+    return model, frame
+
+
+def test_live_performance_counts_only_rows_after_the_test_window() -> None:
+    model, frame = _labelled(n_old=500, n_new=300, positives=30, perfect=True)
+    live = live_performance(model, frame, performance_drop=0.2)
+    assert live.floor == pytest.approx(0.4)
+    assert live.live["rows"] == 300 and live.live["positives"] == 30
+    assert live.live["pr_auc"] == pytest.approx(1.0) and live.passed
+
+
+def test_live_performance_below_the_floor_fails() -> None:
+    model, frame = _labelled(n_old=0, n_new=300, positives=30, perfect=False)
+    live = live_performance(model, frame, performance_drop=0.2)
+    # churners ranked last: the k-th one sits at rank 270 + k, precision k / (270 + k)
+    expected = sum(k / (270 + k) for k in range(1, 31)) / 30
+    assert live.live["pr_auc"] == pytest.approx(expected)
+    assert not live.passed
+
+
+def test_too_few_matured_rows_give_no_verdict() -> None:
+    model, frame = _labelled(n_old=1000, n_new=150, positives=30, perfect=False)
+    live = live_performance(model, frame, performance_drop=0.2)
+    assert live.live is None and live.passed
