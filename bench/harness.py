@@ -157,7 +157,7 @@ def _land_held_day(landing: Path, held: Path) -> None:
 def _dbt_kpi_lineage_seconds(warehouse: Path, scratch: Path) -> float:
     """`dbt run` of fct_support_kpis_daily and everything upstream, rebuilt from scratch:
     the dbt side of the floor comparison (the floor computes that one mart)."""
-    from orchestration.settings import MEMORY_LIMIT_ENV, PROJECT_ROOT, WAREHOUSE_ENV, settings
+    from config.settings import MEMORY_LIMIT_ENV, PROJECT_ROOT, WAREHOUSE_ENV, get_settings
 
     project = PROJECT_ROOT / "dbt_project"
     command = [str(Path(sys.executable).parent / "dbt"), "run", "--quiet", "--full-refresh",
@@ -166,7 +166,7 @@ def _dbt_kpi_lineage_seconds(warehouse: Path, scratch: Path) -> float:
                "--log-path", str(scratch / "logs")]  # fmt: skip
     env = os.environ | {
         WAREHOUSE_ENV: str(warehouse.resolve()),
-        MEMORY_LIMIT_ENV: settings.duckdb_memory_limit,
+        MEMORY_LIMIT_ENV: get_settings().duckdb_memory_limit,
     }
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, cwd=project)
@@ -285,7 +285,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
 
 
 def _machine(quality_engine: str) -> dict:
-    from orchestration.settings import settings
+    from config.settings import get_settings
 
     memory_kb = next(
         int(line.split()[1])
@@ -298,7 +298,7 @@ def _machine(quality_engine: str) -> dict:
         "python": sys.version.split()[0],
         "duckdb": duckdb.__version__,
         "quality_engine": quality_engine,
-        "duckdb_memory_limit": settings.duckdb_memory_limit,
+        "duckdb_memory_limit": get_settings().duckdb_memory_limit,
     }
 
 
@@ -311,9 +311,9 @@ def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = 
     which is where their settings come from.
     """
     from bench.report import markdown
-    from orchestration.settings import QUALITY_ENGINE_ENV, settings
+    from config.settings import QUALITY_ENGINE_ENV, get_settings
 
-    os.environ[QUALITY_ENGINE_ENV] = quality_engine or settings.quality_engine
+    os.environ[QUALITY_ENGINE_ENV] = quality_engine or get_settings().quality_engine
     machine = _machine(os.environ[QUALITY_ENGINE_ENV])
     results = {"date": dt.date.today().isoformat(), "machine": machine, "scales": []}
     out.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from config.settings import get_settings
 from dashboards import queries
 from dashboards.queries import Filters, Serving
-from orchestration.settings import load_settings
 from serving import kpi_registry as registry
 from serving.kpis import KpiRow
 
@@ -23,7 +23,7 @@ TILES_PER_ROW = 4
 
 def current_serving() -> Serving | None:
     """The serving file as it is now; settings are re-read so the env var can move it."""
-    return queries.serving_file(load_settings().serving)
+    return queries.serving_file(get_settings().serving)
 
 
 def serving_or_stop() -> Serving:

@@ -155,8 +155,10 @@ def materialize(
     database stays as it was. A run left behind by a killed process is marked failed first;
     a live one is named, and this one refuses to start (or waits, with --wait).
     """
+    from config.settings import PROJECT_ROOT, get_settings
     from extracts.sources.connector import clear_deletions, sources_with_deletions
-    from orchestration.settings import PROJECT_ROOT, settings
+
+    settings = get_settings()
 
     landed_first, landed_last = _landed_range(settings.landing_dir)
     first, last = first_day or landed_first, last_day or landed_last
@@ -295,8 +297,9 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def _open_serving():
     import duckdb
 
-    from orchestration.settings import settings
+    from config.settings import get_settings
 
+    settings = get_settings()
     if not settings.serving.exists():
         console.print(f"[red]No serving database at {settings.serving}[/]: run `make demo` first.")
         raise typer.Exit(1)
@@ -390,10 +393,10 @@ def _open_quality_results():
     serving copy (results as of the last successful publish). Returns (connection, source)."""
     import duckdb
 
-    from orchestration.settings import settings
+    from config.settings import get_settings
 
     try:
-        return duckdb.connect(str(settings.warehouse), read_only=True), "warehouse"
+        return duckdb.connect(str(get_settings().warehouse), read_only=True), "warehouse"
     except duckdb.Error:
         return _open_serving(), "serving copy (a run holds the warehouse)"
 
@@ -455,9 +458,9 @@ def quality(
                 str(r["observed_value"])[:300],
             )  # fmt: skip
         console.print(detail)
-    from orchestration.settings import settings
+    from config.settings import get_settings
 
-    docs = settings.warehouse.parent / "quality" / "index.html"
+    docs = get_settings().warehouse.parent / "quality" / "index.html"
     console.print(f"{len(rows)} checks, {len(failures)} failed. Data docs: {docs}")
 
 
@@ -466,10 +469,10 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="Print the model cards as JSON.")] = False,
 ) -> None:
     """Every trained model version: champion, challengers and retired, with test metrics."""
+    from config.settings import get_settings
     from ml.registry import list_versions
-    from orchestration.settings import settings
 
-    versions = list_versions(settings.warehouse.parent / "models")
+    versions = list_versions(get_settings().warehouse.parent / "models")
     if as_json:
         print(json.dumps([v.card | {"status": v.status} for v in versions], indent=2, default=str))
         return
@@ -546,7 +549,7 @@ def dashboard(
     """Serve the Streamlit dashboards (they read only the published serving database)."""
     import subprocess
 
-    from orchestration.settings import PROJECT_ROOT
+    from config.settings import PROJECT_ROOT
 
     console.print(f"Dashboards on [bold]http://{host}:{port}[/] (Ctrl+C stops them)")
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py"),
@@ -604,9 +607,10 @@ app.add_typer(sources_app, name="sources")
 
 
 def _configured_sources() -> list:
+    from config.settings import get_settings
     from extracts.sources.config import load_sources
-    from orchestration.settings import settings
 
+    settings = get_settings()
     if not settings.sources_file.is_file():
         return []
     try:
@@ -626,9 +630,10 @@ def sources_list(
     Sources come from sources.yml (SUPPORTOPS_SOURCES); rows from the published serving copy."""
     if ctx.invoked_subcommand is not None:
         return
+    from config.settings import get_settings
     from extracts.sources.connector import read_manifest
-    from orchestration.settings import settings
 
+    settings = get_settings()
     by_source = {spec.landing_source: spec for spec in _configured_sources()}
     raw_rows = _raw_summary(settings.serving)
     listing = []
@@ -763,9 +768,9 @@ def sources_load(
     from extracts.sources.connector import flag_deletions, read_manifest
 
     if landing is None:
-        from orchestration.settings import settings
+        from config.settings import get_settings
 
-        landing = settings.landing_dir
+        landing = get_settings().landing_dir
     if path is not None:
         jobs = [(kind, path, _source_config(kind, config))]
     else:

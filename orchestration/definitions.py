@@ -4,6 +4,7 @@ import datetime as dt
 
 import dagster as dg
 
+from config.settings import get_settings
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
 from orchestration.defs.ml import (
     ml_assets,
@@ -16,7 +17,6 @@ from orchestration.defs.quality import mart_quality, raw_quality_checks
 from orchestration.defs.serving import serving_database
 from orchestration.defs.warehouse import dbt_project, warehouse_models
 from orchestration.resources import build_resources
-from orchestration.settings import settings
 
 # Extracts land daily: raw tables and marts not refreshed for 26 hours are late (warn),
 # for 36 hours stale (fail). Shown in the UI; the data-time freshness of each partition is
@@ -39,7 +39,9 @@ defs = dg.Definitions(
     jobs=[refresh_job, train_models_job],
     schedules=[weekly_training],
     sensors=[landing_sensor, retrain_on_drift],
-    resources=build_resources(settings, dbt_project),
+    # Resources take the settings in force when Dagster loads the code location (once a
+    # process); in-process runs (orchestration/runs.py) pass their own paths instead.
+    resources=build_resources(get_settings(), dbt_project),
     executor=dg.in_process_executor,
 ).map_resolved_asset_specs(
     func=lambda spec: dg.apply_freshness_policy(spec, DAILY_FRESHNESS),

@@ -6,10 +6,11 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.settings import settings
+from config.settings import get_settings
 
+# Part of the code location's definitions, so fixed when Dagster loads them (once a process).
 daily_partitions = dg.DailyPartitionsDefinition(
-    start_date=settings.partitions_start.isoformat(), end_offset=1
+    start_date=get_settings().partitions_start.isoformat(), end_offset=1
 )
 
 

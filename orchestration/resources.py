@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import DBT_ENV, Settings, settings
+from config.settings import DBT_ENV, Settings, get_settings
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -37,11 +37,11 @@ def warehouse_dir(warehouse: DuckDBResource) -> Path:
     return Path(warehouse.database).resolve().parent
 
 
-def warehouse_resource(
-    database: Path | str, memory_limit: str = settings.duckdb_memory_limit
-) -> DuckDBResource:
-    """The warehouse connection, with the memory limit dbt's profile also applies."""
-    return DuckDBResource(database=str(database), connection_config={"memory_limit": memory_limit})
+def warehouse_resource(database: Path | str, memory_limit: str | None = None) -> DuckDBResource:
+    """The warehouse connection, with the memory limit dbt's profile also applies (by default
+    the one in the settings when the resource is built)."""
+    limit = memory_limit or get_settings().duckdb_memory_limit
+    return DuckDBResource(database=str(database), connection_config={"memory_limit": limit})
 
 
 def build_resources(

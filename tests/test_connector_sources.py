@@ -11,7 +11,6 @@ Each adapter's own tests cover its mapping on hand-built exports.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 from pathlib import Path
@@ -20,7 +19,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-import orchestration.settings as settings_module
+from config.settings import use_settings
 from extracts.sources import KINDS
 from orchestration.cli import app
 from tests.conftest import Pipeline, landed_days, run_pipeline
@@ -52,14 +51,9 @@ def connector_run(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFact
     (root / "sources.yml").write_text(
         "sources:\n" + "".join(f"  - kind: {k}\n    path: exports/{k}\n" for k in KINDS)
     )
-    settings = dataclasses.replace(
-        settings_module.settings,
-        sources_file=root / "sources.yml",
-        landing_dir=root / "landing",
-        data_dir=root,
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings_module, "settings", settings)
+    with use_settings(
+        sources_file=root / "sources.yml", landing_dir=root / "landing", data_dir=root
+    ):
         loaded = CliRunner().invoke(app, ["sources", "load"], terminal_width=200)
         assert loaded.exit_code == 0, loaded.output
         days = landed_days(tiny_pipeline.landing)

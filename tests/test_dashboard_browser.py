@@ -19,7 +19,7 @@ import pytest
 from dashboard_fixtures import APP, add_ml_and_quarantine, copy_serving
 from playwright.sync_api import Page, sync_playwright
 
-from orchestration.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 SCREENSHOTS = PROJECT_ROOT / "data" / "screenshots"
 WAIT_MS = 120_000

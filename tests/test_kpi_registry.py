@@ -111,12 +111,11 @@ def cli(tiny_pipeline, tmp_path, monkeypatch):
     """`supportops` with its settings pointing at a copy of the tiny serving file."""
     import shutil
 
-    import orchestration.settings as settings_module
     from orchestration.cli import app
 
     shutil.copy(tiny_pipeline.serving, tmp_path / "serving.duckdb")
+    # Settings are read when the command runs: the environment variable is enough.
     monkeypatch.setenv("SUPPORTOPS_DATA_DIR", str(tmp_path))
-    monkeypatch.setattr(settings_module, "settings", settings_module.load_settings())
 
     def run(*args: str) -> str:
         result = CliRunner().invoke(app, list(args))

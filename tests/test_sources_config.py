@@ -7,14 +7,13 @@ listing showing each landing source's kind and sync watermark."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-import orchestration.settings as settings_module
+from config.settings import use_settings
 from extracts.sources.config import load_sources
 from extracts.sources.zendesk_fivetran import ZendeskFivetranConfig
 from orchestration.cli import app
@@ -67,32 +66,22 @@ def test_a_wrong_entry_names_the_file_entry_and_key(
     assert message in str(error.value)
 
 
-def test_load_and_list_the_configured_sources(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_load_and_list_the_configured_sources(tmp_path: Path) -> None:
     _hand_export(tmp_path / "exports" / "zendesk")
     file = _write(
         tmp_path / "sources.yml",
         "sources:\n  - kind: zendesk_fivetran\n    path: exports/zendesk\n",
     )
-    settings = dataclasses.replace(
-        settings_module.settings,
-        sources_file=file,
-        landing_dir=tmp_path / "landing",
-        data_dir=tmp_path,
-    )
-    monkeypatch.setattr(settings_module, "settings", settings)
     runner = CliRunner()
-
-    first = runner.invoke(app, ["sources", "load"], terminal_width=200)
+    with use_settings(sources_file=file, landing_dir=tmp_path / "landing", data_dir=tmp_path):
+        first = runner.invoke(app, ["sources", "load"], terminal_width=200)
+        again = runner.invoke(app, ["sources", "load"], terminal_width=200)
+        listing = runner.invoke(app, ["sources", "--json"])
     assert first.exit_code == 0, first.output
     out = " ".join(first.output.split())
     assert "zendesk_fivetran: 3 tickets and 22 events" in out
     assert "6 day(s) changed, 2026-05-04..2026-05-09" in out
-    again = runner.invoke(app, ["sources", "load"], terminal_width=200)
     assert "nothing changed since the last load" in " ".join(again.output.split())
-
-    listing = runner.invoke(app, ["sources", "--json"])
     assert listing.exit_code == 0, listing.output
     by_source = {s["landing_source"]: s for s in json.loads(listing.output)["sources"]}
     assert by_source["helpdesk"]["kind"] == "zendesk_fivetran"
@@ -101,13 +90,8 @@ def test_load_and_list_the_configured_sources(
     assert by_source["crm"]["kind"] == "native"
 
 
-def test_load_without_path_or_sources_file_says_what_is_missing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = dataclasses.replace(
-        settings_module.settings, sources_file=tmp_path / "absent.yml", landing_dir=tmp_path
-    )
-    monkeypatch.setattr(settings_module, "settings", settings)
-    result = CliRunner().invoke(app, ["sources", "load"])
+def test_load_without_path_or_sources_file_says_what_is_missing(tmp_path: Path) -> None:
+    with use_settings(sources_file=tmp_path / "absent.yml", landing_dir=tmp_path):
+        result = CliRunner().invoke(app, ["sources", "load"])
     assert result.exit_code == 2
     assert "no PATH and no sources.yml" in result.output

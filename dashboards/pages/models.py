@@ -9,8 +9,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from config.settings import PROJECT_ROOT
 from dashboards import queries, ui
-from orchestration.settings import PROJECT_ROOT
 
 st.title("Models")
 db = ui.serving_or_stop()

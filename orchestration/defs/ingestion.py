@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from config.settings import get_settings
 from extracts.contracts import ENTITIES, Entity, landing_path
 from extracts.ingest import ExtractFileError, load_range
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource
-from orchestration.settings import settings
 
 
 def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -41,7 +41,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         try:
             with warehouse.get_connection() as con:
                 result = load_range(
-                    con, entity, landing.landing_dir, first_day, last_day, settings.pii_key
+                    con, entity, landing.landing_dir, first_day, last_day, get_settings().pii_key
                 )
         except ExtractFileError as exc:
             raise dg.Failure(

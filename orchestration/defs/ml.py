@@ -14,10 +14,10 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from config.settings import get_settings
 from ml import monitoring, pipeline
 from orchestration.defs.warehouse import warehouse_models
 from orchestration.resources import WAREHOUSE_POOL, LandingResource, warehouse_dir
-from orchestration.settings import settings
 
 
 def _model(name: str) -> dg.AssetKey:
@@ -136,6 +136,7 @@ def _monitoring_checks(asset: dg.AssetsDefinition, task: str) -> dg.AssetChecksD
 
     @dg.multi_asset_check(name=f"{task}_monitoring", specs=specs, pool=WAREHOUSE_POOL)
     def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+        settings = get_settings()
         result = pipeline.monitor_champion(
             task, *_where(warehouse), settings.drift_threshold, settings.performance_drop
         )

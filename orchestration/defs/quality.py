@@ -17,12 +17,12 @@ import dagster as dg
 from dagster_dbt import get_asset_key_for_model
 from dagster_duckdb import DuckDBResource
 
+from config.settings import get_settings
 from extracts.contracts import ENTITIES, Entity
 from extracts.ledger import last_build
 from orchestration.defs.warehouse import warehouse_models
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, warehouse_dir
-from orchestration.settings import settings
 from quality.docs import write_index, write_validation_pages
 from quality.gates import GATES, by_gate, gates_for, run_suite
 from quality.results import SuiteResult, Window, write_results
@@ -57,7 +57,7 @@ def _validate(
 ) -> SuiteResult:
     """Run, record and document one suite; the outcomes land whatever the verdict."""
     with warehouse.get_connection() as con:
-        result = run_suite(con, suite_name, window, engine=settings.quality_engine)
+        result = run_suite(con, suite_name, window, engine=get_settings().quality_engine)
         write_results(con, [result], context.run.run_id, window)
     write_validation_pages(result, quality_docs_dir(warehouse))
     failed = [o.expectation for o in result.failures]

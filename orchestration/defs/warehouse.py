@@ -24,10 +24,10 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
+from config.settings import PROJECT_ROOT, WAREHOUSE_ENV
 from extracts.ledger import built_definition, has_build, pending_window, record_build
 from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
-from orchestration.settings import PROJECT_ROOT, WAREHOUSE_ENV
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 

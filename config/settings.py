@@ -1,12 +1,19 @@
 """Every environment variable supportops reads, in one place, with demo defaults.
 
 Relative paths resolve against the project root, so commands work from any directory.
+Nothing is read at import: `get_settings()` reads the environment when called, so a test or
+the benchmark that changes it, or installs its own settings with `use_settings`, is obeyed.
+Outside `orchestration/` on purpose: the CLI, dashboards and benchmark read settings without
+loading Dagster.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +57,8 @@ class Settings:
         return self.data_dir / "serving.duckdb"
 
 
-def load_settings() -> Settings:
+def _from_environment() -> Settings:
+    """The settings the environment gives now (ten lookups: cheap enough for every call)."""
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
     engine = os.environ.get(QUALITY_ENGINE_ENV, "gx")
     if engine not in ("gx", "sql"):
@@ -71,4 +79,28 @@ def load_settings() -> Settings:
     )
 
 
-settings = load_settings()
+# Installed by `use_settings`. Process-wide, not a ContextVar: a thread that a library starts
+# inside the block begins with an empty context, and must still see these settings.
+_installed: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The settings in force: those installed by `use_settings`, else the environment's now."""
+    return _installed if _installed is not None else _from_environment()
+
+
+@contextmanager
+def use_settings(base: Settings | None = None, /, **changes: object) -> Iterator[Settings]:
+    """Make `base` (default: the settings in force), with `changes` to its fields, what
+    `get_settings()` returns until the block ends; blocks nest, the outer ones come back.
+
+    For tests and the benchmark: no module attribute to monkeypatch, and no environment
+    variable to set for a value (a PII key, a path) that need not leak into subprocesses.
+    """
+    global _installed
+    chosen = dataclasses.replace(base or get_settings(), **changes)
+    previous, _installed = _installed, chosen
+    try:
+        yield chosen
+    finally:
+        _installed = previous
