@@ -23,7 +23,10 @@ Mapping (see `ZendeskFivetranConfig` for the knobs):
   name), field history (status -> status_change / solved / reopened / closed, assignee ->
   agent_assigned, a group change by the bot -> bot_handoff, a group change to a tier-2/3
   group -> escalated, a time-tracking field -> the reply's handle seconds) and
-  `satisfaction_rating` (good/bad -> csat_response with a configured 1-5 score).
+  `satisfaction_rating` (good/bad -> csat_response with a configured 1-5 score);
+- business hours: `schedule` / `schedule_holiday` become the helpdesk's schedule snapshots
+  and a ticket takes the schedule of its first `ticket_schedule` row
+  (extracts/sources/zendesk_schedules.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ import duckdb
 
 from extracts.contracts import CATEGORIES, CHANNELS, HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.contracts import PRIORITIES as PRIORITY_VALUES
+from extracts.sources.zendesk_schedules import (
+    attach_ticket_schedules,
+    check_schedules,
+    write_schedule_snapshots,
+)
 
 KIND = "zendesk_fivetran"
 FORMATS = ("parquet", "csv", "jsonl")
@@ -213,10 +221,33 @@ TABLES: tuple[Table, ...] = (
         key=("id",),
         without="CSAT is unavailable (responses, satisfied share, CSAT score)",
     ),
+    # Business hours (extracts/sources/zendesk_schedules.py). Zendesk's time_zone and
+    # daylight_time tables are not needed: DuckDB's ICU time zones give the offsets.
+    Table(
+        "schedule",
+        _c(
+            "id:BIGINT! name:VARCHAR time_zone:VARCHAR! start_time:BIGINT! end_time:BIGINT!" + _SYNC
+        ),
+        key=("id", "start_time"),
+        without="business minutes follow the per-tier clock (dbt_project/seeds/business_hours.csv), "
+        "not your Zendesk schedules",
+    ),
+    Table(
+        "schedule_holiday",
+        _c("id:BIGINT schedule_id:BIGINT! start_date:DATE! end_date:DATE! name:VARCHAR" + _SYNC),
+        key=("schedule_id", "start_date", "end_date"),
+        without="schedule holidays count as business days",
+    ),
+    Table(
+        "ticket_schedule",
+        _c(
+            "ticket_id:BIGINT! created_at:TIMESTAMP! schedule_id:BIGINT! _fivetran_synced:TIMESTAMP"
+        ),
+        key=("ticket_id", "created_at"),
+        without="no ticket is linked to a schedule: business minutes follow the per-tier clock",
+    ),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
-# Read by dbt_zendesk for business hours; supportops still uses its per-tier clock.
-SCHEDULE_TABLES = ("schedule", "schedule_holiday", "time_zone", "daylight_time", "ticket_schedule")
 
 
 def _quote(value: str) -> str:
@@ -395,12 +426,7 @@ def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None
         if report.errors:
             return report
         _check_semantics(con, config, report)
-        for name in SCHEDULE_TABLES:
-            if locate(Path(folder), name):
-                report.warnings.append(
-                    f"table {name}: present but not read yet; business minutes use the "
-                    "per-tier clock (dbt_project/seeds/business_hours.csv)"
-                )
+        check_schedules(con, report)
         return report
     finally:
         con.close()
@@ -707,6 +733,7 @@ def convert_to_landing(
     try:
         open_export(con, folder, config)
         _prepare(con, config)
+        attach_ticket_schedules(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
         deleted = con.execute(
             "SELECT count(*) FROM zd_ticket WHERE id NOT IN (SELECT id FROM _zd_tickets)"
@@ -756,6 +783,8 @@ def convert_to_landing(
             ):
                 con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT json)", {"day": day})
             day += dt.timedelta(days=1)
+        if first is not None and locate(Path(folder), "schedule"):
+            write_schedule_snapshots(con, root, first, last)
         tickets = con.execute("SELECT count(*) FROM _zd_ticket_rows").fetchone()[0]
         synced_through = con.execute(
             """SELECT max(s) FROM (
