@@ -121,14 +121,14 @@ local_days as (
 
 ),
 
-local_windows as (
+local_times as (
 
+    -- wall-clock opening and closing on each local day that is not a holiday
     select
         day_pieces.schedule_id,
-        {{ local_to_utc(add_minutes('cast(local_days.local_date as timestamp)', 'day_pieces.open_minute'), 'day_pieces.time_zone') }}
-            as opens_at,
-        {{ local_to_utc(add_minutes('cast(local_days.local_date as timestamp)', 'day_pieces.close_minute'), 'day_pieces.time_zone') }}
-            as closes_at
+        day_pieces.time_zone,
+        {{ add_minutes('cast(local_days.local_date as timestamp)', 'day_pieces.open_minute') }} as local_opens_at,
+        {{ add_minutes('cast(local_days.local_date as timestamp)', 'day_pieces.close_minute') }} as local_closes_at
     from day_pieces
     inner join local_days
         on day_pieces.day_of_week = mod({{ iso_day_of_week('local_days.local_date') }}, 7)
@@ -137,6 +137,16 @@ local_windows as (
             day_pieces.schedule_id = holidays.schedule_id
             and local_days.local_date between holidays.holiday_start_date and holidays.holiday_end_date
     where holidays.schedule_id is null
+
+),
+
+local_windows as (
+
+    select
+        schedule_id,
+        {{ local_to_utc('local_opens_at', 'time_zone') }} as opens_at,
+        {{ local_to_utc('local_closes_at', 'time_zone') }} as closes_at
+    from local_times
 
 ),
 

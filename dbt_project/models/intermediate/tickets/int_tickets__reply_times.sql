@@ -78,13 +78,33 @@ anchored as (
 moments as (
 
     -- the four moments whose business clock is read, one row each
-    select ticket_id, schedule_id, 'created' as moment, created_at as moment_at from anchored
+    select
+        ticket_id,
+        schedule_id,
+        'created' as moment,
+        created_at as moment_at
+    from anchored
     union all
-    select ticket_id, schedule_id, 'queue' as moment, agent_queue_at as moment_at from anchored
+    select
+        ticket_id,
+        schedule_id,
+        'queue' as moment,
+        agent_queue_at as moment_at
+    from anchored
     union all
-    select ticket_id, schedule_id, 'first_reply' as moment, first_agent_reply_at as moment_at from anchored
+    select
+        ticket_id,
+        schedule_id,
+        'first_reply' as moment,
+        first_agent_reply_at as moment_at
+    from anchored
     union all
-    select ticket_id, schedule_id, 'resolved' as moment, resolved_at as moment_at from anchored
+    select
+        ticket_id,
+        schedule_id,
+        'resolved' as moment,
+        resolved_at as moment_at
+    from anchored
 
 ),
 

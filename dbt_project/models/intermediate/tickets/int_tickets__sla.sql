@@ -7,8 +7,9 @@
 -- - full_resolution: from creation to the final solve.
 -- Elapsed time is measured in the policy's basis: calendar minutes, or business minutes of
 -- the ticket's schedule (the source's, else the tier's clock; the policy stays per tier).
--- A ticket still waiting is breached once its elapsed time at the data's as-of time (the latest event loaded) exceeds the target. A breach happens at
--- the deadline (`*_due_at`), which is what point-in-time features count by.
+-- A ticket still waiting is breached once its elapsed time at the data's as-of time (the
+-- latest event loaded) exceeds the target. A breach happens at the deadline (`*_due_at`),
+-- which is what point-in-time features count by.
 
 with
 
