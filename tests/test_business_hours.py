@@ -250,3 +250,33 @@ def test_every_rails_zone_maps_to_a_zone_duckdb_knows() -> None:
     assert set(RAILS_TIME_ZONES.values()) - known == set()
     assert RAILS_TIME_ZONES[NEW_YORK] == "America/New_York"
     assert RAILS_TIME_ZONES["Pacific Time (US & Canada)"] == "America/Los_Angeles"
+
+
+def test_schedule_snapshots_load_under_their_contract(tmp_path: Path) -> None:
+    """Optional entity: a day without the file loads nothing; a bad row is quarantined with
+    its field and reason; a re-run replaces the window."""
+    day = dt.date(2026, 3, 9)
+    folder = tmp_path / "helpdesk" / day.isoformat()
+    folder.mkdir(parents=True)
+    (folder / "schedules.csv").write_text(
+        "schedule_id,schedule_name,time_zone,start_minute,end_minute\n"
+        "7001,New York office,America/New_York,1980,2460\n"
+        "7001,New York office,America/New_York,6300,10500\n"
+    )
+    con = duckdb.connect()
+    previous = day - dt.timedelta(days=1)
+    for _ in range(2):
+        result = load_range(con, HELPDESK_SCHEDULES, tmp_path, previous, day, KEY)
+        assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (2, 1, 1)
+    assert result.files == [str(folder.resolve() / "schedules.csv")]
+    assert con.execute(
+        "SELECT field, fault_kind, reason FROM quarantine.helpdesk_schedules"
+    ).fetchall() == [
+        ("end_minute", "out_of_range", "end_minute value 10500 out of range [0, 10080]")
+    ]
+    assert con.execute(
+        "SELECT schedule_id, start_minute, _landing_date FROM raw.helpdesk_schedules"
+    ).fetchall() == [("7001", 1980, day)]
+    empty = load_range(con, HELPDESK_SCHEDULE_HOLIDAYS, tmp_path, previous, day, KEY)
+    assert (empty.rows_read, empty.files) == (0, [])
+    assert con.execute("SELECT count(*) FROM raw.helpdesk_schedule_holidays").fetchone()[0] == 0
