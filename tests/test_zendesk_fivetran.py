@@ -97,6 +97,24 @@ def test_native_and_fivetran_runs_agree(
     assert diff == []
 
 
+def test_fivetran_run_follows_the_exported_schedules(
+    fivetran_pipeline: tuple[Path, dict],
+) -> None:
+    """The round trip's business minutes come from the `schedule` tables (the tier clock
+    written as two UTC schedules), not from the fallback: the agreement above proves the
+    schedule path equals the tier path."""
+    with duckdb.connect(str(fivetran_pipeline[0]), read_only=True) as con:
+        by_kind = con.execute(
+            """SELECT s.is_source_schedule, count(*) FROM intermediate.int_tickets__schedule s
+               JOIN marts.fct_tickets t USING (ticket_id) GROUP BY 1"""
+        ).fetchall()
+        schedules = con.execute(
+            "SELECT DISTINCT schedule_id, time_zone FROM staging.stg_helpdesk__schedules ORDER BY 1"
+        ).fetchall()
+    assert len(by_kind) == 1 and by_kind[0][0] is True and by_kind[0][1] > 50
+    assert schedules == [("380000000001", "Etc/UTC"), ("380000000002", "Etc/UTC")]
+
+
 def test_csat_keeps_satisfied_and_maps_the_score(
     tiny_pipeline: Pipeline, fivetran_pipeline: tuple[Path, dict]
 ) -> None:
