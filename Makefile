@@ -37,7 +37,8 @@ manifest: $(MANIFEST) ## parse the dbt project (dagster-dbt reads its manifest)
 generate: install ## write the demo landing extracts under data/
 	$(RUN) supportops generate --out data $(DEMO_ARGS)
 
-materialize: install $(MANIFEST) ## materialise every asset over the landed days
+materialize: install $(MANIFEST) ## load the sources in sources.yml (if any), materialise every asset
+	@if [ -f "$${SUPPORTOPS_SOURCES:-sources.yml}" ]; then $(RUN) supportops sources load; fi
 	$(RUN) supportops materialize
 
 demo: install ## install, generate demo data, materialise every asset, print the summary

@@ -291,6 +291,7 @@ ENTITIES: tuple[Entity, ...] = (
 ENTITIES_BY_TABLE = {e.table: e for e in ENTITIES}
 LOADED_ENTITIES: tuple[Entity, ...] = (*ENTITIES, *REFERENCE_ENTITIES)
 """Every entity with an ingestion asset."""
+LANDING_SOURCES = tuple(dict.fromkeys(e.source for e in ENTITIES))
 
 
 def landing_path(landing_root: str, entity: Entity, day: str) -> str:

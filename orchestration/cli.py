@@ -13,7 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from extracts.contracts import ENTITIES, FAULT_KINDS
+from extracts.contracts import ENTITIES, FAULT_KINDS, LANDING_SOURCES
+from extracts.sources import KINDS as SOURCE_KINDS
 
 app = typer.Typer(
     help="supportops: support-analytics warehouse and feature pipeline "
@@ -55,9 +56,10 @@ def generate(
         str,
         typer.Option(
             "--format",
-            help="native (default) or zendesk_fivetran: the helpdesk as Fivetran's Zendesk "
-            "connector lands it, in OUT/connectors/zendesk_fivetran/ instead of "
-            "OUT/landing/helpdesk/ (load it with `supportops sources load`).",
+            help="native (default), or a connector shape (comma-separated for several: "
+            f"{', '.join(SOURCE_KINDS)}): that source as its connector lands it, in "
+            "OUT/connectors/<kind>/ instead of OUT/landing/<source>/ (load it with "
+            "`supportops sources load`).",
         ),
     ] = "native",
 ) -> None:
@@ -73,8 +75,10 @@ def generate(
 
     if scale not in SCALES:
         raise typer.BadParameter(f"unknown scale {scale!r}; choose from {sorted(SCALES)}")
-    if format not in ("native", "zendesk_fivetran"):
-        raise typer.BadParameter("--format must be native or zendesk_fivetran")
+    kinds = [] if format == "native" else [k.strip() for k in format.split(",")]
+    unknown = sorted(set(kinds) - set(SOURCE_KINDS))
+    if unknown:
+        raise typer.BadParameter(f"--format: unknown {unknown}; native or {list(SOURCE_KINDS)}")
     overrides = {
         "accounts": accounts,
         "start": dt.date.fromisoformat(start) if start else None,
@@ -87,27 +91,31 @@ def generate(
         fault_kinds=_parse_kinds(fault_kinds),
         **{k: v for k, v in overrides.items() if v is not None},
     )
-    if format == "zendesk_fivetran" and config.fault_rate:
+    if kinds and config.fault_rate:
         raise typer.BadParameter(
-            "faults are injected into native files only; use --fault-rate 0 with "
-            "--format zendesk_fivetran"
+            "faults are injected into native files only; use --fault-rate 0 with a connector "
+            "--format"
         )
     with console.status("generating extracts") as status:
         summary = run_generator(
             config, out, progress=lambda i, n: status.update(f"generating day {i}/{n}")
         )
     tickets = summary.rows.get("helpdesk_tickets", 0)
-    if format == "zendesk_fivetran":
+    for kind in kinds:
+        import importlib
         import shutil
 
-        from extracts.generator.zendesk_fivetran import write_zendesk_fivetran
+        from extracts.sources import adapter
 
-        connector = out / "connectors" / "zendesk_fivetran"
+        source = adapter(kind).LANDING_SOURCE
+        connector = out / "connectors" / kind
         shutil.rmtree(connector, ignore_errors=True)
-        connector_rows = write_zendesk_fivetran(out / "landing", connector)
-        shutil.rmtree(out / "landing" / "helpdesk")
-        summary.rows = {k: v for k, v in summary.rows.items() if not k.startswith("helpdesk_")}
-        summary.rows.update({f"zendesk_fivetran.{k}": v for k, v in connector_rows.items()})
+        connector_rows = importlib.import_module(f"extracts.generator.{kind}").write(
+            out / "landing", connector
+        )
+        shutil.rmtree(out / "landing" / source)
+        summary.rows = {k: v for k, v in summary.rows.items() if not k.startswith(f"{source}_")}
+        summary.rows.update({f"{kind}.{k}": v for k, v in connector_rows.items()})
     table = Table(title=f"Generated {summary.days} days into {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -147,10 +155,19 @@ def materialize(
     database stays as it was. A run left behind by a killed process is marked failed first;
     a live one is named, and this one refuses to start (or waits, with --wait).
     """
+    from extracts.sources.connector import clear_deletions, sources_with_deletions
     from orchestration.settings import PROJECT_ROOT, settings
 
     landed_first, landed_last = _landed_range(settings.landing_dir)
     first, last = first_day or landed_first, last_day or landed_last
+    with_deletions = sources_with_deletions(settings.landing_dir, LANDING_SOURCES)
+    if with_deletions and not full_refresh:
+        console.print(
+            f"rows were deleted at the source ({', '.join(with_deletions)}) since the last "
+            "build: a full rebuild drops them from the marts",
+            highlight=False,
+        )
+        full_refresh = True
     # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
     os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
     import dagster as dg
@@ -194,6 +211,8 @@ def materialize(
             "Details: [bold]supportops quality[/] and the run in the Dagster UI."
         )
         raise typer.Exit(1)
+    if full_refresh and not (first_day or last_day):
+        clear_deletions(settings.landing_dir, with_deletions)
 
 
 def _claim_the_writer(instance, wait: bool) -> None:
@@ -579,46 +598,134 @@ def bench(
 
 
 sources_app = typer.Typer(
-    help="Bring your own data: check and load connector exports (Zendesk via Fivetran).",
-    no_args_is_help=True,
+    help="Bring your own data: check and load connector exports (Zendesk, Salesforce, Segment)."
 )
 app.add_typer(sources_app, name="sources")
-SOURCE_KINDS = ("zendesk_fivetran",)
+
+
+def _configured_sources() -> list:
+    from extracts.sources.config import load_sources
+    from orchestration.settings import settings
+
+    if not settings.sources_file.is_file():
+        return []
+    try:
+        return load_sources(settings.sources_file)
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List where each landing source comes from: its last sync, rows loaded and quarantined.
+
+    Sources come from sources.yml (SUPPORTOPS_SOURCES); rows from the published serving copy."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from extracts.sources.connector import read_manifest
+    from orchestration.settings import settings
+
+    by_source = {spec.landing_source: spec for spec in _configured_sources()}
+    raw_rows = _raw_summary(settings.serving)
+    listing = []
+    for landing_source in LANDING_SOURCES:
+        spec = by_source.get(landing_source)
+        manifest = read_manifest(settings.landing_dir, landing_source)
+        tables = {k: v for k, v in raw_rows.items() if k.startswith(f"{landing_source}_")}
+        listing.append(
+            {
+                "landing_source": landing_source,
+                "kind": spec.kind if spec else manifest.get("kind", "native"),
+                "path": str(spec.path) if spec else None,
+                "synced_through": manifest.get("synced_through"),
+                "converted_at": manifest.get("converted_at"),
+                "days": [manifest.get("first_day"), manifest.get("last_day")],
+                "rows_loaded": sum(t["loaded"] for t in tables.values()),
+                "rows_quarantined": sum(t["quarantined"] for t in tables.values()),
+                "tables": tables,
+            }
+        )
+    if as_json:
+        print(json.dumps({"sources_file": str(settings.sources_file), "sources": listing}))
+        return
+    table = Table(
+        title=f"Sources ({settings.sources_file.name}: "
+        f"{'found' if settings.sources_file.is_file() else 'none, native only'})"
+    )
+    for column in ("landing", "kind", "path", "synced through", "loaded", "quarantined"):
+        table.add_column(column, justify="right" if column in ("loaded", "quarantined") else "left")
+    for row in listing:
+        table.add_row(
+            row["landing_source"],
+            row["kind"],
+            row["path"] or "-",
+            row["synced_through"] or "-",
+            f"{row['rows_loaded']:,}",
+            f"{row['rows_quarantined']:,}",
+        )
+    console.print(table)
+
+
+def _raw_summary(serving: Path) -> dict[str, dict]:
+    """Rows loaded and quarantined per raw table, from the published serving copy."""
+    if not serving.is_file():
+        return {}
+    import duckdb
+
+    from serving.publish import RAW_SUMMARY_TABLE
+
+    with duckdb.connect(str(serving), read_only=True) as con:
+        rows = con.execute(
+            f"SELECT table_name, loaded, quarantined FROM main.{RAW_SUMMARY_TABLE}"
+        ).fetchall()
+    return {name: {"loaded": loaded, "quarantined": q} for name, loaded, q in rows}
 
 
 def _source_config(kind: str, config: Path | None):
-    from extracts.sources.zendesk_fivetran import ZendeskFivetranConfig
+    from extracts.sources import adapter
 
-    if kind not in SOURCE_KINDS:
-        raise typer.BadParameter(f"unknown kind {kind!r}; choose from {list(SOURCE_KINDS)}")
     try:
-        return ZendeskFivetranConfig.from_yaml(config) if config else ZendeskFivetranConfig()
+        module = adapter(kind)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    try:
+        return module.Config.from_yaml(config) if config else module.Config()
     except (OSError, ValueError, TypeError) as exc:
         raise typer.BadParameter(f"{config}: {exc}") from exc
 
 
-KindOption = Annotated[str, typer.Option("--kind", help="Connector shape: zendesk_fivetran.")]
+KindOption = Annotated[
+    str, typer.Option("--kind", help=f"Connector shape: {', '.join(SOURCE_KINDS)}.")
+]
 ConfigOption = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="YAML file with the mapping knobs (a `zendesk_fivetran:` section or top-level keys).",
+        help="YAML file with the mapping knobs (a `<kind>:` section or top-level keys).",
     ),
+]
+SourcePath = Annotated[
+    Path,
+    typer.Argument(help="Folder with one file (or folder) per table, or a DuckDB database."),
 ]
 
 
 @sources_app.command("check")
 def sources_check(
-    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    path: SourcePath,
     kind: KindOption = "zendesk_fivetran",
     config: ConfigOption = None,
 ) -> None:
     """Validate a connector export before loading: tables, columns, types, lost metrics.
 
     Exits 1 when the export cannot be loaded, naming the table and column."""
-    from extracts.sources.zendesk_fivetran import check_export
+    from extracts.sources import adapter
 
-    report = check_export(path, _source_config(kind, config))
+    report = adapter(kind).check_export(path, _source_config(kind, config))
     for table, rows in report.rows.items():
         console.print(f"table {table}: {rows:,} rows")
     for metric, why in report.unavailable:
@@ -635,41 +742,64 @@ def sources_check(
 
 @sources_app.command("load")
 def sources_load(
-    path: Annotated[Path, typer.Argument(help="Folder with one file (or folder) per table.")],
+    path: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A connector export (folder or DuckDB database); default: every source "
+            "in sources.yml."
+        ),
+    ] = None,
     kind: KindOption = "zendesk_fivetran",
     config: ConfigOption = None,
     landing: Annotated[
-        Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING_DIR.")
+        Path | None, typer.Option(help="Landing folder; default: SUPPORTOPS_LANDING.")
     ] = None,
 ) -> None:
-    """Map a connector export onto the native landing days (LANDING/helpdesk/<day>/).
+    """Map connector exports onto the native landing days (LANDING/<source>/<day>/).
 
-    Replaces LANDING/helpdesk/ as a whole; then `supportops materialize` ingests it like
-    native files (contracts, quarantine, PII hashing)."""
-    from extracts.sources.zendesk_fivetran import convert_to_landing
+    Only days whose rows changed since the last load are rewritten. Then `supportops
+    materialize` ingests them like native files (contracts, quarantine, PII hashing)."""
+    from extracts.sources import adapter
+    from extracts.sources.connector import flag_deletions, read_manifest
 
     if landing is None:
         from orchestration.settings import settings
 
         landing = settings.landing_dir
-    try:
-        result = convert_to_landing(path, landing, _source_config(kind, config))
-    except (ValueError, FileNotFoundError) as exc:
-        console.print(f"[red]cannot load {path} as {kind}[/]: {exc}", highlight=False)
-        raise typer.Exit(1) from exc
-    console.print(
-        f"{result.tickets:,} tickets and {result.events:,} events -> "
-        f"{landing}/helpdesk/ days {result.first_day}..{result.last_day}; "
-        f"{result.deleted_tickets:,} deleted tickets dropped; synced through "
-        f"{result.synced_through or 'unknown (no _fivetran_synced)'}"
-    )
-    for attribute, counts in result.other_counts.items():
-        fallback = "other" if attribute != "priority" else "the default priority"
+    if path is not None:
+        jobs = [(kind, path, _source_config(kind, config))]
+    else:
+        jobs = [(spec.kind, spec.path, spec.config) for spec in _configured_sources()]
+        if not jobs:
+            console.print(
+                "[red]no PATH and no sources.yml[/] (see README: Run it on your own data)"
+            )
+            raise typer.Exit(2)
+    for job_kind, job_path, job_config in jobs:
+        module = adapter(job_kind)
+        before = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
+        try:
+            result = module.convert_to_landing(job_path, landing, job_config)
+        except (ValueError, FileNotFoundError) as exc:
+            console.print(f"[red]cannot load {job_path} as {job_kind}[/]: {exc}", highlight=False)
+            raise typer.Exit(1) from exc
+        after = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
+        if any(after.get(k, 0) > before.get(k, 0) for k in after if "deleted" in k):
+            flag_deletions(landing, module.LANDING_SOURCE)
+        changed = result.changed_days
         console.print(
-            f"[yellow]warning[/] {attribute}: {sum(counts.values()):,} tickets mapped to "
-            f"{fallback} ({counts})",
+            f"{job_kind}: {result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced "
+            f"through {result.synced_through or 'unknown (no sync watermark)'}; "
+            + (
+                f"{len(changed)} day(s) changed, {changed[0]}..{changed[-1]}"
+                if changed
+                else "nothing changed since the last load"
+            ),
             highlight=False,
         )
+        for warning in result.warnings():
+            console.print(f"[yellow]warning[/] {warning}", highlight=False)
+    console.print("next: `supportops materialize`", highlight=False)
 
 
 if __name__ == "__main__":

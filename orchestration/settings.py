@@ -38,6 +38,8 @@ class Settings:
     performance_drop: float
     """Relative fall of live PR AUC (on newly matured labels) below the model's test PR AUC
     at which retraining starts."""
+    sources_file: Path
+    """`sources.yml`: the connector exports that feed landing sources (absent: native only)."""
     duckdb_memory_limit: str
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
@@ -64,6 +66,7 @@ def load_settings() -> Settings:
         quality_engine=engine,
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
         performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
+        sources_file=_path("SUPPORTOPS_SOURCES", "sources.yml"),
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )
 

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality.checks import SuiteResult
-from quality.results import latest_results
+from quality.results import SuiteResult, latest_results
 
 
 def _slug(text: str) -> str:

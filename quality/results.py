@@ -1,16 +1,111 @@
-"""Append check outcomes to `quality.check_results` in DuckDB."""
+"""What checks produce, and where it is kept.
+
+A check of a suite gives an `Outcome`; a suite run over a partition `Window` gives a
+`SuiteResult` (whichever engine validated it); every outcome is appended to
+`quality.check_results` in DuckDB, which the CLI, the data docs and the dashboards read.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 
-from quality.checks import Outcome, SuiteResult, Window
+from quality.suites import CRITICAL, Severity
 
 RESULTS_TABLE = "quality.check_results"
+
+
+@dataclass(frozen=True)
+class Window:
+    """A partition window of days: `start` inclusive, `end` exclusive (Dagster's convention)."""
+
+    start: dt.date
+    end: dt.date
+
+    @classmethod
+    def day(cls, day: dt.date | str) -> Window:
+        d = dt.date.fromisoformat(day) if isinstance(day, str) else day
+        return cls(d, d + dt.timedelta(days=1))
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + dt.timedelta(days=i) for i in range((self.end - self.start).days)]
+
+    def where(self, column: str) -> str:
+        return f"\"{column}\" >= DATE '{self.start}' AND \"{column}\" < DATE '{self.end}'"
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end}"
+
+
+@dataclass
+class Outcome:
+    """One expectation or SQL check's result."""
+
+    suite: str
+    expectation: str
+    """Stable label, e.g. `expect_column_values_to_not_be_null(ticket_id)` or `volume(_landing_date)`."""
+    column: str | None
+    success: bool
+    severity: Severity
+    observed_value: Any = None
+    unexpected_count: int | None = None
+    element_count: int | None = None
+    kind: str = "ge"
+    """`ge` (Great Expectations) or `sql` (set-based check in DuckDB)."""
+    gate: str = ""
+    """The named check (Dagster asset check) this outcome belongs to; see `quality.gates`."""
+
+    def __post_init__(self) -> None:
+        if not self.gate:  # suite expectations: critical ones are the contract, the rest sanity
+            self.gate = "contract" if self.severity == CRITICAL else "sanity"
+
+    @property
+    def blocking(self) -> bool:
+        return not self.success and self.severity == CRITICAL
+
+
+@dataclass
+class SuiteResult:
+    """A suite's outcomes over one window, with what it took to get them."""
+
+    suite: str
+    table: str
+    outcomes: list[Outcome]
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    where_sql: str | None = None
+    gx_results: list[Any] = field(default_factory=list, repr=False)
+    """The raw GE `ExpectationSuiteValidationResult` per batch (for data docs)."""
+
+    @property
+    def success(self) -> bool:
+        """Every expectation passed (warnings included)."""
+        return all(o.success for o in self.outcomes)
+
+    @property
+    def passed_critical(self) -> bool:
+        """No critical expectation failed: downstream may run."""
+        return not any(o.blocking for o in self.outcomes)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    def outcome(self, expectation: str) -> Outcome:
+        return next(o for o in self.outcomes if o.expectation == expectation)
+
+
+def jsonable(value: Any) -> Any:
+    """An observed value as it will read back from the results table's JSON column."""
+    return json.loads(json.dumps(value, default=str))
+
 
 COLUMNS = (
     ("run_id", "VARCHAR"),

@@ -15,8 +15,11 @@ Every expectation carries `meta={"severity": "critical" | "warning"}`: critical 
 downstream assets, warnings are reported only.
 
 Only row-wise expectations, column-set and (compound) uniqueness are used: those stay
-exact when a table is validated in several batches (see `quality.checks`), because rows
+exact when a table is validated in several batches (see `quality.gx_engine`), because rows
 are split into batches by a hash of the suite's key.
+
+A suite is named after the table it validates; the names are spelled only here (the
+constants below, `raw_suite_name`), so that code elsewhere refers to suites, not strings.
 """
 
 from __future__ import annotations
@@ -32,11 +35,14 @@ from extracts.contracts import (
     CATEGORY_VALUES,
     CHANNEL_VALUES,
     ENTITIES,
+    HELPDESK_TICKET_EVENTS,
+    HELPDESK_TICKETS,
     PLANS,
     PRIORITIES,
     REGIONS,
     SEGMENTS,
     SUBSCRIPTION_STATUSES,
+    TELEMETRY_EVENTS_ENTITY,
     TIERS,
     Entity,
 )
@@ -50,6 +56,21 @@ CRITICAL: Severity = "critical"
 WARNING: Severity = "warning"
 
 DBT_MODELS = Path(__file__).resolve().parent.parent / "dbt_project" / "models"
+
+
+def raw_suite_name(entity: Entity) -> str:
+    """The suite of an extract's raw table (named, like every suite, after its table)."""
+    return f"{RAW_SCHEMA}.{entity.table}"
+
+
+RAW_TICKETS = raw_suite_name(HELPDESK_TICKETS)
+RAW_TICKET_EVENTS = raw_suite_name(HELPDESK_TICKET_EVENTS)
+RAW_TELEMETRY_EVENTS = raw_suite_name(TELEMETRY_EVENTS_ENTITY)
+FCT_TICKETS = "marts.fct_tickets"
+FCT_SUPPORT_KPIS_DAILY = "marts.fct_support_kpis_daily"
+FEAT_ACCOUNT_DAILY = "features.feat_account_daily"
+MART_SUITES = (FCT_TICKETS, FCT_SUPPORT_KPIS_DAILY, FEAT_ACCOUNT_DAILY)
+"""The marts and features Python reads, validated after every warehouse build."""
 
 # Expectation types that remain exact when a table is validated batch by batch.
 ROW_WISE = {
@@ -114,6 +135,11 @@ class SuiteDef:
 
     def expectation(self, label: str) -> Expect:
         return next(e for e in self.expectations if e.label == label)
+
+    @property
+    def is_raw(self) -> bool:
+        """A raw table's suite: judged per landing day, with quarantine and late rows."""
+        return self.name.startswith(f"{RAW_SCHEMA}.")
 
 
 def _not_null(column: str, severity: Severity = CRITICAL) -> Expect:
@@ -200,7 +226,7 @@ def raw_suite(entity: Entity) -> SuiteDef:
     exps += [_not_null(c) for c in ("_landing_date", "_source_file", "_loaded_at")]
     exps.append(_unique(raw_key(entity)))
     return SuiteDef(
-        name=f"{RAW_SCHEMA}.{entity.table}",
+        name=raw_suite_name(entity),
         table=f"{RAW_SCHEMA}.{entity.table}",
         key=raw_key(entity),
         columns=tuple(columns),
@@ -294,7 +320,7 @@ def fct_tickets_suite() -> SuiteDef:
         _between("handle_seconds", None, 86_400, WARNING),
     ]
     return _model_suite(
-        "marts.fct_tickets",
+        FCT_TICKETS,
         "marts/fct_tickets.yml",
         "fct_tickets",
         ("ticket_id",),
@@ -332,7 +358,7 @@ def fct_support_kpis_daily_suite() -> SuiteDef:
         *[_at_most(n, d) for n, d in pairs],
     ]
     return _model_suite(
-        "marts.fct_support_kpis_daily",
+        FCT_SUPPORT_KPIS_DAILY,
         "marts/fct_support_kpis_daily.yml",
         "fct_support_kpis_daily",
         dims,
@@ -371,7 +397,7 @@ def feat_account_daily_suite() -> SuiteDef:
         _at_most("csat_satisfied_30d", "csat_responses_30d"),
     ]
     return _model_suite(
-        "features.feat_account_daily",
+        FEAT_ACCOUNT_DAILY,
         "features/feat_account_daily.yml",
         "feat_account_daily",
         ("account_id", "as_of_date"),

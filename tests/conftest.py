@@ -44,7 +44,7 @@ class Pipeline:
 
 
 def landed_days(landing: Path) -> list[str]:
-    return sorted(p.name for p in (landing / "helpdesk").iterdir())
+    return sorted(p.name for p in (landing / "helpdesk").glob("????-??-??") if p.is_dir())
 
 
 def run_pipeline(

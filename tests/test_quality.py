@@ -10,10 +10,24 @@ import pytest
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.ingest import ensure_tables
-from quality.checks import Window, by_gate, gates_for, run_sql_checks, run_suite, validate_table
 from quality.docs import write_index, write_validation_pages
-from quality.results import RESULTS_TABLE, ensure_results_table, latest_results, write_results
-from quality.suites import get_suite, suites
+from quality.gates import by_gate, gates_for, run_sql_checks, run_suite, validate_table
+from quality.results import (
+    RESULTS_TABLE,
+    Window,
+    ensure_results_table,
+    latest_results,
+    write_results,
+)
+from quality.suites import (
+    MART_SUITES,
+    RAW_TELEMETRY_EVENTS,
+    RAW_TICKET_EVENTS,
+    RAW_TICKETS,
+    get_suite,
+    suites,
+)
+from quality.table_checks import check_volume
 
 FIRST = dt.date(2026, 5, 1)
 DAYS = 20
@@ -63,6 +77,29 @@ def con(tmp_path: Path):
 def failed(result) -> dict[str, str]:
     """Failing checks by label, with their severity."""
     return {o.expectation: o.severity for o in result.outcomes if not o.success}
+
+
+def test_suite_name_constants_and_gates() -> None:
+    """The names code uses for suites are the suites' names, and decide their gates."""
+    assert (RAW_TICKETS, RAW_TICKET_EVENTS, RAW_TELEMETRY_EVENTS) == (
+        "raw.helpdesk_tickets",
+        "raw.helpdesk_ticket_events",
+        "raw.telemetry_events",
+    )
+    assert MART_SUITES == (
+        "marts.fct_tickets",
+        "marts.fct_support_kpis_daily",
+        "features.feat_account_daily",
+    )
+    assert [n for n, d in suites().items() if not d.is_raw] == list(MART_SUITES)
+    # sanity: the events' body_chars and body_sentiment have warning ranges
+    assert gates_for(get_suite("raw.helpdesk_ticket_events")) == [
+        "contract", "sanity", "quarantine", "late_rows", "volume", "freshness", "integrity",
+    ]  # fmt: skip
+    assert gates_for(get_suite("marts.fct_tickets")) == [
+        "contract", "sanity", "volume", "freshness", "distribution",
+    ]  # fmt: skip
+    assert gates_for(get_suite("marts.fct_support_kpis_daily")) == ["contract", "freshness"]
 
 
 def test_every_suite_builds_with_tagged_expectations() -> None:
@@ -182,8 +219,6 @@ def test_day_with_a_tenth_of_the_volume_fails_volume(con) -> None:
 
 def test_small_volumes_fail_volume_only_beyond_chance() -> None:
     """12 rows a day: 5 is under half, but within 3 sqrt(12) of it; 1 is not."""
-    from quality.checks import check_volume
-
     con = duckdb.connect()
     days = [FIRST + dt.timedelta(days=i) for i in range(15)]
     con.execute("CREATE TABLE daily (_landing_date DATE)")

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from extracts.generator import generate
-from quality.checks import GATES
+from quality.gates import GATES
 from tests.conftest import (
     TINY_CLEAN,
     check_evaluations,

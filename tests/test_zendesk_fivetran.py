@@ -19,10 +19,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
-from extracts.generator.zendesk_fivetran import write_zendesk_fivetran
+from extracts.generator.zendesk_fivetran import write as write_zendesk_fivetran
 from extracts.ingest import load_range
 from extracts.sources.zendesk_fivetran import (
     ZendeskFivetranConfig,
@@ -313,9 +314,7 @@ def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
         "priority": {"(none)": 1},
     }
     # days from the first ticket to the last event, quiet days included
-    assert sorted(p.name for p in (tmp_path / "landing" / "helpdesk").iterdir()) == [
-        f"2026-05-0{d}" for d in range(4, 10)
-    ]
+    assert landed_days(tmp_path / "landing") == [f"2026-05-0{d}" for d in range(4, 10)]
     tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
     assert sorted(tickets) == [101, 102, 104]
     assert {k: tickets[101][k] for k in ("channel", "category", "priority", "tier")} == {
@@ -515,6 +514,119 @@ def test_check_reports_metrics_a_thin_export_lacks(tmp_path: Path) -> None:
     assert any("no organization external_id" in w for w in report.warnings)
 
 
+def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
+    """Re-loading the same sync writes nothing; a sync that deletes a ticket rewrites the days
+    that held its rows and no other, and the manifest moves to the new watermark."""
+    export, landing = tmp_path / "export", tmp_path / "landing"
+    _hand_export(export)
+    first = convert_to_landing(export, landing)
+    assert first.changed_days == [dt.date(2026, 5, d) for d in range(4, 10)]
+    day_files = sorted((landing / "helpdesk").glob("*/*.jsonl"))
+    stamps = {path: path.stat().st_mtime_ns for path in day_files}
+    assert convert_to_landing(export, landing).changed_days == []
+    assert {path: path.stat().st_mtime_ns for path in day_files} == stamps
+    # a day folder someone else overwrote is restored, though the export did not change
+    (landing / "helpdesk" / "2026-05-05" / HELPDESK_TICKETS.file_name).write_text("")
+    assert convert_to_landing(export, landing).changed_days == [dt.date(2026, 5, 5)]
+    day_files = sorted((landing / "helpdesk").glob("*/*.jsonl"))
+    stamps = {path: path.stat().st_mtime_ns for path in day_files}
+
+    holding_104 = sorted(
+        {
+            path.parent.name
+            for path in day_files
+            if any(json.loads(line)["ticket_id"] == 104 for line in path.read_text().splitlines())
+        }
+    )
+    with (export / "ticket.csv").open("a") as tickets:
+        tickets.write(
+            "104,2026-05-11 03:00:00,true,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,"
+            "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
+        )
+    second = convert_to_landing(export, landing)
+    assert [d.isoformat() for d in second.changed_days] == holding_104
+    assert second.deleted_tickets == 2
+    assert 104 not in {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}
+    assert 104 not in {e["ticket_id"] for e in _landed(landing, HELPDESK_TICKET_EVENTS)}
+    untouched = [p for p in day_files if p.parent.name not in holding_104]
+    assert untouched and all(p.stat().st_mtime_ns == stamps[p] for p in untouched)
+    manifest = json.loads((landing / "helpdesk" / "_connector.json").read_text())
+    assert (manifest["kind"], manifest["synced_through"]) == (
+        "zendesk_fivetran",
+        "2026-05-11T03:00:00",
+    )
+
+
+def test_an_incremental_drop_adds_to_the_kept_versions(tmp_path: Path) -> None:
+    """A sync delivered as only its changed rows: the archive under `_synced/` keeps every
+    version (re-loading one adds nothing), and the landing reflects the whole current state."""
+    export, landing = tmp_path / "export", tmp_path / "landing"
+    _hand_export(export)
+    convert_to_landing(export, landing)
+    convert_to_landing(export, landing)
+    archive = landing / "helpdesk" / "_synced"
+    versions = duckdb.connect()
+
+    def archived(table: str) -> int:
+        return versions.execute(
+            f"SELECT count(*) FROM read_parquet('{archive / table}/*.parquet', union_by_name=true)"
+        ).fetchone()[0]
+
+    assert archived("ticket") == 5  # every row of ticket.csv, 101 in two versions
+    before = {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}
+
+    for table in export.iterdir():  # the next drop holds only what changed since
+        header = table.read_text().splitlines()[0]
+        table.write_text(header + "\n")
+    (export / "ticket.csv").write_text(
+        "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
+        "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
+        "description\n"
+        "104,2026-05-11 03:00:00,true,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,"
+        "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
+    )
+    result = convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+    assert {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)} == before - {104}
+    assert result.synced_through == dt.datetime(2026, 5, 11, 3, 0)
+    convert_to_landing(export, landing)
+    assert archived("ticket") == 6
+
+
+def test_a_duckdb_database_export_loads_like_the_folder(tmp_path: Path) -> None:
+    """Fivetran's and Airbyte's DuckDB destinations: the same tables in a schema of a
+    database file give the same landing files; two schemas holding a table need `schema`."""
+    _hand_export(tmp_path / "export")
+    database = tmp_path / "fivetran.duckdb"
+    with duckdb.connect(str(database)) as con:
+        for schema in ("zendesk", "zendesk_old"):
+            con.execute(f"CREATE SCHEMA {schema}")
+        for table in (tmp_path / "export").glob("*.csv"):
+            con.execute(
+                f'CREATE TABLE zendesk."{table.stem}" AS SELECT * FROM read_csv(?, header=true)',
+                [str(table)],
+            )
+        con.execute("CREATE TABLE zendesk_old.ticket AS SELECT * FROM zendesk.ticket LIMIT 0")
+
+    ambiguous = check_export(database)
+    assert ambiguous.errors == [
+        "table ticket is in several schemas (zendesk, zendesk_old): set `schema` in the "
+        "source's config"
+    ]
+    config = ZendeskFivetranConfig(schema="zendesk")
+    assert check_export(database, config).ok
+    from_database = convert_to_landing(database, tmp_path / "from_database", config)
+    from_folder = convert_to_landing(tmp_path / "export", tmp_path / "from_folder")
+    assert (from_database.tickets, from_database.events) == (
+        from_folder.tickets,
+        from_folder.events,
+    )
+    for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS):
+        assert _landed(tmp_path / "from_database", entity) == _landed(
+            tmp_path / "from_folder", entity
+        )
+
+
 def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     _hand_export(tmp_path / "export")
     result = CliRunner().invoke(
@@ -525,7 +637,8 @@ def test_load_command_writes_landing_days(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "3 tickets and 22 events" in out
-    assert "1 deleted tickets dropped; synced through 2026-05-10 02:00:00" in out
+    assert "1 deleted tickets dropped" in out
+    assert "synced through 2026-05-10 02:00:00" in out
     assert "category: 1 tickets mapped to other ({'refunds': 1})" in out
     assert (tmp_path / "landing" / "helpdesk" / "2026-05-04" / "tickets.jsonl").is_file()
 
@@ -546,15 +659,18 @@ def test_generate_command_writes_the_connector_shape(tmp_path: Path) -> None:
 
 
 def test_config_file_sets_the_mapping_knobs(tmp_path: Path) -> None:
-    """The documented example config parses, and `--config` reaches the mapping."""
-    example = Path(__file__).parents[1] / "extracts" / "sources" / "zendesk_fivetran.example.yml"
-    assert ZendeskFivetranConfig.from_yaml(example) == ZendeskFivetranConfig(
+    """The documented example's mapping parses, and `--config` reaches the mapping."""
+    example = yaml.safe_load((Path(__file__).parents[1] / "sources.example.yml").read_text())
+    zendesk = next(s for s in example["sources"] if s["kind"] == "zendesk_fivetran")
+    assert ZendeskFivetranConfig.from_mapping(zendesk["mapping"]) == ZendeskFivetranConfig(
         bot_user_ids=("360001234567",),
         category_map={"billing_question": "billing", "refunds": "billing"},
     )
+    config = tmp_path / "zendesk.yml"
+    config.write_text(yaml.safe_dump({"zendesk_fivetran": zendesk["mapping"]}))
     _hand_export(tmp_path / "export")
     args = ["sources", "load", str(tmp_path / "export"), "--landing", str(tmp_path / "landing")]
-    result = CliRunner().invoke(app, [*args, "--config", str(example)], terminal_width=200)
+    result = CliRunner().invoke(app, [*args, "--config", str(config)], terminal_width=200)
     assert result.exit_code == 0, result.output
     tickets = {t["ticket_id"]: t for t in _landed(tmp_path / "landing", HELPDESK_TICKETS)}
     assert tickets[102]["category"] == "billing"

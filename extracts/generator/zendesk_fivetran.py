@@ -68,7 +68,7 @@ def _read_native(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
         )
 
 
-def write_zendesk_fivetran(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
+def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
     """Write the connector tables for the native helpdesk under `landing_dir`; rows per table."""
     landing, out = Path(landing_dir), Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

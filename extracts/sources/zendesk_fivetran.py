@@ -1,9 +1,8 @@
 """Zendesk Support as Fivetran lands it, mapped onto the native helpdesk landing layout.
 
-A connector export is a folder with one file per connector table, named as the connector
-names it (`ticket.parquet`, `ticket.csv` or `ticket.jsonl`, or a folder `ticket/` of such
-files). `check_export` says whether a folder can be loaded and which metrics it cannot
-give; `convert_to_landing` maps it, set-based in DuckDB SQL, into
+A connector export is a folder with one file per connector table or a DuckDB database with
+the connector's schema (read by `extracts.sources.connector`). `check_export` says whether
+an export can be loaded and which metrics it cannot give; `convert_to_landing` maps it, set-based in DuckDB SQL, into
 `<landing>/helpdesk/<day>/tickets.jsonl` and `ticket_events.jsonl`: the files the native
 generator writes. Ingestion then applies the same contracts, quarantine, PII hashing
 (HMAC-SHA256 keyed by `SUPPORTOPS_PII_KEY`) and text reduction as for native files, so dbt
@@ -12,8 +11,9 @@ and everything after it see no difference.
 Mapping (see `ZendeskFivetranConfig` for the knobs):
 
 - a ticket keeps its Zendesk id; tickets with `_fivetran_deleted` or status `deleted` are
-  dropped with all their events; of several synced versions of a row the latest
-  `_fivetran_synced` wins;
+  dropped with all their events, and so are tickets merged into another one (tag
+  `closed_by_merge`: the work lives on in the target ticket); of several synced versions of
+  a row the latest `_fivetran_synced` wins;
 - channel from `via_channel`, category from a ticket column or a tag prefix, tier `vip` when
   the ticket's organization carries a VIP tag; values outside the known sets become `other`
   (counted in the result, never quarantined); priority is the first one the ticket had;
@@ -32,24 +32,35 @@ Mapping (see `ZendeskFivetranConfig` for the knobs):
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from extracts.contracts import CATEGORIES, CHANNELS, HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.contracts import PRIORITIES as PRIORITY_VALUES
+from extracts.sources import connector
+from extracts.sources.connector import (
+    CheckReport,
+    Column,
+    Export,
+    Table,
+    columns,
+    ident,
+    quote,
+    sql_list,
+)
 from extracts.sources.zendesk_schedules import (
     attach_ticket_schedules,
     check_schedules,
-    write_schedule_snapshots,
+    schedule_outputs,
 )
 
 KIND = "zendesk_fivetran"
-FORMATS = ("parquet", "csv", "jsonl")
+LANDING_SOURCE = HELPDESK_TICKETS.source
+MERGED_TAG = "closed_by_merge"
+"""The tag Zendesk puts on a ticket it closes by merging it into another."""
 
 DEFAULT_CHANNEL_MAP: dict[str, str] = {
     "email": "email",
@@ -71,8 +82,10 @@ DEFAULT_CHANNEL_MAP: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class ZendeskFivetranConfig:
+class ZendeskFivetranConfig(connector.MappingConfig):
     """How a Zendesk account's conventions map onto supportops. Every field has a default."""
+
+    kind = KIND
 
     bot_user_ids: tuple[str, ...] = ()
     """Zendesk user ids (or user external ids) of bots and AI agents."""
@@ -101,57 +114,15 @@ class ZendeskFivetranConfig:
     """Priority of a ticket that never had one (Zendesk allows none); counted."""
     description_window_seconds: int = 60
     """A ticket's first comment within this many seconds of its creation is the description."""
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> ZendeskFivetranConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown zendesk_fivetran settings {unknown}; known: {sorted(known)}")
-        kwargs = {
-            k: tuple(str(x) for x in v) if isinstance(v, list) else v for k, v in values.items()
-        }
-        return cls(**kwargs)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> ZendeskFivetranConfig:
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        return cls.from_mapping(data.get(KIND, data))
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    type: str
-    required: bool = False
-
-
-@dataclass(frozen=True)
-class Table:
-    name: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-    required: bool = False
-    without: str = ""
-    """What is lost when an optional table is absent."""
-
-
-def _c(spec: str) -> tuple[Column, ...]:
-    """'id:BIGINT! name:VARCHAR' -> columns; `!` marks a required column."""
-    out = []
-    for item in spec.split():
-        name, type_ = item.split(":")
-        out.append(Column(name, type_.rstrip("!"), type_.endswith("!")))
-    return tuple(out)
+    schema: str | None = None
+    """For a DuckDB-database source holding several connectors: the schema of this one."""
 
 
 _SYNC = " _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"
 TABLES: tuple[Table, ...] = (
     Table(
         "ticket",
-        _c(
+        columns(
             "id:BIGINT! created_at:TIMESTAMP! updated_at:TIMESTAMP status:VARCHAR! "
             "priority:VARCHAR requester_id:BIGINT! submitter_id:BIGINT assignee_id:BIGINT "
             "group_id:BIGINT organization_id:BIGINT via_channel:VARCHAR! subject:VARCHAR "
@@ -162,7 +133,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "user",
-        _c(
+        columns(
             "id:BIGINT! name:VARCHAR email:VARCHAR phone:VARCHAR role:VARCHAR! "
             "external_id:VARCHAR organization_id:BIGINT" + _SYNC
         ),
@@ -171,7 +142,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "ticket_comment",
-        _c(
+        columns(
             "id:BIGINT! ticket_id:BIGINT! user_id:BIGINT! created:TIMESTAMP! public:BOOLEAN! body:VARCHAR"
             + _SYNC
         ),
@@ -180,7 +151,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "ticket_field_history",
-        _c(
+        columns(
             "ticket_id:BIGINT! field_name:VARCHAR! updated:TIMESTAMP! value:VARCHAR user_id:BIGINT _fivetran_synced:TIMESTAMP"
         ),
         key=("ticket_id", "field_name", "updated"),
@@ -188,13 +159,13 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "organization",
-        _c("id:BIGINT! external_id:VARCHAR name:VARCHAR" + _SYNC),
+        columns("id:BIGINT! external_id:VARCHAR name:VARCHAR" + _SYNC),
         key=("id",),
         without="account_id is 'zendesk-org-<organization_id>' (no CRM join) and every ticket is tier standard",
     ),
     Table(
         "organization_tag",
-        _c(
+        columns(
             "organization_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"
         ),
         key=("organization_id", "tag"),
@@ -202,19 +173,21 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "ticket_tag",
-        _c("ticket_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"),
+        columns(
+            "ticket_id:BIGINT! tag:VARCHAR! _fivetran_synced:TIMESTAMP _fivetran_deleted:BOOLEAN"
+        ),
         key=("ticket_id", "tag"),
         without="category is 'other' for every ticket unless category_field is set: no breakdown by category",
     ),
     Table(
         "group",
-        _c("id:BIGINT! name:VARCHAR!" + _SYNC),
+        columns("id:BIGINT! name:VARCHAR!" + _SYNC),
         key=("id",),
         without="escalations are unavailable (escalation rate, tier-3 label of the escalation model)",
     ),
     Table(
         "satisfaction_rating",
-        _c(
+        columns(
             "id:BIGINT! ticket_id:BIGINT! score:VARCHAR! created_at:TIMESTAMP! updated_at:TIMESTAMP requester_id:BIGINT"
             + _SYNC
         ),
@@ -225,7 +198,7 @@ TABLES: tuple[Table, ...] = (
     # daylight_time tables are not needed: DuckDB's ICU time zones give the offsets.
     Table(
         "schedule",
-        _c(
+        columns(
             "id:BIGINT! name:VARCHAR time_zone:VARCHAR! start_time:BIGINT! end_time:BIGINT!" + _SYNC
         ),
         key=("id", "start_time"),
@@ -234,13 +207,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "schedule_holiday",
-        _c("id:BIGINT schedule_id:BIGINT! start_date:DATE! end_date:DATE! name:VARCHAR" + _SYNC),
+        columns(
+            "id:BIGINT schedule_id:BIGINT! start_date:DATE! end_date:DATE! name:VARCHAR" + _SYNC
+        ),
         key=("schedule_id", "start_date", "end_date"),
         without="schedule holidays count as business days",
     ),
     Table(
         "ticket_schedule",
-        _c(
+        columns(
             "ticket_id:BIGINT! created_at:TIMESTAMP! schedule_id:BIGINT! _fivetran_synced:TIMESTAMP"
         ),
         key=("ticket_id", "created_at"),
@@ -250,117 +225,15 @@ TABLES: tuple[Table, ...] = (
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_list(values: list[str] | tuple[str, ...]) -> str:
-    return "(" + ", ".join(_quote(v) for v in values) + ")" if values else "(NULL)"
-
-
-def locate(folder: Path, table: str) -> list[Path]:
-    """The files of one connector table: `<table>.<fmt>`, or `<table>/` holding such files."""
-    for fmt in FORMATS:
-        single = folder / f"{table}.{fmt}"
-        if single.is_file():
-            return [single]
-    sub = folder / table
-    if sub.is_dir():
-        for fmt in FORMATS:
-            files = sorted(sub.glob(f"*.{fmt}"))
-            if files:
-                return files
-    return []
-
-
-def _reader(files: list[Path]) -> str:
-    names = "[" + ", ".join(_quote(str(f)) for f in files) + "]"
-    suffix = files[0].suffix
-    if suffix == ".parquet":
-        return f"read_parquet({names}, union_by_name=true)"
-    if suffix == ".csv":
-        return f"read_csv({names}, header=true, all_varchar=true, union_by_name=true)"
-    return f"read_json({names}, format='newline_delimited', union_by_name=true)"
-
-
-def _typed(column: Column, present: bool) -> str:
-    if not present:
-        return f"NULL::{column.type} AS {_ident(column.name)}"
-    col = _ident(column.name)
-    if column.type == "TIMESTAMP":
-        # An explicit offset is honoured; naive values are UTC (the session zone).
-        return f"CAST(try_cast({col} AS TIMESTAMPTZ) AS TIMESTAMP) AS {col}"
-    if column.type == "VARCHAR":
-        return f"CAST({col} AS VARCHAR) AS {col}"
-    return f"try_cast({col} AS {column.type}) AS {col}"
-
-
-@dataclass
-class Export:
-    """An opened connector folder: a typed, latest-version view `zd_<table>` per table."""
-
-    folder: Path
-    present: dict[str, list[str]]
-    """Tables found -> their columns."""
-    files: dict[str, list[Path]]
-
-
 def open_export(
-    con: duckdb.DuckDBPyConnection, folder: str | Path, config: ZendeskFivetranConfig
+    con: duckdb.DuckDBPyConnection,
+    source: str | Path,
+    config: ZendeskFivetranConfig,
+    archive: Path | None = None,
 ) -> Export:
-    """Create `zd_src_<table>` (as read) and `zd_<table>` (typed, latest synced version)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: not a folder")
-    con.execute("SET TimeZone = 'UTC'")
-    present: dict[str, list[str]] = {}
-    files_by_table: dict[str, list[Path]] = {}
-    for table in TABLES:
-        files = locate(folder, table.name)
-        columns = list(table.columns)
-        if table.name == "ticket" and config.category_field:
-            columns.append(Column(config.category_field, "VARCHAR"))
-        if files:
-            con.execute(
-                f"CREATE OR REPLACE TEMP VIEW zd_src_{table.name} AS SELECT * FROM {_reader(files)}"
-            )
-            have = [r[0] for r in con.execute(f"DESCRIBE zd_src_{table.name}").fetchall()]
-            present[table.name] = have
-            files_by_table[table.name] = files
-            source = f"zd_src_{table.name}"
-        else:
-            have = []
-            source = "(SELECT 1 WHERE false)"
-        select = ", ".join(_typed(c, c.name in have) for c in columns)
-        # One row per key: the latest synced version (any one of exact copies without it).
-        keys = ", ".join(_ident(k) for k in table.key)
-        latest = (
-            f" QUALIFY row_number() OVER (PARTITION BY {keys} "
-            "ORDER BY _fivetran_synced DESC NULLS LAST) = 1"
-        )
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW zd_{table.name} AS "
-            f"SELECT * FROM (SELECT {select} FROM {source}){latest}"
-        )
-    return Export(folder, present, files_by_table)
-
-
-@dataclass
-class CheckReport:
-    folder: Path
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    unavailable: list[tuple[str, str]] = field(default_factory=list)
-    """(metric, why) pairs."""
-    rows: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    """`zd_src_<table>` (as read) and `zd_<table>` (typed, latest synced version)."""
+    extra = {"ticket": (Column(config.category_field, "VARCHAR"),)} if config.category_field else {}
+    return connector.open_export(con, source, TABLES, "zd_", extra, config.schema, archive)
 
 
 def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None) -> CheckReport:
@@ -371,52 +244,10 @@ def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None
     try:
         try:
             export = open_export(con, folder, config)
-        except (FileNotFoundError, duckdb.Error) as exc:
+        except (FileNotFoundError, ValueError, duckdb.Error) as exc:
             report.errors.append(str(exc).splitlines()[0])
             return report
-        for table in TABLES:
-            if table.name not in export.present:
-                if table.required:
-                    report.errors.append(
-                        f"table {table.name}: missing (expected {table.name}.parquet, "
-                        f"{table.name}.csv, {table.name}.jsonl or a folder {table.name}/)"
-                    )
-                else:
-                    report.unavailable.append((f"(no table {table.name})", table.without))
-                continue
-            have = export.present[table.name]
-            missing = [c.name for c in table.columns if c.required and c.name not in have]
-            for name in missing:
-                report.errors.append(
-                    f"table {table.name}: column {name} missing (has: {', '.join(have)})"
-                )
-            if missing:
-                continue
-            source = f"zd_src_{table.name}"
-            report.rows[table.name] = con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
-            for column in table.columns:
-                if column.name not in have or column.type == "VARCHAR":
-                    continue
-                col = _ident(column.name)
-                cast = _typed(column, True).rsplit(" AS ", 1)[0]
-                bad, example = con.execute(
-                    f"SELECT count(*), any_value({col}::VARCHAR) FROM {source} "
-                    f"WHERE {col} IS NOT NULL AND trim({col}::VARCHAR) <> '' AND {cast} IS NULL"
-                ).fetchone()
-                if bad:
-                    report.errors.append(
-                        f"table {table.name}: column {column.name} has {bad} value(s) that are "
-                        f"not {column.type} (e.g. {example!r})"
-                    )
-            for column in (c for c in table.columns if c.required):
-                nulls = con.execute(
-                    f"SELECT count(*) FROM {source} WHERE {_ident(column.name)} IS NULL"
-                ).fetchone()[0]
-                if nulls:
-                    report.warnings.append(
-                        f"table {table.name}: column {column.name} is empty in {nulls} row(s); "
-                        "those rows are quarantined or skipped"
-                    )
+        connector.check_tables(con, export, TABLES, report)
         ticket_columns = export.present.get("ticket", [])
         if config.category_field and ticket_columns and config.category_field not in ticket_columns:
             report.errors.append(
@@ -478,9 +309,9 @@ def _check_semantics(
 
 def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> None:
     """Users with their actor type, and the kept tickets mapped to the native ticket shape."""
-    bot_ids = _sql_list(config.bot_user_ids)
+    bot_ids = sql_list(config.bot_user_ids)
     pattern = (
-        f"regexp_matches(coalesce(name, ''), {_quote(config.bot_name_pattern)})"
+        f"regexp_matches(coalesce(name, ''), {quote(config.bot_name_pattern)})"
         if config.bot_name_pattern
         else "false"
     )
@@ -509,22 +340,31 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
         )
     prefix = config.category_tag_prefix
     if config.category_field:
-        raw_category = f"lower(trim(t.{_ident(config.category_field)}))"
+        raw_category = f"lower(trim(t.{ident(config.category_field)}))"
         category_join = ""
     else:
         raw_category = "tags.raw_category"
         category_join = f"""LEFT JOIN (
                 SELECT ticket_id, min(substr(lower(tag), {len(prefix) + 1})) AS raw_category
                 FROM zd_ticket_tag
-                WHERE starts_with(lower(tag), {_quote(prefix.lower())})
+                WHERE starts_with(lower(tag), {quote(prefix.lower())})
                   AND NOT coalesce(_fivetran_deleted, false)
                 GROUP BY ticket_id) AS tags ON tags.ticket_id = t.id"""
-    vip_tags = _sql_list(tuple(t.lower() for t in config.vip_organization_tags))
+    vip_tags = sql_list(tuple(t.lower() for t in config.vip_organization_tags))
+    # Deleted and merged-away tickets are no work of their own: kept out of every count
+    # (no NULL ids in _zd_merged: one would make NOT IN drop every ticket).
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _zd_merged AS
+            SELECT DISTINCT ticket_id FROM zd_ticket_tag
+            WHERE lower(trim(tag)) = {quote(MERGED_TAG)} AND ticket_id IS NOT NULL
+              AND NOT coalesce(_fivetran_deleted, false)"""
+    )
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _zd_tickets AS
             SELECT * FROM zd_ticket
             WHERE NOT coalesce(_fivetran_deleted, false)
-              AND coalesce(lower(status), '') <> 'deleted' AND id IS NOT NULL"""
+              AND coalesce(lower(status), '') <> 'deleted' AND id IS NOT NULL
+              AND id NOT IN (SELECT ticket_id FROM _zd_merged)"""
     )
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _zd_ticket_rows AS
@@ -539,7 +379,7 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
             mapped AS (
                 SELECT t.id AS ticket_id, t.created_at,
                        lower(t.via_channel) AS raw_channel,
-                       coalesce(cm.channel, CASE WHEN lower(t.via_channel) IN {_sql_list(CHANNELS)}
+                       coalesce(cm.channel, CASE WHEN lower(t.via_channel) IN {sql_list(CHANNELS)}
                                                  THEN lower(t.via_channel) END) AS channel,
                        {raw_category} AS raw_category,
                        coalesce(fp.priority, lower(t.priority)) AS raw_priority,
@@ -557,13 +397,13 @@ def _prepare(con: duckdb.DuckDBPyConnection, config: ZendeskFivetranConfig) -> N
                 LEFT JOIN _zd_channel_map cm ON cm.via = lower(t.via_channel)
                 {category_join})
             SELECT m.ticket_id, m.created_at,
-                   CASE WHEN m.channel IN {_sql_list(CHANNELS)} THEN m.channel ELSE 'other' END
+                   CASE WHEN m.channel IN {sql_list(CHANNELS)} THEN m.channel ELSE 'other' END
                        AS channel,
-                   CASE WHEN coalesce(ca.category, m.raw_category) IN {_sql_list(CATEGORIES)}
+                   CASE WHEN coalesce(ca.category, m.raw_category) IN {sql_list(CATEGORIES)}
                         THEN coalesce(ca.category, m.raw_category) ELSE 'other' END AS category,
-                   CASE WHEN m.raw_priority IN {_sql_list(PRIORITY_VALUES)} THEN m.raw_priority
-                        ELSE {_quote(config.default_priority)} END AS priority,
-                   m.raw_priority IN {_sql_list(PRIORITY_VALUES)} AS priority_known,
+                   CASE WHEN m.raw_priority IN {sql_list(PRIORITY_VALUES)} THEN m.raw_priority
+                        ELSE {quote(config.default_priority)} END AS priority,
+                   m.raw_priority IN {sql_list(PRIORITY_VALUES)} AS priority_known,
                    m.raw_channel, m.raw_category, m.raw_priority,
                    CASE WHEN m.is_vip THEN 'vip' ELSE 'standard' END AS tier,
                    coalesce(nullif(trim(m.organization_external_id), ''),
@@ -604,11 +444,11 @@ def _events_sql(config: ZendeskFivetranConfig) -> str:
             WHERE NOT coalesce(c._fivetran_deleted, false)),
         handle AS (
             SELECT ticket_id, updated, max(try_cast(value AS DOUBLE)) AS seconds
-            FROM history WHERE field_name = {_quote(config.handle_time_field)}
+            FROM history WHERE field_name = {quote(config.handle_time_field)}
             GROUP BY ALL),
         tiers AS (
             SELECT id AS group_id,
-                   try_cast(regexp_extract(name, {_quote(config.tier_group_pattern)}, 1) AS INTEGER)
+                   try_cast(regexp_extract(name, {quote(config.tier_group_pattern)}, 1) AS INTEGER)
                        AS tier
             FROM zd_group),
         events AS (
@@ -701,12 +541,33 @@ class ConversionResult:
     tickets: int
     events: int
     deleted_tickets: int
+    changed_days: list[dt.date]
+    """Days written because they are new or changed since the last load of this source."""
+    merged_tickets: int = 0
+    """Tickets closed by a merge into another ticket (tag `closed_by_merge`): dropped like
+    deleted ones, counted apart."""
     events_by_type: dict[str, int] = field(default_factory=dict)
     other_counts: dict[str, dict[str, int]] = field(default_factory=dict)
     """Per attribute (channel, category, priority): source value -> tickets mapped to a fallback."""
     synced_through: dt.datetime | None = None
     """The export's sync watermark: the latest `_fivetran_synced` of its tickets, comments
     and field history."""
+
+    def summary(self) -> str:
+        return (
+            f"{self.tickets:,} tickets and {self.events:,} events, days "
+            f"{self.first_day}..{self.last_day}; {self.deleted_tickets:,} deleted "
+            + (f"and {self.merged_tickets:,} merged " if self.merged_tickets else "")
+            + "tickets dropped"
+        )
+
+    def warnings(self) -> list[str]:
+        """The values mapped to a fallback, per attribute."""
+        return [
+            f"{attribute}: {sum(counts.values()):,} tickets mapped to "
+            f"{'the default priority' if attribute == 'priority' else 'other'} ({counts})"
+            for attribute, counts in self.other_counts.items()
+        ]
 
 
 _TS = "strftime({}, '%Y-%m-%dT%H:%M:%SZ')"
@@ -718,10 +579,12 @@ def convert_to_landing(
     config: ZendeskFivetranConfig | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> ConversionResult:
-    """Replace `<landing_dir>/helpdesk/` with the export mapped to the native layout.
+    """Map the export onto `<landing_dir>/helpdesk/`, the native layout.
 
     One folder per day from the first ticket's day to the last event's day, each with a
-    `tickets.jsonl` (tickets created that day) and `ticket_events.jsonl` (events that day).
+    `tickets.jsonl` (tickets created that day) and `ticket_events.jsonl` (events that day);
+    only the days whose rows changed since the last load are rewritten (see
+    `connector.write_landing_days`), so `changed_days` is what ingestion must reload.
     Raises ValueError naming the table and column when `check_export` finds an error.
     """
     config = config or ZendeskFivetranConfig()
@@ -731,13 +594,17 @@ def convert_to_landing(
     own = con is None
     con = con or duckdb.connect()
     try:
-        open_export(con, folder, config)
+        export = open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         _prepare(con, config)
         attach_ticket_schedules(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
-        deleted = con.execute(
-            "SELECT count(*) FROM zd_ticket WHERE id NOT IN (SELECT id FROM _zd_tickets)"
-        ).fetchone()[0]
+        deleted, merged = con.execute(
+            """SELECT count(*) FILTER (WHERE is_deleted),
+                      count(*) FILTER (WHERE NOT is_deleted AND id IN (SELECT ticket_id FROM _zd_merged))
+               FROM (SELECT id, coalesce(_fivetran_deleted, false)
+                                OR coalesce(lower(status), '') = 'deleted' AS is_deleted
+                     FROM zd_ticket)"""
+        ).fetchone()
         other: dict[str, dict[str, int]] = {}
         for attribute, condition, raw in (
             ("channel", "channel = 'other'", "raw_channel"),
@@ -750,13 +617,12 @@ def convert_to_landing(
             ).fetchall()
             if rows:
                 other[attribute] = dict(rows)
-        first, last = con.execute(
-            """SELECT min(d), max(d) FROM (
-                   SELECT created_at::DATE AS d FROM _zd_ticket_rows
-                   UNION ALL SELECT event_at::DATE FROM _zd_events)"""
-        ).fetchone()
-        root = Path(landing_dir) / HELPDESK_TICKETS.source
-        shutil.rmtree(root, ignore_errors=True)
+        synced_through = con.execute(
+            """SELECT max(s) FROM (
+                   SELECT max(_fivetran_synced) AS s FROM zd_ticket
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_comment
+                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_field_history)"""
+        ).fetchone()[0]
         ticket_cols = ", ".join(
             _TS.format("created_at") + " AS created_at" if f.name == "created_at" else f.name
             for f in HELPDESK_TICKETS.fields
@@ -765,33 +631,29 @@ def convert_to_landing(
             _TS.format("event_at") + " AS created_at" if f.name == "created_at" else f.name
             for f in HELPDESK_TICKET_EVENTS.fields
         )
-        day = first
-        while first is not None and day <= last:
-            folder_day = root / day.isoformat()
-            folder_day.mkdir(parents=True, exist_ok=True)
-            for query, path in (
+        landed = connector.write_landing_days(
+            con,
+            landing_dir,
+            LANDING_SOURCE,
+            [
                 (
-                    f"SELECT {ticket_cols} FROM _zd_ticket_rows WHERE created_at::DATE = $day "
+                    HELPDESK_TICKETS,
+                    f"SELECT {ticket_cols}, created_at::DATE AS _day FROM _zd_ticket_rows "
                     "ORDER BY _zd_ticket_rows.created_at, ticket_id",
-                    folder_day / HELPDESK_TICKETS.file_name,
                 ),
                 (
-                    f"SELECT {event_cols} FROM _zd_events WHERE event_at::DATE = $day "
+                    HELPDESK_TICKET_EVENTS,
+                    f"SELECT {event_cols}, event_at::DATE AS _day FROM _zd_events "
                     "ORDER BY _zd_events.event_at, ticket_id, event_id",
-                    folder_day / HELPDESK_TICKET_EVENTS.file_name,
                 ),
-            ):
-                con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT json)", {"day": day})
-            day += dt.timedelta(days=1)
-        if first is not None and locate(Path(folder), "schedule"):
-            write_schedule_snapshots(con, root, first, last)
+                # the schedule snapshots, on every day, when the export has schedules
+                *(schedule_outputs(con) if "schedule" in export.present else []),
+            ],
+            KIND,
+            synced_through,
+            {"deleted_tickets": deleted},
+        )
         tickets = con.execute("SELECT count(*) FROM _zd_ticket_rows").fetchone()[0]
-        synced_through = con.execute(
-            """SELECT max(s) FROM (
-                   SELECT max(_fivetran_synced) AS s FROM zd_ticket
-                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_comment
-                   UNION ALL SELECT max(_fivetran_synced) FROM zd_ticket_field_history)"""
-        ).fetchone()[0]
         by_type = dict(
             con.execute(
                 "SELECT event_type, count(*) FROM _zd_events GROUP BY ALL ORDER BY 1"
@@ -799,11 +661,13 @@ def convert_to_landing(
         )
         return ConversionResult(
             landing_dir=Path(landing_dir),
-            first_day=first,
-            last_day=last,
+            first_day=landed.first_day,
+            last_day=landed.last_day,
+            changed_days=landed.changed,
             tickets=tickets,
             events=sum(by_type.values()),
             deleted_tickets=deleted,
+            merged_tickets=merged,
             events_by_type=by_type,
             other_counts=other,
             synced_through=synced_through,
@@ -811,3 +675,6 @@ def convert_to_landing(
     finally:
         if own:
             con.close()
+
+
+Config = ZendeskFivetranConfig

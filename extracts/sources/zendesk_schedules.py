@@ -13,16 +13,14 @@ Zendesk's `time_zone` and `daylight_time` tables are accepted but not read.
 
 from __future__ import annotations
 
-import datetime as dt
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
 
-from extracts.contracts import HELPDESK_SCHEDULE_HOLIDAYS, HELPDESK_SCHEDULES
+from extracts.contracts import HELPDESK_SCHEDULE_HOLIDAYS, HELPDESK_SCHEDULES, Entity
 
 if TYPE_CHECKING:
-    from extracts.sources.zendesk_fivetran import CheckReport
+    from extracts.sources.connector import CheckReport
 
 WEEK_MINUTES = 7 * 1440
 UNREAD_TABLES = ("time_zone", "daylight_time")
@@ -266,29 +264,26 @@ def attach_ticket_schedules(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def write_schedule_snapshots(
-    con: duckdb.DuckDBPyConnection, root: Path, first: dt.date, last: dt.date
-) -> int:
-    """Write `schedules.csv` and `schedule_holidays.csv` into every landing day folder of
-    `root` (`<landing>/helpdesk`); the number of schedules written. Call it only when the
-    export has a `schedule` table: without one, no file is written and ingestion loads no
-    schedule (the per-tier clock applies)."""
+def schedule_outputs(con: duckdb.DuckDBPyConnection) -> list[tuple[Entity, str]]:
+    """`schedules.csv` and `schedule_holidays.csv` for connector.write_landing_days: the whole
+    current set on every landing day from the first ticket to the last event (a snapshot).
+    Only when the export has a `schedule` table: without one no file is written, ingestion
+    loads no schedule and the per-tier clock applies."""
     _mapped(con)
-    columns = {
-        HELPDESK_SCHEDULES: ", ".join(f.name for f in HELPDESK_SCHEDULES.fields),
-        HELPDESK_SCHEDULE_HOLIDAYS: ", ".join(f.name for f in HELPDESK_SCHEDULE_HOLIDAYS.fields),
-    }
-    tables = {
-        HELPDESK_SCHEDULES: "_zd_schedules",
-        HELPDESK_SCHEDULE_HOLIDAYS: "_zd_schedule_holidays",
-    }
-    day = first
-    while day <= last:
-        for entity, table in tables.items():
-            path = str(root / day.isoformat() / entity.file_name).replace("'", "''")
-            con.execute(
-                f"COPY (SELECT {columns[entity]} FROM {table} ORDER BY ALL) TO '{path}' "
-                "(FORMAT csv, HEADER)"
+    days = """(SELECT unnest(generate_series(min(d), max(d), INTERVAL 1 DAY))::DATE AS _day
+               FROM (SELECT created_at::DATE AS d FROM _zd_ticket_rows
+                     UNION ALL SELECT event_at::DATE FROM _zd_events))"""
+    outputs = []
+    for entity, table, order in (
+        (HELPDESK_SCHEDULES, "_zd_schedules", "schedule_id, start_minute"),
+        (HELPDESK_SCHEDULE_HOLIDAYS, "_zd_schedule_holidays", "schedule_id, start_date"),
+    ):
+        cols = ", ".join(f"t.{f.name}" for f in entity.fields)
+        outputs.append(
+            (
+                entity,
+                f"SELECT {cols}, days._day FROM {table} AS t CROSS JOIN {days} AS days "
+                f"ORDER BY days._day, {order}",
             )
-        day += dt.timedelta(days=1)
-    return con.execute("SELECT count(DISTINCT schedule_id) FROM _zd_schedules").fetchone()[0]
+        )
+    return outputs

@@ -23,12 +23,10 @@ from orchestration.defs.warehouse import warehouse_models
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, warehouse_dir
 from orchestration.settings import settings
-from quality.checks import GATES, SuiteResult, Window, by_gate, gates_for, run_suite
 from quality.docs import write_index, write_validation_pages
-from quality.results import write_results
-from quality.suites import CRITICAL, get_suite
-
-MART_SUITES = ("marts.fct_tickets", "marts.fct_support_kpis_daily", "features.feat_account_daily")
+from quality.gates import GATES, by_gate, gates_for, run_suite
+from quality.results import SuiteResult, Window, write_results
+from quality.suites import CRITICAL, MART_SUITES, get_suite, raw_suite_name
 
 
 def _specs(
@@ -111,13 +109,13 @@ def _check_results(
 
 def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
     asset = dg.AssetKey(["raw", entity.asset_name])
-    suite_name = f"raw.{entity.table}"
+    suite_name = raw_suite_name(entity)
 
     @dg.multi_asset_check(
         name=f"{entity.asset_name}_quality",
         specs=_specs(suite_name, asset, daily_partitions),
         pool=WAREHOUSE_POOL,
-        description=f"Quality gates of raw.{entity.table} over the run's partition window.",
+        description=f"Quality gates of {suite_name} over the run's partition window.",
     )
     def _check(
         context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource

@@ -137,7 +137,11 @@ joined as (
         sla.is_full_resolution_breached,
         sla.data_as_of,
         coalesce(event_summary.events, 0) as events,
-        event_summary.last_event_at
+        event_summary.last_event_at,
+        reply_times.first_resolution_minutes,
+        reply_times.first_resolution_business_minutes,
+        agent_activity.assignee_stations,
+        agent_activity.unique_assignees
 
     from tickets
     inner join bot_path
@@ -179,7 +183,11 @@ derived as (
         end as handling_path,
         -- first contact resolution: solved after at most one agent reply, never reopened
         is_resolved as is_fcr_eligible,
-        is_resolved and agent_replies <= 1 and not is_reopened as is_fcr
+        is_resolved and agent_replies <= 1 and not is_reopened as is_fcr,
+        -- dbt_zendesk's one/two-touch resolution: solved now with exactly one/two public
+        -- agent replies (a reopen does not matter; an agent's own description is no reply)
+        is_resolved and agent_replies = 1 as is_one_touch_resolution,
+        is_resolved and agent_replies = 2 as is_two_touch_resolution
 
     from joined
 
@@ -277,7 +285,14 @@ final as (
         data_as_of,
         landing_date,
         source_file,
-        cast(source_line as bigint) as source_line
+        cast(source_line as bigint) as source_line,
+
+        cast(first_resolution_minutes as double) as first_resolution_minutes,
+        cast(first_resolution_business_minutes as double) as first_resolution_business_minutes,
+        cast(assignee_stations as integer) as assignee_stations,
+        cast(unique_assignees as integer) as unique_assignees,
+        is_one_touch_resolution,
+        is_two_touch_resolution
 
     from derived
 

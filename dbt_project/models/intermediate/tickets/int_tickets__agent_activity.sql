@@ -28,7 +28,11 @@ per_ticket as (
         min(case when event_type = 'agent_assigned' then event_at end) as first_agent_assigned_at,
         min(case when event_type = 'agent_reply' then event_at end) as first_agent_reply_at,
         max(case when event_type = 'agent_reply' then event_at end) as last_agent_reply_at,
-        min(case when actor_type = 'agent' then event_at end) as first_agent_touch_at
+        min(case when actor_type = 'agent' then event_at end) as first_agent_touch_at,
+        -- dbt_zendesk's assignee_stations_count (assignments: A, B, A is 3) and
+        -- unique_assignee_count (A, B, A is 2); the assigned agent is the event's actor
+        sum(case when event_type = 'agent_assigned' then 1 else 0 end) as assignee_stations,
+        count(distinct case when event_type = 'agent_assigned' then actor_id end) as unique_assignees
     from agent_events
     group by ticket_id
 
@@ -46,7 +50,9 @@ final as (
         per_ticket.first_agent_assigned_at,
         per_ticket.first_agent_reply_at,
         per_ticket.last_agent_reply_at,
-        per_ticket.first_agent_touch_at
+        per_ticket.first_agent_touch_at,
+        coalesce(per_ticket.assignee_stations, 0) as assignee_stations,
+        coalesce(per_ticket.unique_assignees, 0) as unique_assignees
 
     from tickets
     left join per_ticket

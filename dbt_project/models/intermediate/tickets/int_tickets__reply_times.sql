@@ -2,10 +2,12 @@
 --
 -- First reply runs from the moment the ticket entered the agent queue (its creation, or
 -- for a bot-first ticket the bot's hand-off, or the first agent touch when an agent took it
--- over without a hand-off event) to the first public agent reply. Full resolution runs from
--- creation to the final solve. Business minutes count only the open minutes of the
--- ticket's schedule (int_tickets__schedule: the source's schedule, else the tier's clock;
--- int_business_calendar): for the VIP tier clock (24x7) they equal calendar minutes.
+-- over without a hand-off event) to the first public agent reply. First resolution runs from
+-- creation to the first solve (or first closure of a never-solved ticket) and is kept after a
+-- reopen; full resolution runs from creation to the final solve. Business minutes count only
+-- the open minutes of the ticket's schedule (int_tickets__schedule: the source's schedule,
+-- else the tier's clock; int_business_calendar): for the VIP tier clock (24x7) they equal
+-- calendar minutes.
 
 with
 
@@ -63,7 +65,8 @@ anchored as (
                 )
         end as agent_queue_at,
         agent_activity.first_agent_reply_at,
-        resolution.resolved_at
+        resolution.resolved_at,
+        resolution.first_resolved_at
 
     from tickets
     inner join bot_path
@@ -77,7 +80,7 @@ anchored as (
 
 moments as (
 
-    -- the four moments whose business clock is read, one row each
+    -- the moments whose business clock is read, one row each
     select
         ticket_id,
         schedule_id,
@@ -105,6 +108,13 @@ moments as (
         'resolved' as moment,
         resolved_at as moment_at
     from anchored
+    union all
+    select
+        ticket_id,
+        schedule_id,
+        'first_resolved' as moment,
+        first_resolved_at as moment_at
+    from anchored
 
 ),
 
@@ -129,7 +139,9 @@ clocked as (
         max(case when readings.moment = 'queue' then readings.business_clock end) as business_clock_at_queue,
         max(case when readings.moment = 'first_reply' then readings.business_clock end)
             as business_clock_at_first_reply,
-        max(case when readings.moment = 'resolved' then readings.business_clock end) as business_clock_at_resolved
+        max(case when readings.moment = 'resolved' then readings.business_clock end) as business_clock_at_resolved,
+        max(case when readings.moment = 'first_resolved' then readings.business_clock end)
+            as business_clock_at_first_resolved
 
     from anchored
     left join readings
@@ -141,7 +153,8 @@ clocked as (
         anchored.created_at,
         anchored.agent_queue_at,
         anchored.first_agent_reply_at,
-        anchored.resolved_at
+        anchored.resolved_at,
+        anchored.first_resolved_at
 
 ),
 
@@ -169,7 +182,11 @@ final as (
                 then greatest(business_clock_at_first_reply - business_clock_at_queue, 0)
         end as first_reply_business_minutes,
         {{ minutes_between('created_at', 'resolved_at') }} as full_resolution_minutes,
-        business_clock_at_resolved - business_clock_at_created as full_resolution_business_minutes
+        business_clock_at_resolved - business_clock_at_created as full_resolution_business_minutes,
+        first_resolved_at,
+        business_clock_at_first_resolved,
+        {{ minutes_between('created_at', 'first_resolved_at') }} as first_resolution_minutes,
+        business_clock_at_first_resolved - business_clock_at_created as first_resolution_business_minutes
 
     from clocked
 

@@ -1,7 +1,9 @@
 -- Solves, reopens and closure per ticket. A ticket is resolved when it has been solved (or
 -- closed) and not reopened since: `resolved_at` is its final solve (full resolution, as in
 -- fivetran/dbt_zendesk), or its closure when no solve was recorded after the last reopen
--- (a solve lost upstream: a closed ticket is done); `first_solved_at` is its first solve.
+-- (a solve lost upstream: a closed ticket is done); `first_solved_at` is its first solve and
+-- `first_resolved_at` the first solve or, never solved, the first closure (dbt_zendesk's
+-- first_solved_at, the end of first resolution time).
 
 with
 
@@ -32,7 +34,8 @@ per_ticket as (
         max(case when event_type = 'solved' then event_at end) as last_solved_at,
         min(case when event_type = 'reopened' then event_at end) as first_reopened_at,
         max(case when event_type = 'reopened' then event_at end) as last_reopened_at,
-        max(case when event_type = 'closed' then event_at end) as closed_at
+        max(case when event_type = 'closed' then event_at end) as closed_at,
+        min(case when event_type = 'closed' then event_at end) as first_closed_at
     from status_events
     group by ticket_id
 
@@ -64,7 +67,8 @@ final as (
                 )
                 then per_ticket.closed_at
         end as resolved_at,
-        per_ticket.closed_at
+        per_ticket.closed_at,
+        coalesce(per_ticket.first_solved_at, per_ticket.first_closed_at) as first_resolved_at
 
     from tickets
     left join per_ticket
