@@ -29,7 +29,7 @@ from extracts.contracts import (
 )
 from extracts.ingest import ensure_tables, load_range
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
-from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES
+from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 KEY = b"test-pii-key"
@@ -250,6 +250,15 @@ def test_every_rails_zone_maps_to_a_zone_duckdb_knows() -> None:
     assert set(RAILS_TIME_ZONES.values()) - known == set()
     assert RAILS_TIME_ZONES[NEW_YORK] == "America/New_York"
     assert RAILS_TIME_ZONES["Pacific Time (US & Canada)"] == "America/Los_Angeles"
+    # one zone per name, so a schedule interval lands once ("UTC" is a Rails and an IANA name)
+    with duckdb.connect() as con:
+        _time_zones(con)
+        assert con.execute(
+            "SELECT count(*) - count(DISTINCT name) FROM _zd_time_zones"
+        ).fetchone() == (0,)
+        assert con.execute(
+            "SELECT name, iana FROM _zd_time_zones WHERE name IN ('UTC', 'Eastern Time (US & Canada)') ORDER BY 1"
+        ).fetchall() == [("Eastern Time (US & Canada)", "America/New_York"), ("UTC", "UTC")]
 
 
 def test_schedule_snapshots_load_under_their_contract(tmp_path: Path) -> None:

@@ -112,8 +112,10 @@ def test_fivetran_run_follows_the_exported_schedules(
         schedules = con.execute(
             "SELECT DISTINCT schedule_id, time_zone FROM staging.stg_helpdesk__schedules ORDER BY 1"
         ).fetchall()
+        quarantined = con.execute("SELECT count(*) FROM quarantine.helpdesk_schedules").fetchone()
     assert len(by_kind) == 1 and by_kind[0][0] is True and by_kind[0][1] > 50
-    assert schedules == [("380000000001", "Etc/UTC"), ("380000000002", "Etc/UTC")]
+    assert schedules == [("380000000001", "UTC"), ("380000000002", "UTC")]
+    assert quarantined == (0,)
 
 
 def test_csat_keeps_satisfied_and_maps_the_score(

@@ -184,15 +184,17 @@ RAILS_TIME_ZONES: dict[str, str] = {
 
 
 def _time_zones(con: duckdb.DuckDBPyConnection) -> None:
-    """`_zd_time_zones(name, iana)`: Rails names, and every IANA name DuckDB knows as itself."""
+    """`_zd_time_zones(name, iana)`, one row per name: every IANA name DuckDB knows as itself,
+    and the Rails names that are no IANA name (Rails' "UTC" is IANA's too) mapped."""
     con.execute("CREATE OR REPLACE TEMP TABLE _zd_rails_zones (name VARCHAR, iana VARCHAR)")
     con.executemany("INSERT INTO _zd_rails_zones VALUES (?, ?)", list(RAILS_TIME_ZONES.items()))
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _zd_time_zones AS
+           WITH iana AS (SELECT DISTINCT name FROM pg_timezone_names())
+           SELECT name, name AS iana FROM iana
+           UNION ALL
            SELECT r.name, r.iana FROM _zd_rails_zones r
-           JOIN pg_timezone_names() z ON z.name = r.iana
-           UNION
-           SELECT name, name FROM pg_timezone_names()"""
+           WHERE r.iana IN (SELECT name FROM iana) AND r.name NOT IN (SELECT name FROM iana)"""
     )
 
 
