@@ -84,6 +84,9 @@ class Field:
     hash_if_email: bool = False
     """An id that is sometimes an email (Segment's `user_id`): a value shaped like an email
     is stored as its email HMAC, any other value as it is."""
+    optional: bool = False
+    """A file may leave the column out (it reads as null): added to a contract later, so
+    landing files written before it still load."""
 
     @property
     def is_timestamp(self) -> bool:
@@ -102,6 +105,9 @@ class Entity:
     fields: tuple[Field, ...]
     event_time: str | None = None
     """Column whose value places a row in time; rows stamped before the landing day are late."""
+    optional: bool = False
+    """Reference data a source may not have: a landing day without the file loads no rows
+    (instead of failing the load), and the ingestion sensor does not wait for it."""
 
     @property
     def table(self) -> str:
@@ -136,6 +142,9 @@ HELPDESK_TICKETS = Entity(
         Field("requester_phone", "VARCHAR", pii="phone"),
         Field("subject", "VARCHAR", text=True),
         Field("description", "VARCHAR", text=True),
+        # The source's business-hours schedule of the ticket (helpdesk_schedules); absent or
+        # null: the per-tier clock.
+        Field("schedule_id", "VARCHAR", optional=True),
     ),
 )
 
@@ -238,6 +247,45 @@ TELEMETRY_EVENTS_ENTITY = Entity(
     ),
 )
 
+# Business-hours schedules of the source (Zendesk's `schedule` / `schedule_holiday`), as a
+# daily snapshot like the CRM's: every landing day carries the whole current set. Optional:
+# the native helpdesk has none (its tickets follow the per-tier clock of the business_hours
+# seed). Minutes are minutes of the week from Sunday 00:00 in the schedule's IANA zone.
+HELPDESK_SCHEDULES = Entity(
+    source="helpdesk",
+    name="schedules",
+    file_name="schedules.csv",
+    format="csv",
+    key=("schedule_id", "start_minute"),
+    optional=True,
+    fields=(
+        Field("schedule_id", "VARCHAR", required=True),
+        Field("schedule_name", "VARCHAR"),
+        Field("time_zone", "VARCHAR", required=True),
+        Field("start_minute", "INTEGER", required=True, min_value=0, max_value=10080),
+        Field("end_minute", "INTEGER", required=True, min_value=0, max_value=10080),
+    ),
+)
+
+HELPDESK_SCHEDULE_HOLIDAYS = Entity(
+    source="helpdesk",
+    name="schedule_holidays",
+    file_name="schedule_holidays.csv",
+    format="csv",
+    key=("schedule_id", "start_date"),
+    optional=True,
+    fields=(
+        Field("schedule_id", "VARCHAR", required=True),
+        Field("start_date", "DATE", required=True),
+        Field("end_date", "DATE", required=True),
+        Field("holiday_name", "VARCHAR"),
+    ),
+)
+
+# Optional reference entities: loaded by their own ingestion assets, not part of the
+# generated world (ENTITIES), so quality suites and the generator's shapes are unchanged.
+REFERENCE_ENTITIES: tuple[Entity, ...] = (HELPDESK_SCHEDULES, HELPDESK_SCHEDULE_HOLIDAYS)
+
 ENTITIES: tuple[Entity, ...] = (
     HELPDESK_TICKETS,
     HELPDESK_TICKET_EVENTS,
@@ -247,6 +295,8 @@ ENTITIES: tuple[Entity, ...] = (
     TELEMETRY_EVENTS_ENTITY,
 )
 ENTITIES_BY_TABLE = {e.table: e for e in ENTITIES}
+LOADED_ENTITIES: tuple[Entity, ...] = (*ENTITIES, *REFERENCE_ENTITIES)
+"""Every entity with an ingestion asset."""
 LANDING_SOURCES = tuple(dict.fromkeys(e.source for e in ENTITIES))
 
 

@@ -98,6 +98,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
     ):
         cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
         con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{entity.table} ({cols})")
+    # A column added to the contract later (e.g. tickets' schedule_id) joins an existing
+    # table; earlier rows read null.
+    for name, type_ in raw_columns(entity):
+        con.execute(
+            f'ALTER TABLE {RAW_SCHEMA}.{entity.table} ADD COLUMN IF NOT EXISTS "{name}" {type_}'
+        )
 
 
 def _quote(value: str) -> str:
@@ -145,8 +151,12 @@ def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
 
     A declared column a file lacks reads as NULL (the contract check then names it). Parquet
     numbers its rows per file itself; JSON lines and CSV are numbered in scan order (one
-    ordered window), and `_line` is that number's position within its file.
+    ordered window), and `_line` is that number's position within its file. No files (an
+    optional entity's window without any): no rows.
     """
+    if not file_columns:
+        nulls = ", ".join(f'NULL::VARCHAR AS "{f.name}"' for f in entity.fields)
+        return f"SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _line, {nulls} WHERE false"
     if entity.format == "jsonl":
         extract = ", ".join(
             f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
@@ -199,6 +209,8 @@ def _file_columns(
     con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
 ) -> dict[str, list[str]]:
     """The columns each file actually has, failing on a file DuckDB cannot read at all."""
+    if not files:
+        return {}
     if entity.format == "jsonl":
         try:
             rows = con.execute(
@@ -263,7 +275,7 @@ PROBLEM_TYPE = "STRUCT(field VARCHAR, kind VARCHAR, reason VARCHAR)"
 
 def _schema_problem(entity: Entity, columns: list[str]) -> dict[str, str] | None:
     """The problem every row of a file has when it lacks a declared column (a renamed column)."""
-    missing = [f.name for f in entity.fields if f.name not in columns]
+    missing = [f.name for f in entity.fields if f.name not in columns and not f.optional]
     if not missing:
         return None
     unexpected = sorted(set(columns) - {f.name for f in entity.fields})
@@ -350,9 +362,11 @@ def _problem_sql(entity: Entity) -> str:
     return "coalesce(" + ",\n ".join(checks) + ")"
 
 
-def _derived_text_sql(entity: Entity) -> tuple[str, str]:
-    """Per text field: character count, lexicon sentiment and stopword language, set-based."""
-    joins, selects = [], []
+def _derived_text_sql(entity: Entity) -> tuple[str, dict[str, str]]:
+    """Per text field: character count, lexicon sentiment and stopword language, set-based.
+
+    Returns the joins and, per text field, its three derived columns' select list."""
+    joins, selects = [], {}
     for f in (f for f in entity.fields if f.text):
         alias = f"t_{f.name}"
         joins.append(
@@ -367,12 +381,14 @@ def _derived_text_sql(entity: Entity) -> tuple[str, str]:
                 LEFT JOIN _lexicon_language l USING (token)
                 GROUP BY _file, _line) AS {alias} USING (_file, _line)"""
         )
-        selects += [
-            f'length("{f.name}")::INTEGER AS "{f.name}_chars"',
-            f'CASE WHEN "{f.name}" IS NOT NULL THEN round({alias}.sentiment, 4) END AS "{f.name}_sentiment"',
-            f'CASE WHEN "{f.name}" IS NOT NULL THEN coalesce({alias}.language, \'und\') END AS "{f.name}_language"',
-        ]
-    return "\n".join(joins), ", ".join(selects)
+        selects[f.name] = ", ".join(
+            [
+                f'length("{f.name}")::INTEGER AS "{f.name}_chars"',
+                f'CASE WHEN "{f.name}" IS NOT NULL THEN round({alias}.sentiment, 4) END AS "{f.name}_sentiment"',
+                f'CASE WHEN "{f.name}" IS NOT NULL THEN coalesce({alias}.language, \'und\') END AS "{f.name}_language"',
+            ]
+        )
+    return "\n".join(joins), selects
 
 
 def _record_sql(entity: Entity) -> str:
@@ -416,7 +432,11 @@ def load_range(
     root = Path(landing_root).resolve()
     files = [landing_path(str(root), entity, d.isoformat()) for d in days]
     missing = [f for f in files if not Path(f).is_file()]
-    if missing:
+    if missing and entity.optional:
+        # A source without this reference data: its days load no rows.
+        kept = [(f, d) for f, d in zip(files, days, strict=True) if Path(f).is_file()]
+        files, days = [f for f, _ in kept], [d for _, d in kept]
+    elif missing:
         raise ExtractFileError(
             missing[0], f"landing file not found ({len(missing)} of {len(files)} missing)"
         )
@@ -447,13 +467,14 @@ def load_range(
                _file VARCHAR, _relative_file VARCHAR, _landing_date DATE,
                _schema_problem {PROBLEM_TYPE})"""
     )
-    con.executemany(
-        "INSERT INTO _file_schema VALUES (?, ?, ?, ?)",
-        [
-            (f, str(Path(f).relative_to(root)), d, _schema_problem(entity, file_columns[f]))
-            for f, d in zip(files, days, strict=True)
-        ],
-    )
+    if files:
+        con.executemany(
+            "INSERT INTO _file_schema VALUES (?, ?, ?, ?)",
+            [
+                (f, str(Path(f).relative_to(root)), d, _schema_problem(entity, file_columns[f]))
+                for f, d in zip(files, days, strict=True)
+            ],
+        )
 
     # One scan and one materialisation; a repeated key is a duplicate only when its earlier
     # copy is valid.
@@ -487,7 +508,9 @@ def load_range(
     for f in entity.fields:
         if f.pii:
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
-        elif not f.text:
+        elif f.text:
+            typed.append(text_selects[f.name])
+        else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
                 column = _email_hashed_sql(f, column)
@@ -497,7 +520,8 @@ def load_range(
         if entity.event_time
         else "false"
     )
-    select_typed = ", ".join(typed + ([text_selects] if text_selects else []))
+    # in raw_columns order: a field added after the text fields lands after their columns
+    select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("SET VARIABLE loaded_at = ?", [loaded_at])

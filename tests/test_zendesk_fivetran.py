@@ -98,6 +98,26 @@ def test_native_and_fivetran_runs_agree(
     assert diff == []
 
 
+def test_fivetran_run_follows_the_exported_schedules(
+    fivetran_pipeline: tuple[Path, dict],
+) -> None:
+    """The round trip's business minutes come from the `schedule` tables (the tier clock
+    written as two UTC schedules), not from the fallback: the agreement above proves the
+    schedule path equals the tier path."""
+    with duckdb.connect(str(fivetran_pipeline[0]), read_only=True) as con:
+        by_kind = con.execute(
+            """SELECT s.is_source_schedule, count(*) FROM intermediate.int_tickets__schedule s
+               JOIN marts.fct_tickets t USING (ticket_id) GROUP BY 1"""
+        ).fetchall()
+        schedules = con.execute(
+            "SELECT DISTINCT schedule_id, time_zone FROM staging.stg_helpdesk__schedules ORDER BY 1"
+        ).fetchall()
+        quarantined = con.execute("SELECT count(*) FROM quarantine.helpdesk_schedules").fetchone()
+    assert len(by_kind) == 1 and by_kind[0][0] is True and by_kind[0][1] > 50
+    assert schedules == [("380000000001", "UTC"), ("380000000002", "UTC")]
+    assert quarantined == (0,)
+
+
 def test_csat_keeps_satisfied_and_maps_the_score(
     tiny_pipeline: Pipeline, fivetran_pipeline: tuple[Path, dict]
 ) -> None:
@@ -124,9 +144,12 @@ def test_connector_tables_are_deterministic(tiny_pipeline: Pipeline, tmp_path: P
         "organization.parquet",
         "organization_tag.parquet",
         "satisfaction_rating.parquet",
+        "schedule.parquet",
+        "schedule_holiday.parquet",
         "ticket.parquet",
         "ticket_comment.parquet",
         "ticket_field_history.parquet",
+        "ticket_schedule.parquet",
         "ticket_tag.parquet",
         "user.parquet",
     ]
@@ -250,6 +273,28 @@ def _hand_export(folder: Path) -> None:
         f"9001,{SYNCED},101,good,2026-05-05 12:00:00,2026-05-05 12:00:00,1",
         f"9002,{SYNCED},104,offered,2026-05-06 09:00:00,2026-05-06 09:00:00,1",
     )
+    # business hours: London, Mon-Fri 09:00-17:00 local, for ticket 101 only
+    _csv(
+        folder,
+        "schedule",
+        "id,_fivetran_synced,name,time_zone,start_time,end_time",
+        *(
+            f"8001,{SYNCED},London office,London,{d * 1440 + 540},{d * 1440 + 1020}"
+            for d in range(1, 6)
+        ),
+    )
+    _csv(
+        folder,
+        "schedule_holiday",
+        "id,_fivetran_synced,schedule_id,start_date,end_date,name",
+        f"1,{SYNCED},8001,2026-05-25,2026-05-25,Spring bank holiday",
+    )
+    _csv(
+        folder,
+        "ticket_schedule",
+        "ticket_id,created_at,schedule_id,_fivetran_synced",
+        f"101,2026-05-04 09:00:00,8001,{SYNCED}",
+    )
 
 
 def _landed(landing: Path, entity) -> list[dict]:
@@ -290,6 +335,8 @@ def test_hand_built_export_maps_to_hand_worked_events(tmp_path: Path) -> None:
     # no organization on the ticket: the requester's; no external id: not a CRM account
     assert (tickets[102]["account_id"], tickets[102]["requester_id"]) == ("zendesk-org-502", "2")
     assert (tickets[104]["channel"], tickets[104]["category"]) == ("other", "account_access")
+    # the first ticket_schedule row; no row: the tier's clock (null)
+    assert {t: tickets[t]["schedule_id"] for t in tickets} == {101: "8001", 102: None, 104: None}
 
     events = _landed(tmp_path / "landing", HELPDESK_TICKET_EVENTS)
     by_ticket: dict[int, list[tuple]] = {}

@@ -228,6 +228,8 @@ class Helpdesk:
                 "requester_phone": contacts["phone"].take(contact),
                 "subject": SUBJECT_POOL.texts.take(pa.array(t.subject)),
                 "description": description,
+                # The native helpdesk has no schedules: every ticket follows its tier's clock.
+                "schedule_id": pa.nulls(len(t.ticket_id), pa.string()),
             }
         )
 

@@ -2,7 +2,8 @@
 
 Reads the native `landing/helpdesk/<day>/` files of a generated world and writes one
 Parquet file per connector table (`ticket`, `ticket_comment`, `ticket_field_history`,
-`user`, `organization`, `organization_tag`, `group`, `ticket_tag`, `satisfaction_rating`),
+`user`, `organization`, `organization_tag`, `group`, `ticket_tag`, `satisfaction_rating`,
+`schedule`, `schedule_holiday`, `ticket_schedule`),
 set-based in DuckDB. `extracts.sources.zendesk_fivetran` maps them back; what the Zendesk
 shape cannot carry is said where it is lost:
 
@@ -12,7 +13,10 @@ shape cannot carry is said where it is lost:
   update of each public agent reply;
 - escalations are moves to the groups `Tier 2` / `Tier 3` by the escalating agent, a bot
   hand-off is a move to `Tier 1` by the bot user;
-- the description is the ticket's first comment, made by the requester at creation.
+- the description is the ticket's first comment, made by the requester at creation;
+- business hours: the per-tier clock (dbt_project/seeds/business_hours.csv) becomes two
+  Zendesk schedules in "UTC", `Tier vip` and `Tier standard`, and every ticket is put on its tier's
+  one (`ticket_schedule`), so the schedule path must give the tier clock's minutes exactly.
 
 Deterministic: the same landing files give the same tables (one thread, ordered writes).
 """
@@ -38,6 +42,8 @@ BOT_NAME = "Answer Bot"
 
 _USER_BASE, _AGENT_BASE, _BOT_ID = 361_000_000_000, 362_000_000_000, 363_000_000_001
 _ORG_BASE, _GROUP_BASE = 370_000_000_000, 360_000_000_000
+_SCHEDULE_IDS = {"vip": 380_000_000_001, "standard": 380_000_000_002}
+BUSINESS_HOURS_SEED = Path(__file__).resolve().parents[2] / "dbt_project/seeds/business_hours.csv"
 _DESCRIPTION_BASE, _COMMENT_BASE, _RATING_BASE = 10**12, 2 * 10**12, 3 * 10**12
 
 
@@ -168,6 +174,7 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
             """
         )
         synced = "getvariable('synced') AS _fivetran_synced"
+        schedule_ids = " ".join(f"WHEN {_quote(k)} THEN {v}" for k, v in _SCHEDULE_IDS.items())
         tables = {
             "ticket": "SELECT * FROM f_ticket ORDER BY id",
             "user": f"""SELECT id, {synced}, false AS _fivetran_deleted, true AS active,
@@ -207,6 +214,22 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                        ticket_id
                 FROM e JOIN f_ticket t ON t.id = e.ticket_id
                 WHERE event_type = 'csat_response' ORDER BY id""",
+            # the seed's tier hours as weekly minutes from Sunday 00:00 (ISO Sunday 7 is day 0)
+            "schedule": f"""
+                SELECT CASE tier {schedule_ids} END AS id, {synced},
+                       false AS _fivetran_deleted, 'Tier ' || tier AS name, 'UTC' AS time_zone,
+                       (iso_day_of_week % 7) * 1440 + open_minute AS start_time,
+                       (iso_day_of_week % 7) * 1440 + close_minute AS end_time
+                FROM read_csv({_quote(str(BUSINESS_HOURS_SEED))}, header=true)
+                ORDER BY id, start_time""",
+            "schedule_holiday": f"""
+                SELECT NULL::BIGINT AS id, {synced}, false AS _fivetran_deleted,
+                       NULL::BIGINT AS schedule_id, NULL::DATE AS start_date,
+                       NULL::DATE AS end_date, NULL::VARCHAR AS name
+                WHERE false""",
+            "ticket_schedule": f"""
+                SELECT ticket_id, created_at, CASE tier {schedule_ids} END AS schedule_id, {synced}
+                FROM n_tickets ORDER BY ticket_id""",
         }
         rows = {}
         for name, query in tables.items():

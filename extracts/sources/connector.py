@@ -270,6 +270,10 @@ def _archive_versions(
         )
         staged.replace(folder / f"{name}.parquet")
         batches = sorted(folder.glob("*.parquet"))
+    if not batches:
+        # A table exported with no rows (e.g. no schedule holidays): nothing archived yet.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {raw}_empty AS SELECT * FROM {raw} WHERE false")
+        return f"{raw}_empty"
     return reader(batches)
 
 

@@ -23,7 +23,10 @@ Mapping (see `ZendeskFivetranConfig` for the knobs):
   name), field history (status -> status_change / solved / reopened / closed, assignee ->
   agent_assigned, a group change by the bot -> bot_handoff, a group change to a tier-2/3
   group -> escalated, a time-tracking field -> the reply's handle seconds) and
-  `satisfaction_rating` (good/bad -> csat_response with a configured 1-5 score).
+  `satisfaction_rating` (good/bad -> csat_response with a configured 1-5 score);
+- business hours: `schedule` / `schedule_holiday` become the helpdesk's schedule snapshots
+  and a ticket takes the schedule of its first `ticket_schedule` row
+  (extracts/sources/zendesk_schedules.py).
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ from extracts.sources.connector import (
     ident,
     quote,
     sql_list,
+)
+from extracts.sources.zendesk_schedules import (
+    attach_ticket_schedules,
+    check_schedules,
+    schedule_outputs,
 )
 
 KIND = "zendesk_fivetran"
@@ -186,10 +194,35 @@ TABLES: tuple[Table, ...] = (
         key=("id",),
         without="CSAT is unavailable (responses, satisfied share, CSAT score)",
     ),
+    # Business hours (extracts/sources/zendesk_schedules.py). Zendesk's time_zone and
+    # daylight_time tables are not needed: DuckDB's ICU time zones give the offsets.
+    Table(
+        "schedule",
+        columns(
+            "id:BIGINT! name:VARCHAR time_zone:VARCHAR! start_time:BIGINT! end_time:BIGINT!" + _SYNC
+        ),
+        key=("id", "start_time"),
+        without="business minutes follow the per-tier clock (dbt_project/seeds/business_hours.csv), "
+        "not your Zendesk schedules",
+    ),
+    Table(
+        "schedule_holiday",
+        columns(
+            "id:BIGINT schedule_id:BIGINT! start_date:DATE! end_date:DATE! name:VARCHAR" + _SYNC
+        ),
+        key=("schedule_id", "start_date", "end_date"),
+        without="schedule holidays count as business days",
+    ),
+    Table(
+        "ticket_schedule",
+        columns(
+            "ticket_id:BIGINT! created_at:TIMESTAMP! schedule_id:BIGINT! _fivetran_synced:TIMESTAMP"
+        ),
+        key=("ticket_id", "created_at"),
+        without="no ticket is linked to a schedule: business minutes follow the per-tier clock",
+    ),
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
-# Read by dbt_zendesk for business hours; supportops still uses its per-tier clock.
-SCHEDULE_TABLES = ("schedule", "schedule_holiday", "time_zone", "daylight_time", "ticket_schedule")
 
 
 def open_export(
@@ -224,12 +257,7 @@ def check_export(folder: str | Path, config: ZendeskFivetranConfig | None = None
         if report.errors:
             return report
         _check_semantics(con, config, report)
-        for name in SCHEDULE_TABLES:
-            if not connector.is_database(Path(folder)) and connector.locate(Path(folder), name):
-                report.warnings.append(
-                    f"table {name}: present but not read yet; business minutes use the "
-                    "per-tier clock (dbt_project/seeds/business_hours.csv)"
-                )
+        check_schedules(con, report)
         return report
     finally:
         con.close()
@@ -566,8 +594,9 @@ def convert_to_landing(
     own = con is None
     con = con or duckdb.connect()
     try:
-        open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
+        export = open_export(con, folder, config, Path(landing_dir) / LANDING_SOURCE / "_synced")
         _prepare(con, config)
+        attach_ticket_schedules(con)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _zd_events AS {_events_sql(config)}")
         deleted, merged = con.execute(
             """SELECT count(*) FILTER (WHERE is_deleted),
@@ -617,6 +646,8 @@ def convert_to_landing(
                     f"SELECT {event_cols}, event_at::DATE AS _day FROM _zd_events "
                     "ORDER BY _zd_events.event_at, ticket_id, event_id",
                 ),
+                # the schedule snapshots, on every day, when the export has schedules
+                *(schedule_outputs(con) if "schedule" in export.present else []),
             ],
             KIND,
             synced_through,

@@ -11,7 +11,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from config.settings import get_settings
-from extracts.contracts import ENTITIES, Entity, landing_path
+from extracts.contracts import ENTITIES, LOADED_ENTITIES, Entity, landing_path
 from extracts.ingest import ExtractFileError, load_range
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource
@@ -61,7 +61,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                 "quarantined_by_kind": result.quarantined_by_kind,
                 "unexpected_columns": result.unexpected_columns,
                 "files": len(result.files),
-                "first_file": result.files[0],
+                "first_file": result.files[0] if result.files else "",
                 "dagster/row_count": result.rows_loaded,
                 "dagster/table_name": f"raw.{entity.table}",
             }
@@ -70,7 +70,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
     return _asset
 
 
-ingestion_assets = [_ingestion_asset(entity) for entity in ENTITIES]
+ingestion_assets = [_ingestion_asset(entity) for entity in LOADED_ENTITIES]
 
 
 def landed_days(landing_dir: str | Path, entity: Entity) -> list[str]:
@@ -99,8 +99,10 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
     last_seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     requests = []
     for source in sorted({e.source for e in ENTITIES}):
-        entities = [e for e in ENTITIES if e.source == source]
-        complete = set.intersection(*(set(landed_days(landing.landing_dir, e)) for e in entities))
+        entities = [e for e in LOADED_ENTITIES if e.source == source]
+        complete = set.intersection(
+            *(set(landed_days(landing.landing_dir, e)) for e in entities if not e.optional)
+        )
         new_days = sorted(d for d in complete if d > last_seen.get(source, ""))
         if not new_days:
             continue

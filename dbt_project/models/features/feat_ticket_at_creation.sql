@@ -36,9 +36,18 @@ bot_path as (
 
 ),
 
-calendar as (
+in_business_hours as (
 
-    select * from {{ ref('int_business_calendar') }}
+    -- tickets created inside a business window of their schedule
+    select distinct tickets.ticket_id
+    from tickets
+    inner join {{ ref('int_tickets__schedule') }} as schedules
+        on tickets.ticket_id = schedules.ticket_id
+    inner join {{ ref('int_business_calendar') }} as calendar
+        on
+            {{ business_clock_join('tickets.created_at', 'schedules.schedule_id', 'calendar') }}
+            and calendar.business_minutes > 0
+            and tickets.created_at < calendar.closes_at
 
 ),
 
@@ -103,13 +112,8 @@ final as (
         cast(tickets.priority as {{ dbt.type_string() }}) as priority,
         cast(tickets.tier as {{ dbt.type_string() }}) as tier,
         cast({{ hour_of_day('tickets.created_at') }} as integer) as created_hour,
-        cast(calendar.iso_day_of_week as integer) as created_iso_day_of_week,
-        coalesce(
-            calendar.business_minutes > 0
-            and {{ minute_of_day('tickets.created_at') }} >= calendar.open_minute
-            and {{ minute_of_day('tickets.created_at') }} < calendar.close_minute,
-            false
-        ) as is_created_in_business_hours,
+        cast({{ iso_day_of_week('tickets.created_at') }} as integer) as created_iso_day_of_week,
+        in_business_hours.ticket_id is not null as is_created_in_business_hours,
         cast(tickets.subject_chars as integer) as subject_chars,
         cast(tickets.subject_sentiment as double) as subject_sentiment,
         cast(tickets.description_chars as integer) as description_chars,
@@ -163,10 +167,8 @@ final as (
         on tickets.ticket_id = bot_path.ticket_id
     left join requester_history
         on tickets.ticket_id = requester_history.ticket_id
-    left join calendar
-        on
-            tickets.tier = calendar.tier
-            and cast(tickets.created_at as date) = calendar.calendar_date
+    left join in_business_hours
+        on tickets.ticket_id = in_business_hours.ticket_id
     left join account_features
         on
             tickets.account_id = account_features.account_id

@@ -5,7 +5,8 @@
 -- over without a hand-off event) to the first public agent reply. First resolution runs from
 -- creation to the first solve (or first closure of a never-solved ticket) and is kept after a
 -- reopen; full resolution runs from creation to the final solve. Business minutes count only
--- the open minutes of the ticket's tier (int_business_calendar): for VIP (24x7) they equal
+-- the open minutes of the ticket's schedule (int_tickets__schedule: the source's schedule,
+-- else the tier's clock; int_business_calendar): for the VIP tier clock (24x7) they equal
 -- calendar minutes.
 
 with
@@ -13,10 +14,13 @@ with
 tickets as (
 
     select
-        ticket_id,
-        tier,
-        created_at
-    from {{ ref('stg_helpdesk__tickets') }}
+        tickets.ticket_id,
+        tickets.tier,
+        schedules.schedule_id,
+        tickets.created_at
+    from {{ ref('stg_helpdesk__tickets') }} as tickets
+    inner join {{ ref('int_tickets__schedule') }} as schedules
+        on tickets.ticket_id = schedules.ticket_id
 
 ),
 
@@ -49,6 +53,7 @@ anchored as (
     select
         tickets.ticket_id,
         tickets.tier,
+        tickets.schedule_id,
         tickets.created_at,
         case
             when not bot_path.is_bot_handled then tickets.created_at
@@ -73,37 +78,83 @@ anchored as (
 
 ),
 
+moments as (
+
+    -- the moments whose business clock is read, one row each
+    select
+        ticket_id,
+        schedule_id,
+        'created' as moment,
+        created_at as moment_at
+    from anchored
+    union all
+    select
+        ticket_id,
+        schedule_id,
+        'queue' as moment,
+        agent_queue_at as moment_at
+    from anchored
+    union all
+    select
+        ticket_id,
+        schedule_id,
+        'first_reply' as moment,
+        first_agent_reply_at as moment_at
+    from anchored
+    union all
+    select
+        ticket_id,
+        schedule_id,
+        'resolved' as moment,
+        resolved_at as moment_at
+    from anchored
+    union all
+    select
+        ticket_id,
+        schedule_id,
+        'first_resolved' as moment,
+        first_resolved_at as moment_at
+    from anchored
+
+),
+
+readings as (
+
+    select
+        moments.ticket_id,
+        moments.moment,
+        max({{ business_clock('moments.moment_at', 'calendar') }}) as business_clock
+    from moments
+    inner join calendar
+        on {{ business_clock_join('moments.moment_at', 'moments.schedule_id', 'calendar') }}
+    group by moments.ticket_id, moments.moment
+
+),
+
 clocked as (
 
     select
         anchored.*,
-        {{ business_clock('anchored.created_at', 'at_created') }} as business_clock_at_created,
-        {{ business_clock('anchored.agent_queue_at', 'at_queue') }} as business_clock_at_queue,
-        {{ business_clock('anchored.first_agent_reply_at', 'at_first_reply') }} as business_clock_at_first_reply,
-        {{ business_clock('anchored.resolved_at', 'at_resolved') }} as business_clock_at_resolved,
-        {{ business_clock('anchored.first_resolved_at', 'at_first_resolved') }} as business_clock_at_first_resolved
+        max(case when readings.moment = 'created' then readings.business_clock end) as business_clock_at_created,
+        max(case when readings.moment = 'queue' then readings.business_clock end) as business_clock_at_queue,
+        max(case when readings.moment = 'first_reply' then readings.business_clock end)
+            as business_clock_at_first_reply,
+        max(case when readings.moment = 'resolved' then readings.business_clock end) as business_clock_at_resolved,
+        max(case when readings.moment = 'first_resolved' then readings.business_clock end)
+            as business_clock_at_first_resolved
 
     from anchored
-    left join calendar as at_created
-        on
-            anchored.tier = at_created.tier
-            and cast(anchored.created_at as date) = at_created.calendar_date
-    left join calendar as at_queue
-        on
-            anchored.tier = at_queue.tier
-            and cast(anchored.agent_queue_at as date) = at_queue.calendar_date
-    left join calendar as at_first_reply
-        on
-            anchored.tier = at_first_reply.tier
-            and cast(anchored.first_agent_reply_at as date) = at_first_reply.calendar_date
-    left join calendar as at_resolved
-        on
-            anchored.tier = at_resolved.tier
-            and cast(anchored.resolved_at as date) = at_resolved.calendar_date
-    left join calendar as at_first_resolved
-        on
-            anchored.tier = at_first_resolved.tier
-            and cast(anchored.first_resolved_at as date) = at_first_resolved.calendar_date
+    left join readings
+        on anchored.ticket_id = readings.ticket_id
+    group by
+        anchored.ticket_id,
+        anchored.tier,
+        anchored.schedule_id,
+        anchored.created_at,
+        anchored.agent_queue_at,
+        anchored.first_agent_reply_at,
+        anchored.resolved_at,
+        anchored.first_resolved_at
 
 ),
 
@@ -112,6 +163,7 @@ final as (
     select
         ticket_id,
         tier,
+        schedule_id,
         created_at,
         agent_queue_at,
         first_agent_reply_at,

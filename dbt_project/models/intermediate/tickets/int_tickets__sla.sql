@@ -6,9 +6,10 @@
 --   the ticket was solved without one).
 -- - full_resolution: from creation to the final solve.
 -- Elapsed time is measured in the policy's basis: calendar minutes, or business minutes of
--- the tier's business hours. A ticket still waiting is breached once its elapsed time at
--- the data's as-of time (the latest event loaded) exceeds the target. A breach happens at
--- the deadline (`*_due_at`), which is what point-in-time features count by.
+-- the ticket's schedule (the source's, else the tier's clock; the policy stays per tier).
+-- A ticket still waiting is breached once its elapsed time at the data's as-of time (the
+-- latest event loaded) exceeds the target. A breach happens at the deadline (`*_due_at`),
+-- which is what point-in-time features count by.
 
 with
 
@@ -50,13 +51,15 @@ data_as_of as (
 
 clock_as_of as (
 
+    -- every schedule's business clock at the data's as-of time
     select
-        calendar.tier,
+        calendar.schedule_id,
         data_as_of.data_as_of,
-        {{ business_clock('data_as_of.data_as_of', 'calendar') }} as business_clock_as_of
+        max({{ business_clock('data_as_of.data_as_of', 'calendar') }}) as business_clock_as_of
     from data_as_of
     inner join calendar
-        on cast(data_as_of.data_as_of as date) = calendar.calendar_date
+        on {{ business_clock_join('data_as_of.data_as_of', 'calendar.schedule_id', 'calendar') }}
+    group by calendar.schedule_id, data_as_of.data_as_of
 
 ),
 
@@ -84,7 +87,7 @@ stops as (
     left join policies
         on times.tier = policies.tier
     left join clock_as_of
-        on times.tier = clock_as_of.tier
+        on times.schedule_id = clock_as_of.schedule_id
 
 ),
 
@@ -111,7 +114,7 @@ business_deadlines as (
     -- the business clock readings at which each business-hours SLA falls due
     select
         ticket_id,
-        tier,
+        schedule_id,
         'first_response' as sla_metric,
         cast(agent_queue_at as date) as start_date,
         business_clock_at_queue + first_response_target_minutes as due_clock
@@ -122,7 +125,7 @@ business_deadlines as (
 
     select
         ticket_id,
-        tier,
+        schedule_id,
         'full_resolution' as sla_metric,
         cast(created_at as date) as start_date,
         business_clock_at_created + full_resolution_target_minutes as due_clock
@@ -150,7 +153,7 @@ business_due as (
     cross join search_days
     inner join calendar
         on
-            business_deadlines.tier = calendar.tier
+            business_deadlines.schedule_id = calendar.schedule_id
             and calendar.calendar_date = {{ add_days('business_deadlines.start_date', 'search_days.day_offset') }}
     where
         calendar.business_minutes > 0
