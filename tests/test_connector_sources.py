@@ -122,6 +122,7 @@ def test_load_reports_every_source_and_the_listing_names_them(connector_run: dic
     out = connector_run["load_output"]
     for kind in KINDS:
         assert f"{kind}: " in out
+    assert "warning" not in out  # a clean world maps no value to a fallback
     kinds = {s["landing_source"]: s["kind"] for s in connector_run["listing"]["sources"]}
     assert kinds == {
         "helpdesk": "zendesk_fivetran",
@@ -129,3 +130,21 @@ def test_load_reports_every_source_and_the_listing_names_them(connector_run: dic
         "telemetry": "segment",
     }
     assert all(s["synced_through"] for s in connector_run["listing"]["sources"])
+
+
+def test_connector_run_follows_the_exported_schedules(connector_run: dict) -> None:
+    """The Zendesk shape carries the tier clock as two UTC `schedule`s: every ticket's
+    business minutes come from its source schedule, not the tier fallback, so the agreement
+    above proves the schedule path equals the tier path."""
+    with duckdb.connect(str(connector_run["warehouse"]), read_only=True) as con:
+        by_kind = con.execute(
+            """SELECT s.is_source_schedule, count(*) FROM intermediate.int_tickets__schedule s
+               JOIN marts.fct_tickets t USING (ticket_id) GROUP BY 1"""
+        ).fetchall()
+        schedules = con.execute(
+            "SELECT DISTINCT schedule_id, time_zone FROM staging.stg_helpdesk__schedules ORDER BY 1"
+        ).fetchall()
+        quarantined = con.execute("SELECT count(*) FROM quarantine.helpdesk_schedules").fetchone()
+    assert len(by_kind) == 1 and by_kind[0][0] is True and by_kind[0][1] > 50
+    assert schedules == [("380000000001", "UTC"), ("380000000002", "UTC")]
+    assert quarantined == (0,)
