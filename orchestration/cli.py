@@ -290,7 +290,7 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
         print_kpis(kpi_table(con, by="path"), "By handling path")
     console.print(
         "Dagster UI: [bold]make dev[/] then open http://127.0.0.1:3000 "
-        "(assets, lineage, run history). KPIs any time: [bold]uv run supportops kpis --by channel[/]."
+        "(assets, lineage, run history). KPIs any time: [bold]./supportops kpis --by channel[/]."
     )
 
 

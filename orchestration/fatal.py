@@ -107,15 +107,15 @@ def fatal_message(
         lines += [
             f"The warehouse file is intact: {state.detail}; the unfinished build left no "
             "watermark, so the next run rebuilds the same days.",
-            "Next: run `make materialize` (or `uv run supportops materialize`) again. If it "
-            "fails the same way, report it with DuckDB's version (`uv run python -c "
+            "Next: run `make materialize` (or `./supportops materialize`) again. If it "
+            "fails the same way, report it with DuckDB's version (`.venv/bin/python -c "
             '"import duckdb; print(duckdb.__version__)"`) and '
             + (f"the dbt log ({log})." if log else "the run's log in the Dagster UI."),
         ]
     else:
         lines += [
             f"The warehouse file is damaged: {state.detail}.",
-            f"Next: move {warehouse} (and its .wal) aside and run `uv run supportops "
+            f"Next: move {warehouse} (and its .wal) aside and run `./supportops "
             "materialize`: it rebuilds the warehouse from the landing files, which are intact.",
         ]
     return "\n".join(lines)
