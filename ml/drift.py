@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml.store import atomic_write
+from extracts.files import atomic_write
 
 DEFAULT_THRESHOLD = 0.3
 

@@ -1,7 +1,7 @@
 """File-based model registry: `<root>/<task>/<version>/` with the model, its card and test rows.
 
 Champion/challenger status lives in one `<root>/<task>/status.json`. Every file goes
-through `store.atomic_write`, so a reader never sees half a model or half a status file.
+through `extracts.files.atomic_write`, so a reader never sees half a model or half a status file.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import joblib
 import pandas as pd
 
+from extracts.files import atomic_write
 from ml.evaluation import metrics
 from ml.model import TrainedModel
-from ml.store import atomic_write
 
 CHAMPION, CHALLENGER, RETIRED = "champion", "challenger", "retired"
 

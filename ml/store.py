@@ -8,9 +8,7 @@ and renamed in, so a reader never sees half a file. The caller owns the DuckDB c
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,32 +16,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from extracts.files import atomic_write
+
 ML_SCHEMA = "ml"
-
-# The process umask, read once at import (reading it means setting it, briefly).
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
-
-def atomic_write(path: Path | str, write: Callable[[Path], Any]) -> Path:
-    """Call `write(tmp)` on a temporary file next to `path`, then rename it over `path`.
-
-    The rename is atomic on one filesystem: readers see the old file or the new one. If
-    `write` raises, the temporary file is removed and the old file stays as it was. The file
-    gets the permissions a plain `open(path, "w")` would give (mkstemp's are owner-only).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str) -> Path:

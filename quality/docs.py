@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from extracts.files import write_text
 from quality.results import SuiteResult, latest_results
 
 
@@ -89,7 +90,4 @@ def write_index(
         for suite in {r["suite"] for r in rows}
     }
     index = out / "index.html"
-    tmp = index.with_suffix(".tmp")
-    tmp.write_text(_index(rows, {s: p for s, p in links.items() if p}, title), encoding="utf-8")
-    tmp.replace(index)
-    return index
+    return write_text(index, _index(rows, {s: p for s, p in links.items() if p}, title))

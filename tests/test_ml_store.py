@@ -9,9 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 
+from extracts.files import atomic_write
 from ml import pipeline, registry
 from ml.model import TrainedModel
-from ml.store import append_rows, atomic_write, read_table, replace_table, write_csv
+from ml.store import append_rows, read_table, replace_table, write_csv
 
 
 def test_atomic_write_replaces_the_file_whole(tmp_path: Path) -> None:

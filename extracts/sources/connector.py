@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self
 import duckdb
 
 from extracts.contracts import Entity
+from extracts.files import atomic_write, write_text
 
 FORMATS = ("parquet", "csv", "jsonl")
 DATABASE_SUFFIXES = (".duckdb", ".db")
@@ -263,12 +264,13 @@ def _archive_versions(
     ).fetchone()
     if newest[0]:
         name = (newest[1] or dt.datetime(1970, 1, 1)).strftime("%Y%m%dT%H%M%S%f")
-        staged = folder / f".{name}.parquet.tmp"
-        con.execute(
-            f"COPY (SELECT * FROM {raw} WHERE {newer}) TO {quote(str(staged))} (FORMAT parquet)",
-            [watermark] if watermark else [],
+        atomic_write(
+            folder / f"{name}.parquet",
+            lambda tmp: con.execute(
+                f"COPY (SELECT * FROM {raw} WHERE {newer}) TO {quote(str(tmp))} (FORMAT parquet)",
+                [watermark] if watermark else [],
+            ),
         )
-        staged.replace(folder / f"{name}.parquet")
         batches = sorted(folder.glob("*.parquet"))
     if not batches:
         # A table exported with no rows (e.g. no schedule holidays): nothing archived yet.
@@ -369,13 +371,18 @@ def read_manifest(landing_dir: str | Path, source: str) -> dict[str, Any]:
 FULL_REFRESH_KEY = "deleted_since_last_build"
 
 
+def _write_manifest(landing_dir: str | Path, source: str, manifest: dict[str, Any]) -> None:
+    write_text(
+        Path(landing_dir) / source / MANIFEST_NAME, json.dumps(manifest, indent=1, default=str)
+    )
+
+
 def flag_deletions(landing_dir: str | Path, source: str) -> None:
     """Record that rows vanished from `source` since the last build: incremental models
     replace keys but never drop one, so the next build must be a full one."""
-    path = Path(landing_dir) / source / MANIFEST_NAME
     manifest = read_manifest(landing_dir, source)
     manifest[FULL_REFRESH_KEY] = True
-    path.write_text(json.dumps(manifest, indent=1, default=str))
+    _write_manifest(landing_dir, source, manifest)
 
 
 def sources_with_deletions(landing_dir: str | Path, sources: Sequence[str]) -> list[str]:
@@ -387,9 +394,7 @@ def clear_deletions(landing_dir: str | Path, sources: Sequence[str]) -> None:
     for source in sources:
         manifest = read_manifest(landing_dir, source)
         manifest.pop(FULL_REFRESH_KEY, None)
-        (Path(landing_dir) / source / MANIFEST_NAME).write_text(
-            json.dumps(manifest, indent=1, default=str)
-        )
+        _write_manifest(landing_dir, source, manifest)
 
 
 def write_landing_days(
@@ -479,9 +484,7 @@ def write_landing_days(
             "files": {d: _file_stats(root / d) for d in current},
             FULL_REFRESH_KEY: deletions_pending,
         }
-        tmp = root / f"{MANIFEST_NAME}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=1, default=str))
-        tmp.replace(root / MANIFEST_NAME)
+        _write_manifest(landing_dir, source, manifest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return LandedDays(first, last, changed, removed)
