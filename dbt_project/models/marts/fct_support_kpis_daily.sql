@@ -1,6 +1,6 @@
 {{ config(materialized='table') }}
 
--- Support KPIs per day x channel x category x tier x handling path, as ADDITIVE numerators
+-- Support KPIs per day x channel x category x tier x segment x handling path, as ADDITIVE numerators
 -- and denominators: any roll-up (by week, by channel, overall) is a sum, and every rate
 -- is sum(numerator) / sum(denominator), never an average of daily rates.
 --
@@ -13,12 +13,33 @@
 -- Costs use the cost_model prices in force on the creation day; the day's platform cost is
 -- shared by the tickets created that day. Sums of minutes and dollars are rounded to 6
 -- decimals so that a rebuild gives the same bytes whatever the summation order.
+-- segment is the account's segment on the creation day (dim_accounts' validity), 'unknown'
+-- when the account has no CRM version that day, so a segment filter is a WHERE on this mart.
 
 with
 
+accounts as (
+
+    select
+        account_id,
+        segment,
+        valid_from,
+        valid_to
+    from {{ ref('dim_accounts') }}
+
+),
+
 tickets as (
 
-    select * from {{ ref('fct_tickets') }}
+    select
+        fct_tickets.*,
+        coalesce(accounts.segment, 'unknown') as segment
+    from {{ ref('fct_tickets') }} as fct_tickets
+    left join accounts
+        on
+            fct_tickets.account_id = accounts.account_id
+            and fct_tickets.created_date >= accounts.valid_from
+            and (accounts.valid_to is null or fct_tickets.created_date < accounts.valid_to)
 
 ),
 
@@ -72,6 +93,7 @@ ticket_outcomes as (
         tickets.channel,
         tickets.category,
         tickets.tier,
+        tickets.segment,
         tickets.handling_path,
         1 as tickets,
         case when tickets.is_bot_handled then 1 else 0 end as bot_handled_tickets,
@@ -152,13 +174,14 @@ outcomes_daily as (
         channel,
         category,
         tier,
+        segment,
         handling_path,
         {%- for measure in outcome_measures %}
         sum({{ measure }}) as {{ measure }},
         {%- endfor %}
         count(*) as opened_tickets
     from ticket_outcomes
-    group by kpi_date, channel, category, tier, handling_path
+    group by kpi_date, channel, category, tier, segment, handling_path
 
 ),
 
@@ -169,11 +192,12 @@ solves_daily as (
         channel,
         category,
         tier,
+        segment,
         handling_path,
         count(*) as solved_tickets
     from tickets
     where is_resolved
-    group by resolved_date, channel, category, tier, handling_path
+    group by resolved_date, channel, category, tier, segment, handling_path
 
 ),
 
@@ -184,12 +208,19 @@ state_changes_daily as (
         tickets.channel,
         tickets.category,
         tickets.tier,
+        tickets.segment,
         tickets.handling_path,
         sum(ticket_events.open_state_change) as open_state_change
     from ticket_events
     inner join tickets
         on ticket_events.ticket_id = tickets.ticket_id
-    group by ticket_events.event_date, tickets.channel, tickets.category, tickets.tier, tickets.handling_path
+    group by
+        ticket_events.event_date,
+        tickets.channel,
+        tickets.category,
+        tickets.tier,
+        tickets.segment,
+        tickets.handling_path
 
 ),
 
@@ -201,6 +232,7 @@ activity_keys as (
         channel,
         category,
         tier,
+        segment,
         handling_path
     from {{ daily }}
     {{ 'union' if not loop.last }}
@@ -214,6 +246,7 @@ combinations as (
         channel,
         category,
         tier,
+        segment,
         handling_path
     from activity_keys
 
@@ -245,6 +278,7 @@ dense as (
         combinations.channel,
         combinations.category,
         combinations.tier,
+        combinations.segment,
         combinations.handling_path,
         {%- for measure in outcome_measures %}
         coalesce(outcomes_daily.{{ measure }}, 0) as {{ measure }},
@@ -261,6 +295,7 @@ dense as (
             and combinations.channel = outcomes_daily.channel
             and combinations.category = outcomes_daily.category
             and combinations.tier = outcomes_daily.tier
+            and combinations.segment = outcomes_daily.segment
             and combinations.handling_path = outcomes_daily.handling_path
     left join solves_daily
         on
@@ -268,6 +303,7 @@ dense as (
             and combinations.channel = solves_daily.channel
             and combinations.category = solves_daily.category
             and combinations.tier = solves_daily.tier
+            and combinations.segment = solves_daily.segment
             and combinations.handling_path = solves_daily.handling_path
     left join state_changes_daily
         on
@@ -275,6 +311,7 @@ dense as (
             and combinations.channel = state_changes_daily.channel
             and combinations.category = state_changes_daily.category
             and combinations.tier = state_changes_daily.tier
+            and combinations.segment = state_changes_daily.segment
             and combinations.handling_path = state_changes_daily.handling_path
 
 ),
@@ -284,7 +321,7 @@ with_backlog as (
     select
         *,
         sum(backlog_change) over (
-            partition by channel, category, tier, handling_path
+            partition by channel, category, tier, segment, handling_path
             order by kpi_date
             rows between unbounded preceding and current row
         ) as backlog_tickets
@@ -299,6 +336,7 @@ final as (
         cast(channel as {{ dbt.type_string() }}) as channel,
         cast(category as {{ dbt.type_string() }}) as category,
         cast(tier as {{ dbt.type_string() }}) as tier,
+        cast(segment as {{ dbt.type_string() }}) as segment,
         cast(handling_path as {{ dbt.type_string() }}) as handling_path,
         cast(tickets as integer) as tickets,
         cast(bot_handled_tickets as integer) as bot_handled_tickets,
