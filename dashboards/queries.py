@@ -19,7 +19,6 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from serving import kpi_registry as registry
 from serving.kpis import KpiRow, rows_from, sums_sql
 
 TTL_SECONDS = 600
@@ -106,7 +105,7 @@ def filter_options(db: Serving) -> dict:
         """SELECT 'channel' AS dim, channel AS value FROM marts.fct_support_kpis_daily
            UNION SELECT 'tier', tier FROM marts.fct_support_kpis_daily
            UNION SELECT 'category', category FROM marts.fct_support_kpis_daily
-           UNION SELECT 'segment', segment FROM marts.dim_accounts
+           UNION SELECT 'segment', segment FROM marts.fct_support_kpis_daily
            ORDER BY 1, 2""",
     )
     result = {dim: tuple(g["value"].dropna()) for dim, g in options.groupby("dim")}
@@ -115,10 +114,7 @@ def filter_options(db: Serving) -> dict:
     return result
 
 
-# Ticket rows with the filters applied, the account segment as of the creation day, and
-# each ticket priced at its KPI-mart cell's unit prices (agent cost per handle second,
-# cost per bot conversation, platform cost per ticket are constant within a cell), so a
-# subset of tickets costs exactly what the mart charges for it.
+# The filters as one row `f`, joined to what is filtered: user choices stay `?` parameters.
 _FILTERS = """
 WITH f AS (
     SELECT ?::DATE AS first_day, ?::DATE AS last_day, ?::VARCHAR[] AS channels,
@@ -127,75 +123,40 @@ WITH f AS (
 _DIMENSIONS_MATCH = """
       (len(f.channels) = 0 OR list_contains(f.channels, {t}.channel))
       AND (len(f.tiers) = 0 OR list_contains(f.tiers, {t}.tier))
-      AND (len(f.categories) = 0 OR list_contains(f.categories, {t}.category))"""
+      AND (len(f.categories) = 0 OR list_contains(f.categories, {t}.category))
+      AND (len(f.segments) = 0 OR list_contains(f.segments, {t}.segment))"""
 
+# The KPI mart rows the filters select. The mart's grain has the segment (as of the creation
+# day), so every filter is a WHERE on it and no page re-aggregates ticket rows for a KPI.
+_MART_WHERE = "m.kpi_date BETWEEN f.first_day AND f.last_day AND" + _DIMENSIONS_MATCH.format(t="m")
+
+# Ticket rows for the pages that list or plot individual tickets, with the account segment
+# as of the creation day joined the way the KPI mart joins it ('unknown' without a version).
 _FILTERED_TICKETS = (
     _FILTERS
     + """,
-cell_prices AS (
-    SELECT kpi_date, channel, category, tier, handling_path,
-           agent_cost_usd / nullif(handle_seconds, 0) AS agent_usd_per_second,
-           bot_cost_usd / nullif(bot_conversations, 0) AS bot_usd_per_conversation,
-           platform_cost_usd / tickets AS platform_usd_per_ticket
-    FROM marts.fct_support_kpis_daily
-    WHERE tickets > 0
-),
-tickets AS (
-    SELECT t.*, coalesce(a.segment, 'unknown') AS segment,
-           coalesce(t.handle_seconds * p.agent_usd_per_second, 0)
-             + CASE WHEN t.bot_replies > 0 THEN coalesce(p.bot_usd_per_conversation, 0) ELSE 0 END
-             + coalesce(p.platform_usd_per_ticket, 0) AS cost_usd
+ticket_segments AS (
+    SELECT t.*, coalesce(a.segment, 'unknown') AS segment
     FROM marts.fct_tickets AS t
     CROSS JOIN f
     LEFT JOIN marts.dim_accounts AS a
       ON a.account_id = t.account_id
      AND t.created_date >= a.valid_from
      AND (a.valid_to IS NULL OR t.created_date < a.valid_to)
-    LEFT JOIN cell_prices AS p
-      ON p.kpi_date = t.created_date AND p.channel = t.channel AND p.category = t.category
-     AND p.tier = t.tier AND p.handling_path = t.handling_path
     WHERE t.created_date BETWEEN f.first_day AND f.last_day
-      AND (len(f.segments) = 0 OR list_contains(f.segments, coalesce(a.segment, 'unknown')))
-      AND """
-    + _DIMENSIONS_MATCH.format(t="t")
+),
+tickets AS (
+    SELECT ticket_segments.* FROM ticket_segments CROSS JOIN f
+    WHERE"""
+    + _DIMENSIONS_MATCH.format(t="ticket_segments")
     + """
 )
 """
 )
 
-# Each mart column the KPI registry sums, as one ticket row of `tickets` contributes to it
-# (fct_support_kpis_daily's `ticket_outcomes`), so that `serving.kpis.sums_sql`, the one
-# re-aggregation, runs unchanged over filtered ticket rows. Needed while the mart's grain has
-# no segment (issue 14, part 3); a test checks every registry column is here.
-TICKET_MEASURES: dict[str, str] = {
-    "tickets": "1",
-    "bot_handled_tickets": "CAST(coalesce(is_bot_handled, false) AS INTEGER)",
-    "contained_tickets": "CAST(coalesce(is_contained, false) AS INTEGER)",
-    "agent_touched_tickets": "CAST(coalesce(has_agent_touch, false) AS INTEGER)",
-    "handle_seconds": "coalesce(handle_seconds, 0)",
-    "total_cost_usd": "cost_usd",
-    "csat_responses": "CAST(coalesce(has_csat_response, false) AS INTEGER)",
-    "csat_satisfied_responses": "CAST(coalesce(is_csat_satisfied, false) AS INTEGER)",
-    "sla_first_response_applicable": "CAST(coalesce(is_sla_first_response_applicable, false) AS INTEGER)",
-    "sla_first_response_breached": "CAST(coalesce(is_sla_first_response_breached, false) AS INTEGER)",
-    "sla_resolution_applicable": "CAST(coalesce(is_sla_resolution_applicable, false) AS INTEGER)",
-    "sla_resolution_breached": "CAST(coalesce(is_sla_resolution_breached, false) AS INTEGER)",
-    "sla_tickets": """CAST(coalesce(is_sla_first_response_applicable
-                        OR is_sla_resolution_applicable, false) AS INTEGER)""",
-    "sla_all_met_tickets": """CAST(coalesce(is_sla_first_response_applicable
-                                OR is_sla_resolution_applicable, false)
-        AND NOT coalesce(is_sla_first_response_applicable AND is_sla_first_response_breached, false)
-        AND NOT coalesce(is_sla_resolution_applicable AND is_sla_resolution_breached, false)
-        AS INTEGER)""",
-    "fcr_eligible_tickets": "CAST(coalesce(is_fcr_eligible, false) AS INTEGER)",
-    "fcr_tickets": "CAST(coalesce(is_fcr, false) AS INTEGER)",
-    "escalated_tickets": "CAST(coalesce(is_escalated, false) AS INTEGER)",
-    "reopened_tickets": "CAST(coalesce(is_reopened, false) AS INTEGER)",
-}  # fmt: skip
-
 GROUPS = {
     "all": "'all'",
-    "week": "CAST(date_trunc('week', created_date) AS DATE)",
+    "week": "CAST(date_trunc('week', kpi_date) AS DATE)",
     "channel": "channel",
     "tier": "tier",
     "category": "category",
@@ -205,19 +166,11 @@ GROUPS = {
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def kpis(db: Serving, filters: Filters, by: str = "all") -> list[KpiRow]:
-    """The registry's KPIs over the filtered tickets, one row per `by` group."""
-    measured = ", ".join(
-        f"{TICKET_MEASURES[column]} AS {column}"
-        for column in dict.fromkeys(column for column, _ in registry.measures())
-    )
+    """The registry's KPIs over the filtered KPI mart rows, one row per `by` group."""
     sql = (
-        _FILTERED_TICKETS
-        + f""", measured AS (
-            SELECT created_date, channel, tier, category, segment, handling_path, {measured}
-            FROM tickets
-        )
-        """
-        + sums_sql("measured", GROUPS[by])
+        _FILTERS
+        + " "
+        + sums_sql("marts.fct_support_kpis_daily AS m CROSS JOIN f", GROUPS[by], _MART_WHERE)
     )
     with duckdb.connect(db.path, read_only=True) as con:
         return rows_from(con.execute(sql, filters.params()))
@@ -236,9 +189,8 @@ def ticket_times(db: Serving, filters: Filters) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
-    """Tickets created and solved per day and the backlog (a stock) at each day's end.
-
-    From the KPI mart, whose grain has no segment: the segment filter does not apply."""
+    """Tickets created and solved per day and the backlog (a stock) at each day's end: the
+    backlog is summed over the selected cells of one day, never over days."""
     return _frame(
         db,
         _FILTERS
@@ -246,8 +198,8 @@ def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
         SELECT m.kpi_date AS day, sum(m.tickets) AS created, sum(m.solved_tickets) AS solved,
                sum(m.backlog_tickets) AS backlog
         FROM marts.fct_support_kpis_daily AS m CROSS JOIN f
-        WHERE m.kpi_date BETWEEN f.first_day AND f.last_day AND"""
-        + _DIMENSIONS_MATCH.format(t="m")
+        WHERE """
+        + _MART_WHERE
         + " GROUP BY ALL ORDER BY 1",
         filters.params(),
     )

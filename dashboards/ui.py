@@ -42,8 +42,9 @@ def models_or_stop(db: Serving, *ml_tables: str) -> None:
         st.stop()
 
 
-def ticket_filters(db: Serving, segments: bool) -> Filters:
-    """Sidebar filters: a date range (the last four weeks by default) and the dimensions."""
+def ticket_filters(db: Serving) -> Filters:
+    """Sidebar filters: a date range (the last four weeks by default) and the dimensions,
+    segment included (a column of the KPI mart's grain, so every page can filter on it)."""
     options = queries.filter_options(db)
     first, last = options["first_day"], options["last_day"]
     default_first = max(first, last - dt.timedelta(days=DEFAULT_DAYS - 1))
@@ -56,7 +57,7 @@ def ticket_filters(db: Serving, segments: bool) -> Filters:
             st.stop()
         chosen = {
             dim: tuple(st.multiselect(dim.capitalize(), options.get(dim, ()), key=dim))
-            for dim in ("channel", "tier", "category", *(("segment",) if segments else ()))
+            for dim in ("channel", "tier", "category", "segment")
         }
     return Filters(
         dates[0],
@@ -64,7 +65,7 @@ def ticket_filters(db: Serving, segments: bool) -> Filters:
         chosen["channel"],
         chosen["tier"],
         chosen["category"],
-        chosen.get("segment", ()),
+        chosen["segment"],
     )
 
 

@@ -332,7 +332,7 @@ def fct_tickets_suite() -> SuiteDef:
 
 def fct_support_kpis_daily_suite() -> SuiteDef:
     contract = dbt_contract("marts/fct_support_kpis_daily.yml", "fct_support_kpis_daily")
-    dims = ("kpi_date", "channel", "category", "tier", "handling_path")
+    dims = ("kpi_date", "channel", "category", "tier", "segment", "handling_path")
     measures = [c for c in contract if c not in dims]
     pairs = [
         ("contained_tickets", "bot_handled_tickets"),

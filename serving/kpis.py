@@ -17,8 +17,14 @@ import duckdb
 
 from serving import kpi_registry as registry
 
-Dimension = Literal["channel", "tier", "category", "path"]
-_COLUMNS = {"channel": "channel", "tier": "tier", "category": "category", "path": "handling_path"}
+Dimension = Literal["channel", "tier", "category", "segment", "path"]
+_COLUMNS = {
+    "channel": "channel",
+    "tier": "tier",
+    "category": "category",
+    "segment": "segment",
+    "path": "handling_path",
+}
 Z_95 = 1.959963984540054
 
 
@@ -101,8 +107,8 @@ def kpi_row(group: object, sums: Mapping[str, float]) -> KpiRow:
 
 
 def sums_sql(source: str, group: str, where: str = "TRUE") -> str:
-    """The one re-aggregation: each sum the registry needs, per group, from any relation
-    with the mart's additive columns and `handling_path` (the mart or ticket rows)."""
+    """The one re-aggregation: each sum the registry needs, per group, from the KPI mart's
+    additive columns (flow measures only: summing them over any grain column is exact)."""
     columns = []
     for column, paths in registry.measures():
         expression = f"coalesce(sum({column}), 0)"

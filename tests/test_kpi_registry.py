@@ -97,12 +97,6 @@ def test_every_kpi_has_a_page_and_sla_and_fcr_are_reported_apart():
     assert all(k.target is not None for k in sla)
 
 
-def test_dashboards_have_a_ticket_measure_for_every_registry_column():
-    from dashboards.queries import TICKET_MEASURES
-
-    assert {column for column, _ in registry.measures()} <= set(TICKET_MEASURES)
-
-
 # --- the CLI ---------------------------------------------------------------------------
 
 

@@ -4,9 +4,11 @@ The reference below never looks at the dbt SQL: it replays each ticket's audit e
 Python, following the rules in docs/metrics.md ("KPIs") and
 dbt_project/docs/decisions.md ("Ticket lifecycle", "KPI mart"), and prices tickets from the
 cost seed read with pandas. The mart (read from the published serving file) must agree at
-its grain, day x channel x category x tier x handling path: counts exactly, money and
-minute sums within float tolerance. The leadership rates that `serving.kpis.kpi_table`
-re-aggregates from the mart are checked against the same pandas numbers.
+its grain, day x channel x category x tier x segment x handling path: counts exactly, money
+and minute sums within float tolerance. The segment is the account's in the CRM snapshot
+files as of the creation day. The leadership rates that `serving.kpis.kpi_table` and the
+dashboards re-aggregate from the mart (per segment too) are checked against the same
+pandas numbers.
 
 Negative sentiment uses the ingestion's lexicon scorer (`extracts.lexicon`), the Python
 reference of the SQL that fills `description_sentiment`; what is checked there is dbt's
@@ -23,12 +25,13 @@ import duckdb
 import pandas as pd
 import pytest
 
+from dashboards import queries
 from extracts.lexicon import sentiment_score
 from serving import kpi_registry as registry
 from serving.kpis import kpi_table
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
-GRAIN = ["kpi_date", "channel", "category", "tier", "handling_path"]
+GRAIN = ["kpi_date", "channel", "category", "tier", "segment", "handling_path"]
 RECONTACT_DAYS = 7  # dbt var recontact_days
 NEGATIVE_SENTIMENT_BELOW = -0.2  # dbt var negative_sentiment_threshold
 # SLA policy (docs/metrics.md): minutes, and whether they are counted in business hours.
@@ -104,6 +107,43 @@ def read_landing(landing: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     events = events.drop_duplicates("event_id")
     events = events.sort_values(["ticket_id", "created_at", "event_id"]).reset_index(drop=True)
     return tickets, events
+
+
+def segment_on_creation_day(tickets: pd.DataFrame, landing: Path) -> pd.Series:
+    """Each ticket's account segment in the CRM snapshot files as of its creation day.
+
+    The latest snapshot on or before the day (a day the account is missing from keeps the
+    segment it had); 'unknown' before the account's first snapshot, and after its last one
+    when it left the CRM (it is absent from the newest snapshot)."""
+    snapshots = pd.concat(
+        [
+            pd.read_csv(d / "accounts.csv", usecols=["account_id", "segment"]).assign(
+                snapshot_date=pd.Timestamp(d.name)
+            )
+            for d in sorted((landing / "crm").iterdir())
+        ],
+        ignore_index=True,
+    )
+    last_seen = snapshots.groupby("account_id")["snapshot_date"].max()
+    left = last_seen[last_seen < snapshots["snapshot_date"].max()]
+    created = pd.DataFrame(
+        {
+            "ticket_id": tickets["ticket_id"],
+            "account_id": tickets["account_id"].astype(str),
+            "created_date": tickets["created_at"].dt.normalize(),
+        }
+    ).sort_values("created_date")
+    matched = pd.merge_asof(
+        created,
+        snapshots.sort_values("snapshot_date"),
+        left_on="created_date",
+        right_on="snapshot_date",
+        by="account_id",
+    )
+    gone = matched["account_id"].map(left) < matched["created_date"]
+    matched.loc[gone, "segment"] = None
+    segments = matched.set_index("ticket_id")["segment"].fillna("unknown")
+    return tickets["ticket_id"].map(segments)
 
 
 # --------------------------------------------------------------------------- time arithmetic
@@ -276,9 +316,9 @@ def reference_tickets(tickets: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
             for _, t in tickets.iterrows()
         ]
     )
-    df = tickets[["ticket_id", "created_at", "channel", "category", "tier", "requester_id"]].merge(
-        facts, on="ticket_id", validate="one_to_one"
-    )
+    df = tickets[
+        ["ticket_id", "created_at", "channel", "category", "tier", "segment", "requester_id"]
+    ].merge(facts, on="ticket_id", validate="one_to_one")
     df["created_date"] = df["created_at"].dt.normalize()
     df["resolved"] = df["resolved_at"].notna()
     df["resolved_date"] = pd.to_datetime(df["resolved_at"]).dt.normalize()
@@ -359,7 +399,7 @@ def backlog(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeIndex) -> p
             for kind in happened:
                 is_open = kind == "reopened"
             if is_open:
-                rows.append((day, t.channel, t.category, t.tier, t.handling_path))
+                rows.append((day, *(getattr(t, c) for c in GRAIN[1:])))
     out = pd.DataFrame(rows, columns=GRAIN)
     return out.groupby(GRAIN).size().rename("backlog_tickets").reset_index()
 
@@ -442,6 +482,7 @@ def warehouse_tickets(tiny_pipeline) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def reference(tiny_pipeline, warehouse_mart) -> Reference:
     tickets, events = read_landing(tiny_pipeline.landing)
+    tickets["segment"] = segment_on_creation_day(tickets, tiny_pipeline.landing)
     cost_model = pd.read_csv(SEEDS / "cost_model.csv")
     facts = price_tickets(reference_tickets(tickets, events), cost_model)
     days = pd.DatetimeIndex(sorted(warehouse_mart["kpi_date"].unique()))
@@ -665,7 +706,7 @@ def test_headline_sla_and_fcr_are_not_pooled(tiny_pipeline, reference):
     assert registry.kpi("fcr_all_paths").target is None
 
 
-@pytest.mark.parametrize("by", ["channel", "tier", "path"])
+@pytest.mark.parametrize("by", ["channel", "tier", "segment", "path"])
 def test_rates_by_dimension_match_kpi_table(tiny_pipeline, reference, by):
     column = {"path": "handling_path"}.get(by, by)
     with duckdb.connect(str(tiny_pipeline.serving), read_only=True) as con:
@@ -673,19 +714,55 @@ def test_rates_by_dimension_match_kpi_table(tiny_pipeline, reference, by):
     facts = reference.tickets
     assert set(rows) == set(facts[column])
     for group, part in facts.groupby(column):
-        row = rows[group]
-        assert row.tickets == len(part)
-        expected = _rates(part)
-        for name in ("cost_per_ticket_usd", "escalation_rate", "reopen_rate"):
-            assert row[name] == pytest.approx(expected[name], rel=1e-6), name
-        # Rates whose population may be empty in a group: none where pandas has no trials.
-        for name, value in expected.items():
-            if name == "tickets":
-                continue
-            if pd.isna(value):
-                assert row[name] is None, (group, name)
-            else:
-                assert row[name] == pytest.approx(value, rel=1e-6), (group, name)
+        _assert_rates(rows[group], part, group)
+
+
+def _assert_rates(row, part: pd.DataFrame, group) -> None:
+    """A KpiRow equals the pandas KPIs of the tickets `part`; None where pandas has no
+    trials (a population may be empty in a group)."""
+    assert row.tickets == len(part), group
+    for name, value in _rates(part).items():
+        if name == "tickets":
+            continue
+        if pd.isna(value):
+            assert row[name] is None, (group, name)
+        else:
+            assert row[name] == pytest.approx(value, rel=1e-6), (group, name)
+
+
+def test_dashboard_segment_filter_matches_pandas(tiny_pipeline, reference):
+    """The dashboards' KPIs with a segment filter (a WHERE on the mart) equal pandas over the
+    tickets of that segment as of their creation day, alone and combined with a channel; the
+    backlog per day of a segment equals the replayed open tickets of that segment."""
+    db = queries.serving_file(tiny_pipeline.serving)
+    facts = reference.tickets
+    first, last = facts["created_date"].min().date(), facts["created_date"].max().date()
+    assert facts["segment"].nunique() >= 3, "the tiny dataset needs several segments"
+    for segment, part in facts.groupby("segment"):
+        (row,) = queries.kpis.__wrapped__(db, queries.Filters(first, last, segments=(segment,)))
+        _assert_rates(row, part, segment)
+
+    two = tuple(sorted(facts["segment"].unique())[:2])
+    channel = facts["channel"].mode().iloc[0]
+    chosen = facts[facts["segment"].isin(two) & (facts["channel"] == channel)]
+    filters = queries.Filters(first, last, channels=(channel,), segments=two)
+    (row,) = queries.kpis.__wrapped__(db, filters)
+    _assert_rates(row, chosen, (two, channel))
+    by_segment = {r.group: r for r in queries.kpis.__wrapped__(db, filters, by="segment")}
+    assert set(by_segment) == set(chosen["segment"])
+    for segment, part in chosen.groupby("segment"):
+        _assert_rates(by_segment[segment], part, segment)
+
+    segment = two[0]
+    queue = queries.daily_queue.__wrapped__(db, queries.Filters(first, last, segments=(segment,)))
+    mart = reference.mart[reference.mart["segment"] == segment]
+    expected = mart.groupby("kpi_date")["backlog_tickets"].sum()
+    got = queue.set_index(pd.to_datetime(queue["day"]))["backlog"]
+    assert got.reindex(expected.index, fill_value=0).astype(int).tolist() == (
+        expected.astype(int).tolist()
+    )
+    assert expected.max() > 0
+    assert int(queue["created"].sum()) == int((facts["segment"] == segment).sum())
 
 
 def test_kpi_table_window_is_by_creation_day(tiny_pipeline, reference):

@@ -14,7 +14,7 @@ TILES = tuple(k for k in KPIS if k.tile)
 
 st.title("Executive")
 db = ui.serving_or_stop()
-filters = ui.ticket_filters(db, segments=True)
+filters = ui.ticket_filters(db)
 ui.kpi_header(db, filters, TILES)
 
 st.subheader("Weekly trends")

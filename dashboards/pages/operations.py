@@ -17,7 +17,7 @@ SLA_KPIS = [registry.kpi(name) for name in
 
 st.title("Operations")
 db = ui.serving_or_stop()
-filters = ui.ticket_filters(db, segments=False)
+filters = ui.ticket_filters(db)
 ui.kpi_header(db, filters, tuple(k for k in KPIS if k.tile))
 
 left, right = st.columns(2)
