@@ -1,9 +1,10 @@
 -- The floor: marts.fct_support_kpis_daily computed in one DuckDB script straight from the
--- helpdesk landing files and the dbt seeds, with no warehouse, no raw tables and no dbt.
+-- helpdesk and CRM landing files and the dbt seeds, with no warehouse, no raw tables and no dbt.
 -- The benchmark compares the pipeline's build time with this script's run time.
 --
 -- Placeholders, filled by bench/floor.py (`floor_sql`) with plain text substitution:
---   {landing}            the landing folder (holds helpdesk/<day>/tickets.jsonl, ticket_events.jsonl)
+--   {landing}            the landing folder (holds helpdesk/<day>/tickets.jsonl, ticket_events.jsonl
+--                        and crm/<day>/accounts.csv)
 --   {seeds}              the dbt seeds folder (business_hours.csv, sla_policies.csv, cost_model.csv)
 --   {sentiment_lexicon}  `(word, score), ...` rows of extracts.lexicon.SENTIMENT: not a
 --                        parameter, the ingestion's own lexicon, so the two cannot drift
@@ -49,6 +50,7 @@ tickets as (
         channel,
         category,
         tier,
+        account_id,
         requester_id,
         description
     from read_json(
@@ -60,6 +62,7 @@ tickets as (
             channel: 'VARCHAR',
             category: 'VARCHAR',
             tier: 'VARCHAR',
+            account_id: 'VARCHAR',
             requester_id: 'VARCHAR',
             description: 'VARCHAR'
         }
@@ -127,6 +130,59 @@ cost_model as (
         auto_detect = false,
         columns = {effective_from: 'DATE', cost_item: 'VARCHAR', tier: 'VARCHAR', amount_usd: 'DOUBLE'}
     )
+
+),
+
+crm_snapshots as (
+
+    -- stg_crm__accounts: each CRM full snapshot, dated by its landing day
+    select
+        account_id,
+        segment,
+        cast(regexp_extract(filename, '([0-9]{4}-[0-9]{2}-[0-9]{2})[/\\]accounts[.]csv$', 1) as date)
+            as snapshot_date
+    from read_csv(
+        '{landing}/crm/*/accounts.csv',
+        header = true,
+        filename = true,
+        types = {'account_id': 'VARCHAR', 'segment': 'VARCHAR'}
+    )
+
+),
+
+account_last_snapshots as (
+
+    select
+        account_id,
+        max(snapshot_date) as last_snapshot_date,
+        max(max(snapshot_date)) over () as latest_snapshot_date
+    from crm_snapshots
+    group by account_id
+
+),
+
+ticket_segments as (
+
+    -- dim_accounts' validity, for the segment: the account's latest snapshot on or before
+    -- the creation day, none after its last snapshot when it left the CRM; else 'unknown'
+    select
+        tickets.ticket_id,
+        coalesce(
+            case
+                when
+                    account_last_snapshots.last_snapshot_date = account_last_snapshots.latest_snapshot_date
+                    or tickets.created_date <= account_last_snapshots.last_snapshot_date
+                    then crm_snapshots.segment
+            end,
+            'unknown'
+        ) as segment
+    from tickets
+    asof left join crm_snapshots
+        on
+            tickets.account_id = crm_snapshots.account_id
+            and tickets.created_date >= crm_snapshots.snapshot_date
+    left join account_last_snapshots
+        on tickets.account_id = account_last_snapshots.account_id
 
 ),
 
@@ -407,6 +463,7 @@ ticket_facts as (
         channel,
         category,
         tier,
+        segment,
         case
             when has_agent_touch and is_bot_handled then 'assisted'
             when has_agent_touch then 'agent'
@@ -459,6 +516,8 @@ ticket_facts as (
         csat_score,
         is_negative_sentiment
     from sla_stops
+    inner join ticket_segments
+        using (ticket_id)
 
 ),
 
@@ -519,6 +578,7 @@ outcomes_daily as (
         ticket_facts.channel,
         ticket_facts.category,
         ticket_facts.tier,
+        ticket_facts.segment,
         ticket_facts.handling_path,
         count(*) as tickets,
         count(*) filter (where ticket_facts.is_bot_handled) as bot_handled_tickets,
@@ -574,6 +634,7 @@ solves_daily as (
         channel,
         category,
         tier,
+        segment,
         handling_path,
         count(*) as solved_tickets
     from ticket_facts
@@ -592,6 +653,7 @@ state_changes_daily as (
         ticket_facts.channel,
         ticket_facts.category,
         ticket_facts.tier,
+        ticket_facts.segment,
         ticket_facts.handling_path,
         sum(state_changes.open_state_change) as open_state_change
     from (
@@ -630,16 +692,17 @@ activity as (
         coalesce(outcomes_daily.channel, solves_daily.channel, state_changes_daily.channel) as channel,
         coalesce(outcomes_daily.category, solves_daily.category, state_changes_daily.category) as category,
         coalesce(outcomes_daily.tier, solves_daily.tier, state_changes_daily.tier) as tier,
+        coalesce(outcomes_daily.segment, solves_daily.segment, state_changes_daily.segment) as segment,
         coalesce(outcomes_daily.handling_path, solves_daily.handling_path, state_changes_daily.handling_path)
             as handling_path,
-        outcomes_daily.* exclude (kpi_date, channel, category, tier, handling_path),
+        outcomes_daily.* exclude (kpi_date, channel, category, tier, segment, handling_path),
         coalesce(solves_daily.solved_tickets, 0) as solved_tickets,
         coalesce(outcomes_daily.tickets, 0) + coalesce(state_changes_daily.open_state_change, 0) as backlog_change
     from outcomes_daily
     full outer join solves_daily
-        using (kpi_date, channel, category, tier, handling_path)
+        using (kpi_date, channel, category, tier, segment, handling_path)
     full outer join state_changes_daily
-        using (kpi_date, channel, category, tier, handling_path)
+        using (kpi_date, channel, category, tier, segment, handling_path)
 
 ),
 
@@ -651,19 +714,21 @@ dense as (
         combinations.channel,
         combinations.category,
         combinations.tier,
+        combinations.segment,
         combinations.handling_path,
-        activity.* exclude (kpi_date, channel, category, tier, handling_path)
+        activity.* exclude (kpi_date, channel, category, tier, segment, handling_path)
     from (
         select unnest(generate_series(min(kpi_date), max(kpi_date), interval 1 day))::date as kpi_date
         from activity
     ) as reporting_days
-    cross join (select distinct channel, category, tier, handling_path from activity) as combinations
+    cross join (select distinct channel, category, tier, segment, handling_path from activity) as combinations
     left join activity
         on
             reporting_days.kpi_date = activity.kpi_date
             and combinations.channel = activity.channel
             and combinations.category = activity.category
             and combinations.tier = activity.tier
+            and combinations.segment = activity.segment
             and combinations.handling_path = activity.handling_path
 
 ),
@@ -673,7 +738,7 @@ with_backlog as (
     select
         *,
         sum(coalesce(backlog_change, 0)) over (
-            partition by channel, category, tier, handling_path
+            partition by channel, category, tier, segment, handling_path
             order by kpi_date
             rows between unbounded preceding and current row
         ) as backlog_tickets
@@ -688,6 +753,7 @@ select
     channel,
     category,
     tier,
+    segment,
     handling_path,
     cast(coalesce(tickets, 0) as integer) as tickets,
     cast(coalesce(bot_handled_tickets, 0) as integer) as bot_handled_tickets,
@@ -731,4 +797,4 @@ where
     or coalesce(solved_tickets, 0) > 0
     or coalesce(backlog_change, 0) <> 0
     or backlog_tickets <> 0
-order by kpi_date, channel, category, tier, handling_path
+order by kpi_date, channel, category, tier, segment, handling_path

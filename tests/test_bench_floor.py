@@ -60,6 +60,7 @@ def test_compare_with_mart_names_every_kind_of_difference():
             "channel": ["bot", "email", "bot"],
             "category": ["billing"] * 3,
             "tier": ["vip"] * 3,
+            "segment": ["smb"] * 3,
             "handling_path": ["automated"] * 3,
             "tickets": [1, 2, 3],
             "agent_cost_usd": [0.5, 1.25, None],

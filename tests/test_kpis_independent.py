@@ -124,13 +124,14 @@ def segment_on_creation_day(tickets: pd.DataFrame, landing: Path) -> pd.Series:
         ],
         ignore_index=True,
     )
+    snapshots["snapshot_date"] = snapshots["snapshot_date"].astype("datetime64[ns]")
     last_seen = snapshots.groupby("account_id")["snapshot_date"].max()
     left = last_seen[last_seen < snapshots["snapshot_date"].max()]
     created = pd.DataFrame(
         {
             "ticket_id": tickets["ticket_id"],
             "account_id": tickets["account_id"].astype(str),
-            "created_date": tickets["created_at"].dt.normalize(),
+            "created_date": tickets["created_at"].dt.normalize().astype("datetime64[ns]"),
         }
     ).sort_values("created_date")
     matched = pd.merge_asof(
