@@ -17,7 +17,9 @@ threshold and attribution, not the lexicon.
 
 from __future__ import annotations
 
+import csv
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +31,7 @@ from dashboards import queries
 from extracts.lexicon import sentiment_score
 from serving import kpi_registry as registry
 from serving.kpis import kpi_table
+from tests.conftest import landed_days, run_pipeline
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
 GRAIN = ["kpi_date", "channel", "category", "tier", "segment", "handling_path"]
@@ -460,6 +463,7 @@ def reference_mart(df: pd.DataFrame, events: pd.DataFrame, days: pd.DatetimeInde
 class Reference:
     tickets: pd.DataFrame
     mart: pd.DataFrame
+    mart_days: pd.DatetimeIndex
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -487,7 +491,7 @@ def reference(tiny_pipeline, warehouse_mart) -> Reference:
     cost_model = pd.read_csv(SEEDS / "cost_model.csv")
     facts = price_tickets(reference_tickets(tickets, events), cost_model)
     days = pd.DatetimeIndex(sorted(warehouse_mart["kpi_date"].unique()))
-    return Reference(facts, reference_mart(facts, events, days))
+    return Reference(facts, reference_mart(facts, events, days), days)
 
 
 def _aligned(reference: Reference, warehouse_mart: pd.DataFrame) -> pd.DataFrame:
@@ -777,3 +781,92 @@ def test_kpi_table_window_is_by_creation_day(tiny_pipeline, reference):
     assert row.tickets == len(window)
     assert row["cost_per_ticket_usd"] == pytest.approx(window["total_cost_usd"].mean(), rel=1e-6)
     assert row["sla_all_met_rate"] == pytest.approx(_rates(window)["sla_all_met_rate"])
+
+
+def _edit_crm_snapshots(landing: Path, edit) -> None:
+    """Rewrite each day's CRM accounts.csv through `edit(day, rows) -> rows` (dict rows)."""
+    for day_dir in sorted((landing / "crm").iterdir()):
+        path = day_dir / "accounts.csv"
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            fields, rows = reader.fieldnames, list(reader)
+        edited = edit(pd.Timestamp(day_dir.name), rows)
+        if edited != rows:
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fields, quoting=csv.QUOTE_ALL, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(edited)
+
+
+def test_mart_follows_a_segment_change_and_an_account_missing_from_the_crm(
+    tiny_pipeline, reference, tmp_path
+):
+    """The generated CRM never changes a segment and knows every account, so here the account
+    with the most tickets moves to another segment mid-period and the next one is missing from
+    the CRM files before a day. Rebuilt, the mart at its grain (segment included) and the
+    dashboards' KPIs per segment equal pandas: the mover's tickets in the old segment before
+    the change and in the new one from it, the missing account's earlier tickets under
+    'unknown'."""
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_pipeline.landing, landing)
+    tickets, events = read_landing(landing)
+    tickets["created_date"] = tickets["created_at"].dt.normalize()
+    moved, missing = tickets["account_id"].value_counts().index[:2]
+    moved_ids = tickets.loc[tickets["account_id"] == moved, "ticket_id"]
+    old_segment = reference.tickets.loc[
+        reference.tickets["ticket_id"].isin(moved_ids), "segment"
+    ].iloc[0]
+    new_segment = next(s for s in ("smb", "mid_market", "enterprise") if s != old_segment)
+    change_day = tickets.loc[tickets["account_id"] == moved, "created_date"].median().normalize()
+    known_from = tickets.loc[tickets["account_id"] == missing, "created_date"].median().normalize()
+
+    def edit(day: pd.Timestamp, rows: list[dict]) -> list[dict]:
+        rows = [r for r in rows if not (r["account_id"] == missing and day < known_from)]
+        return [
+            {**r, "segment": new_segment} if r["account_id"] == moved and day >= change_day else r
+            for r in rows
+        ]
+
+    _edit_crm_snapshots(landing, edit)
+    days = landed_days(landing)
+    warehouse, serving = tmp_path / "warehouse.duckdb", tmp_path / "serving.duckdb"
+    assert run_pipeline(landing, warehouse, serving, days[0], days[-1]).success
+
+    segments = segment_on_creation_day(tickets, landing)
+    facts = reference.tickets.assign(
+        segment=reference.tickets["ticket_id"].map(
+            dict(zip(tickets["ticket_id"], segments, strict=True))
+        )
+    )
+    mover = facts[facts["ticket_id"].isin(moved_ids)]
+    assert set(mover["segment"]) == {old_segment, new_segment}
+    assert (mover["segment"] == new_segment).sum() == (mover["created_date"] >= change_day).sum()
+    unknown = facts[facts["segment"] == "unknown"]
+    assert (
+        len(unknown)
+        == ((tickets["account_id"] == missing) & (tickets["created_date"] < known_from)).sum()
+        > 0
+    )
+
+    with duckdb.connect(str(serving), read_only=True) as con:
+        mart = con.execute("SELECT * FROM marts.fct_support_kpis_daily").df()
+    mart["kpi_date"] = pd.to_datetime(mart["kpi_date"])
+    mart_days = reference.mart_days
+    expected = Reference(facts, reference_mart(facts, events, mart_days), mart_days)
+    both = _aligned(expected, mart)
+    for column in EXACT_COLUMNS:
+        bad = _mismatches(both, column)
+        assert bad.empty, f"{column}:\n{bad.head(20).to_string()}"
+    for column in TOLERANT_COLUMNS:
+        assert _mismatches(both, column, tolerance=1e-3).empty, column
+
+    db = queries.serving_file(serving)
+    first, last = facts["created_date"].min().date(), facts["created_date"].max().date()
+    rows = {
+        r.group: r for r in queries.kpis.__wrapped__(db, queries.Filters(first, last), by="segment")
+    }
+    assert set(rows) == set(facts["segment"])
+    for segment, part in facts.groupby("segment"):
+        _assert_rates(rows[segment], part, segment)
+        (row,) = queries.kpis.__wrapped__(db, queries.Filters(first, last, segments=(segment,)))
+        _assert_rates(row, part, segment)
