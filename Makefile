@@ -1,4 +1,5 @@
-# supportops: `make demo` builds everything from scratch, `make test` runs the whole suite.
+# supportops: `make demo` builds everything from scratch, `make test` runs the whole suite,
+# `make test-fast` the tests that run no pipeline, dbt build of data or server.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,7 +16,7 @@ MANIFEST := dbt_project/target/manifest.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test lint format dev install generate materialize manifest clean docs dashboard browser bench
+.PHONY: help demo test test-fast golden lint format dev install generate materialize manifest clean docs dashboard browser bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,6 +51,17 @@ demo: install ## install, generate demo data, materialise every asset, print the
 
 test: install lint browser $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
+
+# The inner loop: ruff, then every test not marked e2e (tests/conftest.py says how a test
+# becomes e2e) on one xdist worker per core; sqlfluff is left to `make lint` / `make test`.
+test-fast: install $(MANIFEST) ## ruff, then the tests not marked e2e (no pipeline run), in parallel
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) pytest -m "not e2e" -n auto
+
+golden: install $(MANIFEST) ## rewrite tests/golden/dagster_definitions.json from the definitions
+	SUPPORTOPS_UPDATE_GOLDEN=1 $(RUN) pytest tests/test_definitions_snapshot.py -q
+	@git diff --stat -- tests/golden || true
 
 lint: install ## ruff lint + format check, sqlfluff over the dbt models and tests
 	$(RUN) ruff check .

@@ -1,8 +1,16 @@
-"""Shared fixtures: a tiny generated dataset, built once per test session."""
+"""Shared fixtures: a tiny generated dataset, built once per test session.
+
+Two tiers: `make test-fast` runs `pytest -m "not e2e"`, `make test` runs everything. A test is
+`e2e` when it runs the pipeline, dbt, or a server: marked by hand (`@pytest.mark.e2e`) or, for
+every test whose fixtures (however indirectly) include one marked `@runs_pipeline`, here at
+collection. `run_pipeline` refuses to run for a test that is not `e2e`, so a forgotten mark
+fails loudly instead of slowing the fast tier.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,6 +19,43 @@ import pytest
 
 from extracts.generator import SCALES, GenerationSummary, generate
 from orchestration.runs import run_refresh
+
+E2E = "e2e"
+_E2E_FIXTURE = "supportops_runs_pipeline"
+# The running test's id while it is not e2e. An environment variable, not a global: test
+# modules import this file as `tests.conftest`, a second copy beside pytest's `conftest`.
+_NOT_E2E = "SUPPORTOPS_TEST_NOT_E2E"
+
+
+def runs_pipeline(fixture_function):
+    """Put under `@pytest.fixture`: the fixture runs the pipeline, so its users are e2e."""
+    setattr(fixture_function, _E2E_FIXTURE, True)
+    return fixture_function
+
+
+def needs_e2e(item: pytest.Item) -> bool:
+    """Whether a fixture in the item's closure runs the pipeline."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info else ()
+    return any(getattr(d.func, _E2E_FIXTURE, False) for defs in definitions for d in defs)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker(E2E) is None and needs_e2e(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Tell `run_pipeline` when the running test (its fixtures' setup included) is not e2e."""
+    if item.get_closest_marker(E2E) is None:
+        os.environ[_NOT_E2E] = item.nodeid
+    try:
+        return (yield)
+    finally:
+        os.environ.pop(_NOT_E2E, None)
+
 
 TINY_FAULTY = replace(SCALES["tiny"], seed=7, fault_rate=0.02)
 
@@ -51,10 +96,16 @@ def run_pipeline(
     landing: Path, warehouse: Path, serving: Path, first: str, last: str, raise_on_error=True
 ):
     """The `refresh` job in one run: ingest landing days [first, last], gate, build, publish."""
+    if test := os.environ.get(_NOT_E2E):
+        raise RuntimeError(
+            f"{test} runs the pipeline but is not marked e2e: add @pytest.mark.e2e "
+            "to the test, or @runs_pipeline under @pytest.fixture of the fixture that runs it"
+        )
     return run_refresh(landing, warehouse, serving, first, last, raise_on_error=raise_on_error)
 
 
 @pytest.fixture(scope="session")
+@runs_pipeline
 def tiny_pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     """Clean tiny extracts, ingested, built by dbt and published, once per session."""
     root = tmp_path_factory.mktemp("tiny_pipeline")

@@ -37,6 +37,7 @@ def test_floor_matches_the_mart_of_the_tiny_pipeline(tiny_pipeline):
     assert floor.seconds > 0
 
 
+@pytest.mark.e2e
 def test_floor_matches_the_mart_across_a_price_change(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("small_month")
     generate(SMALL_MONTH, root)

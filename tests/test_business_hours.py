@@ -30,6 +30,7 @@ from extracts.contracts import (
 from extracts.ingest import ensure_tables, load_range
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
 from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
+from tests.conftest import runs_pipeline
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 KEY = b"test-pii-key"
@@ -132,6 +133,7 @@ def _dbt(*args: str, warehouse: Path, tmp: Path) -> None:
 
 
 @pytest.fixture(scope="module")
+@runs_pipeline
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The export converted, ingested (helpdesk entities, no CRM rows) and built to fct_tickets."""
     root = tmp_path_factory.mktemp("business_hours")

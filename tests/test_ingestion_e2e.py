@@ -16,6 +16,7 @@ from extracts.generator import GenerationSummary
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
 from orchestration.resources import LandingResource, warehouse_resource
 from orchestration.runs import RANGE_TAGS
+from tests.conftest import runs_pipeline
 
 
 def _materialize(
@@ -32,6 +33,7 @@ def _materialize(
 
 
 @pytest.fixture(scope="module")
+@runs_pipeline
 def loaded(
     tiny_faulty: GenerationSummary, tmp_path_factory
 ) -> tuple[Path, dg.ExecuteInProcessResult]:

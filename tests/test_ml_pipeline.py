@@ -29,7 +29,7 @@ from ml.reasons import contributions, explain, top_features
 from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
 from ml.training import TrainedModel, train
-from tests.conftest import landed_days, run_pipeline
+from tests.conftest import landed_days, run_pipeline, runs_pipeline
 
 # Long enough for 35 days of feature history, then ~90 train days, 14 validation days, the
 # 90-day gap, 14 test days, and the 90 days that make the newest test labels mature. About
@@ -59,6 +59,7 @@ class MLData:
 
 
 @pytest.fixture(scope="session")
+@runs_pipeline
 def ml_data(tmp_path_factory: pytest.TempPathFactory) -> MLData:
     root = tmp_path_factory.mktemp("ml_pipeline")
     generate(ML_CONFIG, root)

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import CRM_ACCOUNTS, CRM_CONTACTS, CRM_SUBSCRIPTIONS, Entity
+from extracts.generator.writers import write_parquet_tables
 from extracts.sources.connector import quote
 
 
@@ -172,13 +173,6 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
             "contact": "SELECT * FROM f_contact ORDER BY id",
             "opportunity": "SELECT * FROM f_opportunity ORDER BY id",
         }
-        rows = {}
-        for name, query in tables.items():
-            path = out / f"{name}.parquet"
-            con.execute(f"COPY ({query}) TO {quote(str(path))} (FORMAT parquet)")
-            rows[name] = con.execute(
-                f"SELECT count(*) FROM read_parquet({quote(str(path))})"
-            ).fetchone()[0]
-        return rows
+        return write_parquet_tables(con, out, tables)
     finally:
         con.close()

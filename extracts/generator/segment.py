@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import TELEMETRY_EVENTS_ENTITY
+from extracts.generator.writers import write_parquet_tables
 from extracts.sources.connector import quote as _quote
 
 LIBRARY = {
@@ -140,13 +141,6 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                 f"SELECT {common}{props} FROM delivered WHERE event = {_quote(event)} "
                 "ORDER BY received_at, id"
             )
-        rows = {}
-        for name, query in tables.items():
-            path = out / f"{name}.parquet"
-            con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT parquet)")
-            rows[name] = con.execute(
-                f"SELECT count(*) FROM read_parquet({_quote(str(path))})"
-            ).fetchone()[0]
-        return rows
+        return write_parquet_tables(con, out, tables)
     finally:
         con.close()

@@ -11,6 +11,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from extracts.contracts import Entity
+from extracts.sources.connector import quote
 
 
 class LandingWriter:
@@ -43,3 +44,15 @@ class LandingWriter:
             # Dictionary-encoding random ids and timestamps costs time and saves nothing.
             dictionary = [c for c in table.column_names if c not in ("message_id", "timestamp")]
             pq.write_table(table, path, compression="zstd", use_dictionary=dictionary)
+
+
+def write_parquet_tables(
+    con: duckdb.DuckDBPyConnection, out: Path, tables: dict[str, str]
+) -> dict[str, int]:
+    """Each `name -> query` as `out/<name>.parquet` (a connector's tables); rows written."""
+    rows = {}
+    for name, query in tables.items():
+        path = quote(str(out / f"{name}.parquet"))
+        con.execute(f"COPY ({query}) TO {path} (FORMAT parquet)")
+        rows[name] = con.execute(f"SELECT count(*) FROM read_parquet({path})").fetchone()[0]
+    return rows

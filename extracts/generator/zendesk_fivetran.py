@@ -28,6 +28,8 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
+from extracts.generator.writers import write_parquet_tables
+from extracts.sources.connector import quote as _quote
 
 # Zendesk `via_channel` per native channel (the adapter's default map inverts it).
 VIA_CHANNEL = {
@@ -45,10 +47,6 @@ _ORG_BASE, _GROUP_BASE = 370_000_000_000, 360_000_000_000
 _SCHEDULE_IDS = {"vip": 380_000_000_001, "standard": 380_000_000_002}
 BUSINESS_HOURS_SEED = Path(__file__).resolve().parents[2] / "dbt_project/seeds/business_hours.csv"
 _DESCRIPTION_BASE, _COMMENT_BASE, _RATING_BASE = 10**12, 2 * 10**12, 3 * 10**12
-
-
-def _quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _read_native(con: duckdb.DuckDBPyConnection, landing: Path) -> None:
@@ -231,13 +229,6 @@ def write(landing_dir: str | Path, out_dir: str | Path) -> dict[str, int]:
                 SELECT ticket_id, created_at, CASE tier {schedule_ids} END AS schedule_id, {synced}
                 FROM n_tickets ORDER BY ticket_id""",
         }
-        rows = {}
-        for name, query in tables.items():
-            path = out / f"{name}.parquet"
-            con.execute(f"COPY ({query}) TO {_quote(str(path))} (FORMAT parquet)")
-            rows[name] = con.execute(
-                f"SELECT count(*) FROM read_parquet({_quote(str(path))})"
-            ).fetchone()[0]
-        return rows
+        return write_parquet_tables(con, out, tables)
     finally:
         con.close()
