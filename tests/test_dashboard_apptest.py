@@ -217,6 +217,16 @@ def test_operations_tiles_and_open_tickets_by_risk(monkeypatch, plain_dir, ml_di
     assert not any("66.0%" in c and "bot-only" in c for c in captions)
     assert any("No models trained yet" in i.value for i in app.info)
 
+    # The segment filter is on this page too now that the KPI mart's grain has the segment.
+    app.multiselect(key="segment").set_value(["enterprise"]).run()
+    assert not app.exception
+    enterprise = expected_kpis(
+        tickets, *LAST_WEEK, channel=["email", "chat"], segment=["enterprise"]
+    )
+    values = {k: v for k, (v, _) in metrics(app).items()}
+    assert values == tile_values(enterprise, "operations")
+    assert values != tile_values(e, "operations")
+
     directory, probabilities = ml_dir
     app = run_app(monkeypatch, directory, "pages/operations.py")
     assert not any("No models trained yet" in i.value for i in app.info)
