@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from extracts.contracts import ENTITIES
+from extracts.contracts import LOADED_ENTITIES
 from extracts.ingest import ensure_tables
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -26,7 +26,8 @@ DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 def test_every_dbt_unit_test_passes(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        for entity in ENTITIES:
+        # every raw table an ingestion asset creates, the optional schedule tables included
+        for entity in LOADED_ENTITIES:
             ensure_tables(con, entity)
     target = tmp_path / "target"
     command = [str(Path(sys.executable).with_name("dbt")), "build", "--empty",
