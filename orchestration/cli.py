@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 from rich.console import Console
@@ -343,7 +343,8 @@ def kpis(
     first_day: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
     last_day: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD.")] = None,
     by: Annotated[
-        str | None, typer.Option(help="Break down by channel, tier, category or path.")
+        str | None,
+        typer.Option(help="Break down by channel, tier, category, segment or path."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -352,10 +353,10 @@ def kpis(
 
     Read from the published serving database; rates are re-aggregated from additive sums.
     """
-    from serving.kpis import data_as_of, kpi_table
+    from serving.kpis import Dimension, data_as_of, kpi_table
 
-    if by not in (None, "channel", "tier", "category", "path"):
-        raise typer.BadParameter("--by must be channel, tier, category or path")
+    if by is not None and by not in get_args(Dimension):
+        raise typer.BadParameter(f"--by must be one of {', '.join(get_args(Dimension))}")
     with _open_serving() as con:
         rows = kpi_table(
             con,
