@@ -37,6 +37,8 @@ class Settings:
     warehouse: Path
     pii_key: bytes
     partitions_start: dt.date
+    earliest_event_date: dt.date | None
+    """Event times before it are quarantined; None: ingestion's default (2000-01-01)."""
     quality_engine: str
     """How suites run: `gx` (Great Expectations on bounded pandas batches) or `sql`
     (the same expectations compiled to one DuckDB query each)."""
@@ -70,6 +72,11 @@ def _from_environment() -> Settings:
         pii_key=os.environ.get("SUPPORTOPS_PII_KEY", DEMO_PII_KEY).encode(),
         partitions_start=dt.date.fromisoformat(
             os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-02-02")
+        ),
+        earliest_event_date=(
+            dt.date.fromisoformat(os.environ["SUPPORTOPS_EARLIEST_EVENT_DATE"])
+            if os.environ.get("SUPPORTOPS_EARLIEST_EVENT_DATE")
+            else None
         ),
         quality_engine=engine,
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),

@@ -22,6 +22,8 @@ from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
+EARLIEST_EVENT_DATE = dt.date(2000, 1, 1)
+"""Event times before this day are quarantined (`too_early`) unless the caller sets another."""
 _HMAC_BLOCK = 64
 
 
@@ -293,10 +295,12 @@ def _cast(expr: str, type_: str) -> str:
     return f"try_cast({expr} AS {type_})"
 
 
-def _problem_sql(entity: Entity) -> str:
+def _problem_sql(entity: Entity, earliest: dt.date) -> str:
     """The row's first contract violation as a {field, kind, reason} struct; NULL when valid.
 
     A file missing a declared column fails every row on `_schema_problem`, set per file.
+    An event time before `earliest` is quarantined, so no single row (a 1970 default from a
+    broken export) can stretch the date spine back by decades.
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -350,6 +354,16 @@ def _problem_sql(entity: Entity) -> str:
             )
     if entity.event_time:
         col = f'"{entity.event_time}"'
+        checks.append(
+            f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE < DATE '{earliest.isoformat()}' THEN "
+            + problem(
+                entity.event_time,
+                "too_early",
+                f"'{entity.event_time} ' || {col} || ' is before the earliest accepted day "
+                f"{earliest.isoformat()} (SUPPORTOPS_EARLIEST_EVENT_DATE)'",
+            )
+            + " END"
+        )
         checks.append(
             f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE > _landing_date THEN "
             + problem(
@@ -423,9 +437,11 @@ def load_range(
     first_day: dt.date,
     last_day: dt.date,
     pii_key: bytes,
+    earliest: dt.date | None = None,
 ) -> LoadResult:
     """Replace the partitions [first_day, last_day] of `raw.<table>` and its quarantine.
 
+    `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`).
     Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
     """
     days = day_range(first_day, last_day)
@@ -487,7 +503,7 @@ def load_range(
                 SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
                 FROM scanned s JOIN _file_schema fs USING (_file)),
             checked AS (
-                SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity)} AS _first_problem
+                SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity, earliest or EARLIEST_EVENT_DATE)} AS _first_problem
                 FROM staged),
             first_copies AS (
                 SELECT _landing_date, {key_cols}, min(_line) AS _first_line

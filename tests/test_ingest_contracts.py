@@ -107,6 +107,21 @@ def test_each_bad_row_is_quarantined_with_file_line_field_and_reason(tmp_path, c
     assert loaded == [(1,), (6,)]
 
 
+def test_an_event_time_before_the_earliest_day_is_quarantined(tmp_path, con):
+    """A 1970 default from a broken export is quarantined with its reason, so it cannot move
+    the date spine; the bound is the caller's to set."""
+    rows = [TICKET, {**TICKET, "ticket_id": 2, "created_at": "1970-01-01T00:00:00Z"}]
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl(rows))
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    assert (result.rows_loaded, result.quarantined_by_kind) == (1, {"too_early": 1})
+    field, reason = con.execute("SELECT field, reason FROM quarantine.helpdesk_tickets").fetchone()
+    assert field == "created_at"
+    assert "before the earliest accepted day 2000-01-01" in reason
+
+    later = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY, earliest=dt.date(2026, 5, 2))
+    assert later.quarantined_by_kind == {"too_early": 2}
+
+
 def test_pii_is_hmac_hashed_after_normalisation_and_text_becomes_features(tmp_path, con):
     spanish = {
         **TICKET,

@@ -33,6 +33,7 @@ def test_defaults_resolve_against_the_project_root() -> None:
     assert s.sources_file == ROOT / "sources.yml"
     assert s.pii_key == b"supportops-demo-key-not-for-production" == DEMO_PII_KEY.encode()
     assert s.partitions_start == dt.date(2026, 2, 2)
+    assert s.earliest_event_date is None  # ingestion's own default applies
     assert (s.quality_engine, s.drift_threshold, s.performance_drop) == ("gx", 0.3, 0.2)
     assert s.duckdb_memory_limit == "40%"
 
@@ -44,7 +45,9 @@ def test_a_change_to_the_environment_after_import_is_seen(
     monkeypatch.setenv("SUPPORTOPS_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SUPPORTOPS_QUALITY_ENGINE", "sql")
     monkeypatch.setenv("SUPPORTOPS_SOURCES", "elsewhere/sources.yml")
+    monkeypatch.setenv("SUPPORTOPS_EARLIEST_EVENT_DATE", "2020-01-01")
     after = get_settings()
+    assert after.earliest_event_date == dt.date(2020, 1, 1)
     assert before.serving == ROOT / "data" / "serving.duckdb"
     assert after.serving == tmp_path / "serving.duckdb"
     assert after.landing_dir == tmp_path / "landing"

@@ -40,8 +40,15 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         first_day, last_day = window_days(context)
         try:
             with warehouse.get_connection() as con:
+                settings = get_settings()
                 result = load_range(
-                    con, entity, landing.landing_dir, first_day, last_day, get_settings().pii_key
+                    con,
+                    entity,
+                    landing.landing_dir,
+                    first_day,
+                    last_day,
+                    settings.pii_key,
+                    earliest=settings.earliest_event_date,
                 )
         except ExtractFileError as exc:
             raise dg.Failure(
