@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -232,8 +233,15 @@ def _file_columns(
     if entity.format == "csv":
         headers = {}
         for f in files:
-            with open(f, newline="", encoding="utf-8-sig") as handle:
-                headers[f] = next(csv.reader(handle), [])
+            with open(f, "rb") as handle:
+                first = handle.readline()
+            try:
+                header = first.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise ExtractFileError(
+                    f, f"line 1 (the header) is not valid UTF-8 (byte {exc.start + 1})"
+                ) from exc
+            headers[f] = next(csv.reader([header]), [])
         return headers
     columns: dict[str, list[str]] = {}
     for f in files:
@@ -266,6 +274,27 @@ def _first_malformed_line(con: duckdb.DuckDBPyConnection, files: list[str]) -> t
         if found:
             return f, found[0]
     return files[0], 0
+
+
+def _unreadable(exc: duckdb.Error, entity: Entity, files: list[str]) -> ExtractFileError:
+    """DuckDB's read error as the project's own: the file, the line and what is wrong.
+
+    DuckDB quotes the offending row ("Original Line: ..."), names, emails and phones
+    included; none of its text is passed on, so nothing of the row reaches logs or run
+    storage."""
+    text = str(exc)
+    named = [f for f in files if f in text]
+    file = named[0] if named else (files[0] if len(files) == 1 else f"one of {len(files)} files")
+    line = re.search(r"(?i)\bline:? (\d+)", text)
+    where = f"line {line.group(1)}: " if line else ""
+    columns = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        problem = "not valid UTF-8"
+    elif columns:
+        problem = f"{columns.group(2)} fields where the header has {columns.group(1)}"
+    else:
+        problem = f"cannot be read as {entity.format} ({type(exc).__name__})"
+    return ExtractFileError(file, where + problem)
 
 
 def _short(exc: Exception) -> str:
@@ -496,8 +525,7 @@ def load_range(
     # copy is valid.
     key_cols = ", ".join(f'"{k}"' for k in entity.key)
     key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
-    con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _classified AS
+    classify = f"""CREATE OR REPLACE TEMP TABLE _classified AS
             WITH scanned AS ({_stage_sql(entity, file_columns)}),
             staged AS (
                 SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
@@ -517,7 +545,10 @@ def load_range(
                                   'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
                        END) AS _problem
             FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
-    )
+    try:
+        con.execute(classify)
+    except duckdb.Error as exc:
+        raise _unreadable(exc, entity, files) from exc
 
     text_joins, text_selects = _derived_text_sql(entity)
     typed = []

@@ -208,6 +208,42 @@ def test_csv_with_a_renamed_column_quarantines_every_row_and_names_the_column(tm
     assert "email_address" in reasons[0][3]
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (
+            CONTACTS_HEADER
+            + CONTACT
+            + CONTACT.replace("C1,", "C2,").rstrip()
+            + ",extra@leak.example\n",
+            "line 3: 9 fields where the header has 8",
+        ),
+        (
+            (CONTACTS_HEADER + CONTACT).encode() + b"C3,A1,Ann,L\xffee,ann@acme.example,,x,true\n",
+            "line 3: not valid UTF-8",
+        ),
+        (
+            b"contact_id,acc\xffount_id\n" + CONTACT.encode(),
+            "line 1 (the header) is not valid UTF-8 (byte 15)",
+        ),
+    ],
+    ids=["extra_field", "invalid_utf8_row", "invalid_utf8_header"],
+)
+def test_unreadable_csv_names_file_line_and_problem_and_leaks_no_row(
+    tmp_path, con, content, problem
+):
+    """DuckDB's own error quotes the whole row (names, emails, phones); ours names the file,
+    the line and what is wrong, and nothing of the row."""
+    _write(tmp_path, CRM_CONTACTS, DAY, content)
+    with pytest.raises(ExtractFileError) as error:
+        load_range(con, CRM_CONTACTS, tmp_path, DAY, DAY, KEY)
+    message = str(error.value)
+    assert message.endswith(problem)
+    assert "crm/2026-05-01/contacts.csv" in message
+    for clear in ("ann@acme.example", "leak.example", "Ann", "+1-555"):
+        assert clear not in message
+
+
 def test_csv_without_header_fails_only_its_partition_naming_the_file(tmp_path, con):
     _write(tmp_path, CRM_CONTACTS, DAY, CONTACT * 3)
     with pytest.raises(ExtractFileError, match=r"crm/2026-05-01/contacts\.csv.*header"):
