@@ -766,7 +766,6 @@ def sources_load(
     Only days whose rows changed since the last load are rewritten. Then `supportops
     materialize` ingests them like native files (contracts, quarantine, PII hashing)."""
     from extracts.sources import adapter
-    from extracts.sources.connector import flag_deletions, read_manifest
 
     if landing is None:
         from config.settings import get_settings
@@ -783,15 +782,11 @@ def sources_load(
             raise typer.Exit(2)
     for job_kind, job_path, job_config in jobs:
         module = adapter(job_kind)
-        before = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
         try:
             result = module.convert_to_landing(job_path, landing, job_config)
         except (ValueError, FileNotFoundError) as exc:
             console.print(f"[red]cannot load {job_path} as {job_kind}[/]: {exc}", highlight=False)
             raise typer.Exit(1) from exc
-        after = read_manifest(landing, module.LANDING_SOURCE).get("stats", {})
-        if any(after.get(k, 0) > before.get(k, 0) for k in after if "deleted" in k):
-            flag_deletions(landing, module.LANDING_SOURCE)
         changed = result.changed_days
         console.print(
             f"{job_kind}: {result.summary()} -> {landing}/{module.LANDING_SOURCE}/; synced "

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.generator.zendesk_fivetran import write as write_zendesk_fivetran
 from extracts.ingest import load_range
+from extracts.sources.connector import clear_deletions, sources_with_deletions
 from extracts.sources.zendesk_fivetran import (
     ZendeskFivetranConfig,
     check_export,
@@ -428,6 +429,9 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
     stamps = {path: path.stat().st_mtime_ns for path in day_files}
     assert convert_to_landing(export, landing).changed_days == []
     assert {path: path.stat().st_mtime_ns for path in day_files} == stamps
+    clear_deletions(landing, ["helpdesk"])  # as a full build does
+    assert convert_to_landing(export, landing).changed_days == []
+    assert sources_with_deletions(landing, ["helpdesk"]) == []  # same sync: nothing new gone
     # a day folder someone else overwrote is restored, though the export did not change
     (landing / "helpdesk" / "2026-05-05" / HELPDESK_TICKETS.file_name).write_text("")
     assert convert_to_landing(export, landing).changed_days == [dt.date(2026, 5, 5)]
@@ -447,6 +451,7 @@ def test_a_later_sync_rewrites_only_the_days_it_changes(tmp_path: Path) -> None:
             "1,1,12,71,501,mobile_sdk,Login,Cannot log in\n"
         )
     second = convert_to_landing(export, landing)
+    assert sources_with_deletions(landing, ["helpdesk"]) == ["helpdesk"]
     assert [d.isoformat() for d in second.changed_days] == holding_104
     assert second.deleted_tickets == 2
     assert 104 not in {t["ticket_id"] for t in _landed(landing, HELPDESK_TICKETS)}

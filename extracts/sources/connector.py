@@ -377,14 +377,6 @@ def _write_manifest(landing_dir: str | Path, source: str, manifest: dict[str, An
     )
 
 
-def flag_deletions(landing_dir: str | Path, source: str) -> None:
-    """Record that rows vanished from `source` since the last build: incremental models
-    replace keys but never drop one, so the next build must be a full one."""
-    manifest = read_manifest(landing_dir, source)
-    manifest[FULL_REFRESH_KEY] = True
-    _write_manifest(landing_dir, source, manifest)
-
-
 def sources_with_deletions(landing_dir: str | Path, sources: Sequence[str]) -> list[str]:
     return [s for s in sources if read_manifest(landing_dir, s).get(FULL_REFRESH_KEY)]
 
@@ -404,7 +396,7 @@ def write_landing_days(
     outputs: Sequence[tuple[Entity, str]],
     kind: str,
     synced_through: dt.datetime | None,
-    stats: Mapping[str, Any] | None = None,
+    dropped: Mapping[str, int] | None = None,
 ) -> LandedDays:
     """Write `(entity, SELECT ... , _day)` outputs as `<landing>/<source>/<day>/<file>`.
 
@@ -414,12 +406,21 @@ def write_landing_days(
     ones written then (someone else wrote the folder), and replaced as a whole
     folder by a rename, so re-loading the same sync writes nothing and a reader never sees
     half a day. Day folders the export no longer reaches are removed.
+
+    `dropped` counts the rows the source deleted, per kind (deleted tickets, merged
+    tickets, ...). When one grows since the last conversion, the source is flagged until a
+    full build clears it (`sources_with_deletions`): incremental models replace keys but
+    never drop one.
     """
     root = Path(landing_dir) / source
     root.mkdir(parents=True, exist_ok=True)
     manifest_before = read_manifest(landing_dir, source)
     previous = manifest_before.get("days", {})
-    deletions_pending = manifest_before.get(FULL_REFRESH_KEY, False)
+    dropped = dict(dropped or {})
+    dropped_before = manifest_before.get("dropped", {})
+    deletions_pending = manifest_before.get(FULL_REFRESH_KEY, False) or any(
+        n > dropped_before.get(k, 0) for k, n in dropped.items()
+    )
     written = manifest_before.get("files", {})
     # Materialised in the query's order, which a filtered scan keeps (insertion order is
     # preserved), so each day's file lists its rows in that order (line numbers are provenance).
@@ -478,7 +479,7 @@ def write_landing_days(
             "converted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "first_day": first.isoformat() if first else None,
             "last_day": last.isoformat() if last else None,
-            "stats": dict(stats or {}),
+            "dropped": dropped,
             "days": current,
             # what was written, so a day edited or replaced by anyone else is rewritten
             "files": {d: _file_stats(root / d) for d in current},

@@ -585,7 +585,6 @@ def convert_to_landing(
             [(TELEMETRY_EVENTS_ENTITY, select)],
             KIND,
             synced_through,
-            {"events": events, "duplicate_deliveries": duplicates},
         )
         return ConversionResult(
             landing_dir=Path(landing_dir),

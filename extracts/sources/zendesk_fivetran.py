@@ -651,7 +651,7 @@ def convert_to_landing(
             ],
             KIND,
             synced_through,
-            {"deleted_tickets": deleted},
+            {"deleted_tickets": deleted, "merged_tickets": merged},
         )
         tickets = con.execute("SELECT count(*) FROM _zd_ticket_rows").fetchone()[0]
         by_type = dict(
