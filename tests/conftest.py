@@ -88,6 +88,12 @@ class Pipeline:
         return self.generated.out_dir / "landing"
 
 
+def connector_csv(folder: Path, table: str, header: str, *rows: str) -> None:
+    """One connector table of a hand-built export: `<folder>/<table>.csv`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
 def landed_days(landing: Path) -> list[str]:
     return sorted(p.name for p in (landing / "helpdesk").glob("????-??-??") if p.is_dir())
 

@@ -30,7 +30,7 @@ from extracts.contracts import (
 from extracts.ingest import ensure_tables, load_range
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
 from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
-from tests.conftest import runs_pipeline
+from tests.conftest import connector_csv, runs_pipeline
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 KEY = b"test-pii-key"
@@ -50,25 +50,24 @@ TICKETS = {
 }
 
 
-def _csv(folder: Path, table: str, header: str, *rows: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
-
-
 def _export(folder: Path, time_zone: str = NEW_YORK, intervals=OFFICE_HOURS) -> None:
-    _csv(
+    connector_csv(
         folder,
         "user",
         "id,_fivetran_synced,name,email,role,external_id,organization_id",
         f"1,{SYNCED},Ana Lopez,ana@example.com,end-user,CON-1,501",
         f"11,{SYNCED},Agent Smith,smith@support.test,agent,AGT-11,",
     )
-    _csv(folder, "organization", "id,_fivetran_synced,external_id,name", f"501,{SYNCED},ACC-1,Acme")
-    _csv(folder, "organization_tag", "organization_id,tag,_fivetran_synced")
-    _csv(folder, "group", "id,_fivetran_synced,name", f"71,{SYNCED},Support Tier 1")
-    _csv(folder, "ticket_tag", "ticket_id,tag,_fivetran_synced", f"201,category_billing,{SYNCED}")
-    _csv(folder, "satisfaction_rating", "id,_fivetran_synced,ticket_id,score,created_at")
-    _csv(
+    connector_csv(
+        folder, "organization", "id,_fivetran_synced,external_id,name", f"501,{SYNCED},ACC-1,Acme"
+    )
+    connector_csv(folder, "organization_tag", "organization_id,tag,_fivetran_synced")
+    connector_csv(folder, "group", "id,_fivetran_synced,name", f"71,{SYNCED},Support Tier 1")
+    connector_csv(
+        folder, "ticket_tag", "ticket_id,tag,_fivetran_synced", f"201,category_billing,{SYNCED}"
+    )
+    connector_csv(folder, "satisfaction_rating", "id,_fivetran_synced,ticket_id,score,created_at")
+    connector_csv(
         folder,
         "ticket",
         "id,_fivetran_synced,created_at,status,priority,requester_id,submitter_id,"
@@ -88,19 +87,19 @@ def _export(folder: Path, time_zone: str = NEW_YORK, intervals=OFFICE_HOURS) -> 
             f"status,{t},{created},{SYNCED},1,new",
             f"status,{t},{solved},{SYNCED},11,solved",
         ]
-    _csv(
+    connector_csv(
         folder,
         "ticket_comment",
         "id,_fivetran_synced,body,created,public,ticket_id,user_id",
         *comments,
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_field_history",
         "field_name,ticket_id,updated,_fivetran_synced,user_id,value",
         *history,
     )
-    _csv(
+    connector_csv(
         folder,
         "schedule",
         "id,_fivetran_synced,_fivetran_deleted,name,time_zone,start_time,end_time",
@@ -108,13 +107,13 @@ def _export(folder: Path, time_zone: str = NEW_YORK, intervals=OFFICE_HOURS) -> 
         # a deleted schedule is not landed
         f"7002,{SYNCED},true,Old,Bogus/Zone,0,10080",
     )
-    _csv(
+    connector_csv(
         folder,
         "schedule_holiday",
         "id,_fivetran_synced,schedule_id,start_date,end_date,name",
         f"1,{SYNCED},7001,2026-03-10,2026-03-10,Office closed",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_schedule",
         "ticket_id,created_at,schedule_id,_fivetran_synced",

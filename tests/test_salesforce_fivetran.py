@@ -29,7 +29,7 @@ from extracts.sources.salesforce_fivetran import (
     convert_to_landing,
 )
 from orchestration.cli import app
-from tests.conftest import Pipeline
+from tests.conftest import Pipeline, connector_csv
 
 CRM = (CRM_ACCOUNTS, CRM_CONTACTS, CRM_SUBSCRIPTIONS)
 
@@ -131,11 +131,6 @@ def test_generator_is_deterministic(tiny_pipeline: Pipeline, tmp_path: Path) -> 
 # A hand-built export with known answers
 
 
-def _csv(folder: Path, table: str, header: str, *rows: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
-
-
 SYNCED = "2026-05-05 06:00:00"
 END = "9999-12-31 23:59:59"
 ACCOUNT_HEADER = (
@@ -181,7 +176,7 @@ ACCOUNTS = (
 
 def _hand_export(folder: Path, history: bool = True) -> None:
     if history:
-        _csv(
+        connector_csv(
             folder,
             "account",
             ACCOUNT_HEADER + ",_fivetran_start,_fivetran_end,_fivetran_active",
@@ -189,13 +184,13 @@ def _hand_export(folder: Path, history: bool = True) -> None:
         )
     else:
         # no history mode: one row per account, the latest (001A: VIP; 001C: not deleted)
-        _csv(
+        connector_csv(
             folder,
             "account",
             ACCOUNT_HEADER,
             *{common[:4]: common for common, _ in ACCOUNTS}.values(),
         )
-    _csv(
+    connector_csv(
         folder,
         "contact",
         "id,account_id,first_name,last_name,email,phone,title,is_primary_c,created_date,"
@@ -212,7 +207,7 @@ def _hand_export(folder: Path, history: bool = True) -> None:
         f"003A4,001A,Ed,Moss,ed@acme.example,,,false,2026-05-03 12:00:00,false,{SYNCED},false",
         f"003E1,001E,Fa,Roy,fa@umbrella.example,,,true,2026-01-15 10:00:00,false,{SYNCED},false",
     )
-    _csv(
+    connector_csv(
         folder,
         "opportunity",
         "id,account_id,type,stage_name,is_won,is_closed,amount,close_date,created_date,plan_c,"
@@ -365,7 +360,7 @@ def test_an_incremental_drop_adds_to_the_synced_state(tmp_path: Path) -> None:
     drop = tmp_path / "drop"
     history = ",_fivetran_start,_fivetran_end,_fivetran_active"
     umbrella = "001E,Umbrella,2026-01-15 09:00:00,Healthcare,Customer,005Y,,Enterprise,{},APAC,,,"
-    _csv(
+    connector_csv(
         drop,
         "account",
         ACCOUNT_HEADER + history,
@@ -373,13 +368,13 @@ def test_an_incremental_drop_adds_to_the_synced_state(tmp_path: Path) -> None:
         umbrella.format("VIP") + f"false,{later},2026-05-01 00:00:00,2026-05-06 08:59:59.999,false",
         umbrella.format("Standard") + f"false,{later},2026-05-06 09:00:00,{END},true",
     )
-    _csv(
+    connector_csv(
         drop,
         "contact",
         "id,account_id,email,_fivetran_synced,_fivetran_deleted",
         f"003A1,001A,ana@acme.example,{later},true",
     )
-    _csv(
+    connector_csv(
         drop,
         "opportunity",
         "id,account_id,type,stage_name,is_won,is_closed,amount,close_date,plan_c,seats_c,"

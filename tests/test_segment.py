@@ -30,7 +30,7 @@ from extracts.generator.segment import write as write_segment
 from extracts.ingest import load_range
 from extracts.sources.segment import SegmentConfig, check_export, convert_to_landing
 from orchestration.cli import app
-from tests.conftest import Pipeline
+from tests.conftest import Pipeline, connector_csv
 
 KEY = b"test-pii-key"
 
@@ -122,16 +122,11 @@ def test_segment_tables_are_deterministic(tiny_pipeline: Pipeline, tmp_path: Pat
 # A hand-built export with hand-worked answers
 
 
-def _csv(folder: Path, table: str, header: str, *rows: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
-
-
 EMAIL = " Ana@Example.com"
 
 
 def _hand_export(folder: Path) -> None:
-    _csv(
+    connector_csv(
         folder,
         "tracks",
         "id,user_id,anonymous_id,event,event_text,timestamp,received_at,feature,platform,"
@@ -157,7 +152,7 @@ def _hand_export(folder: Path) -> None:
         # u4's group call comes a day after its first event
         "m11,u4,a7,login,Login,2026-05-05 07:00:00,2026-05-05 07:00:01,,web,,",
     )
-    _csv(
+    connector_csv(
         folder,
         "groups",
         "id,user_id,group_id,name,timestamp,received_at",
@@ -168,13 +163,13 @@ def _hand_export(folder: Path) -> None:
         "g5,u4,ACC-4,Delta,2026-05-06 00:00:00,2026-05-06 00:00:01",
     )
     # a page call: a page_view, its properties columns as on tracks
-    _csv(
+    connector_csv(
         folder,
         "pages",
         "id,user_id,anonymous_id,name,timestamp,received_at,feature,context_library_name",
         "p1,u2,a2,Dashboards,2026-05-05 14:00:00,2026-05-05 14:00:01,dashboards,analytics.js",
     )
-    _csv(
+    connector_csv(
         folder,
         "identifies",
         "id,user_id,anonymous_id,email,first_name,timestamp,received_at",
@@ -385,13 +380,15 @@ def test_check_names_missing_table_column_and_bad_timestamp(tmp_path: Path) -> N
 
 
 def test_check_reports_a_missing_message_id_and_thin_properties(tmp_path: Path) -> None:
-    _csv(
+    connector_csv(
         tmp_path,
         "tracks",
         "user_id,event,timestamp,received_at",
         "u1,feature_used,2026-05-04 09:00:00,2026-05-04 09:00:01",
     )
-    _csv(tmp_path, "groups", "id,user_id,group_id,timestamp", "g1,u1,A,2026-05-01 00:00:00")
+    connector_csv(
+        tmp_path, "groups", "id,user_id,group_id,timestamp", "g1,u1,A,2026-05-01 00:00:00"
+    )
     report = check_export(tmp_path)
     assert report.errors == [
         "table tracks: column id missing (nor message_id; has: user_id, event, timestamp, "

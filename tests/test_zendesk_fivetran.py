@@ -28,7 +28,7 @@ from extracts.sources.zendesk_fivetran import (
     convert_to_landing,
 )
 from orchestration.cli import app
-from tests.conftest import Pipeline, landed_days
+from tests.conftest import Pipeline, connector_csv, landed_days
 
 KEY = b"test-pii-key"
 
@@ -63,16 +63,11 @@ def test_connector_tables_are_deterministic(tiny_pipeline: Pipeline, tmp_path: P
 # A hand-built export: reopened, agent-opened, deleted, bot-handled tickets
 
 
-def _csv(folder: Path, table: str, header: str, *rows: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
-
-
 SYNCED = "2026-05-10 02:00:00"
 
 
 def _hand_export(folder: Path) -> None:
-    _csv(
+    connector_csv(
         folder,
         "user",
         "id,_fivetran_synced,name,email,phone,role,external_id,organization_id",
@@ -82,22 +77,24 @@ def _hand_export(folder: Path) -> None:
         f"12,{SYNCED},Admin Jones,jones@support.test,,admin,,",
         f"90,{SYNCED},Answer Bot,,,agent,,",
     )
-    _csv(
+    connector_csv(
         folder,
         "organization",
         "id,_fivetran_synced,external_id,name",
         f"501,{SYNCED},ACC-1,Acme",
         f"502,{SYNCED},,Globex",
     )
-    _csv(folder, "organization_tag", "organization_id,tag,_fivetran_synced", f"501,VIP,{SYNCED}")
-    _csv(
+    connector_csv(
+        folder, "organization_tag", "organization_id,tag,_fivetran_synced", f"501,VIP,{SYNCED}"
+    )
+    connector_csv(
         folder,
         "group",
         "id,_fivetran_synced,name",
         f"71,{SYNCED},Support Tier 1",
         f"72,{SYNCED},Tier 2 Escalations",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket",
         "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
@@ -119,7 +116,7 @@ def _hand_export(folder: Path) -> None:
         f"104,{SYNCED},false,2026-05-06 08:00:00,2026-05-06 09:00:00,open,low,1,1,12,71,501,"
         "mobile_sdk,Login,Cannot log in",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_tag",
         "ticket_id,tag,_fivetran_synced,_fivetran_deleted",
@@ -130,7 +127,7 @@ def _hand_export(folder: Path) -> None:
         f"102,category_billing,{SYNCED},true",
         f"104,category_account_access,{SYNCED},",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_comment",
         "id,_fivetran_synced,body,created,public,ticket_id,user_id",
@@ -145,7 +142,7 @@ def _hand_export(folder: Path) -> None:
         f"1009,{SYNCED},Try resetting your password,2026-05-06 08:00:30,true,104,90",
         f"1010,{SYNCED},Done - unlocked,2026-05-06 08:20:00,true,104,12",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_field_history",
         "field_name,ticket_id,updated,_fivetran_synced,user_id,value",
@@ -168,7 +165,7 @@ def _hand_export(folder: Path) -> None:
         f"assignee_id,104,2026-05-06 08:10:00,{SYNCED},12,12",
         f"status,104,2026-05-06 08:20:00,{SYNCED},12,on-hold",
     )
-    _csv(
+    connector_csv(
         folder,
         "satisfaction_rating",
         "id,_fivetran_synced,ticket_id,score,created_at,updated_at,requester_id",
@@ -176,7 +173,7 @@ def _hand_export(folder: Path) -> None:
         f"9002,{SYNCED},104,offered,2026-05-06 09:00:00,2026-05-06 09:00:00,1",
     )
     # business hours: London, Mon-Fri 09:00-17:00 local, for ticket 101 only
-    _csv(
+    connector_csv(
         folder,
         "schedule",
         "id,_fivetran_synced,name,time_zone,start_time,end_time",
@@ -185,13 +182,13 @@ def _hand_export(folder: Path) -> None:
             for d in range(1, 6)
         ),
     )
-    _csv(
+    connector_csv(
         folder,
         "schedule_holiday",
         "id,_fivetran_synced,schedule_id,start_date,end_date,name",
         f"1,{SYNCED},8001,2026-05-25,2026-05-25,Spring bank holiday",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_schedule",
         "ticket_id,created_at,schedule_id,_fivetran_synced",

@@ -31,14 +31,13 @@ from typer.testing import CliRunner
 
 from extracts.sources.zendesk_fivetran import ConversionResult, convert_to_landing
 from orchestration.cli import app
-from tests.conftest import Pipeline, landed_days, run_pipeline
-from tests.test_zendesk_fivetran import _csv
+from tests.conftest import Pipeline, connector_csv, landed_days, run_pipeline
 
 SYNCED = "2026-05-12 02:00:00"
 
 
 def _export(folder: Path) -> None:
-    _csv(
+    connector_csv(
         folder,
         "user",
         "id,_fivetran_synced,name,email,phone,role,external_id,organization_id",
@@ -46,13 +45,15 @@ def _export(folder: Path) -> None:
         f"11,{SYNCED},Agent Smith,smith@support.test,,agent,AGT-11,",
         f"12,{SYNCED},Admin Jones,jones@support.test,,admin,AGT-12,",
     )
-    _csv(folder, "organization", "id,_fivetran_synced,external_id,name", f"501,{SYNCED},,Acme")
+    connector_csv(
+        folder, "organization", "id,_fivetran_synced,external_id,name", f"501,{SYNCED},,Acme"
+    )
     ticket_header = (
         "id,_fivetran_synced,_fivetran_deleted,created_at,updated_at,status,priority,"
         "requester_id,submitter_id,assignee_id,group_id,organization_id,via_channel,subject,"
         "description"
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket",
         ticket_header,
@@ -71,14 +72,14 @@ def _export(folder: Path) -> None:
         f"207,{SYNCED},false,2026-05-11 08:00:00,2026-05-11 08:20:00,pending,normal,1,1,12,,501,"
         "web,Question,A question",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_tag",
         "ticket_id,tag,_fivetran_synced,_fivetran_deleted",
         f"202,closed_by_merge,{SYNCED},false",
         f"201,category_billing,{SYNCED},false",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_comment",
         "id,_fivetran_synced,body,created,public,ticket_id,user_id",
@@ -100,7 +101,7 @@ def _export(folder: Path) -> None:
         f"16,{SYNCED},A question,2026-05-11 08:00:00,true,207,1",
         f"17,{SYNCED},Can you say more?,2026-05-11 08:20:00,true,207,12",
     )
-    _csv(
+    connector_csv(
         folder,
         "ticket_field_history",
         "field_name,ticket_id,updated,_fivetran_synced,user_id,value",
