@@ -16,7 +16,7 @@ MANIFEST := dbt_project/target/manifest.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test test-fast golden lint format dev install generate materialize manifest clean docs dashboard browser bench
+.PHONY: help demo test test-fast golden lint secrets format dev install generate materialize manifest clean docs dashboard browser bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ materialize: install $(MANIFEST) ## load the sources in sources.yml (if any), ma
 	@if [ -f "$${SUPPORTOPS_SOURCES:-sources.yml}" ]; then $(RUN) supportops sources load; fi
 	$(RUN) supportops materialize
 
+# Demo mode (SUPPORTOPS_DEMO=1): the published demo PII key when SUPPORTOPS_PII_KEY is unset,
+# and dashboards open without a login when .streamlit/secrets.toml has no [auth]. Only the demo
+# targets set it: `make materialize` on your own data refuses to start without a key.
+demo dashboard: export SUPPORTOPS_DEMO = 1
 demo: install ## install, generate demo data, materialise every asset, print the summary
 	$(MAKE) --no-print-directory generate
 	$(MAKE) --no-print-directory materialize
@@ -63,10 +67,17 @@ golden: install $(MANIFEST) ## rewrite tests/golden/dagster_definitions.json fro
 	SUPPORTOPS_UPDATE_GOLDEN=1 $(RUN) pytest tests/test_definitions_snapshot.py -q
 	@git diff --stat -- tests/golden || true
 
-lint: install ## ruff lint + format check, sqlfluff over the dbt models and tests
+lint: install ## ruff lint + format check, the secret scan, sqlfluff over the dbt models and tests
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(MAKE) --no-print-directory secrets
 	$(RUN) sqlfluff lint dbt_project/models dbt_project/tests --processes 2
+
+# detect-secrets over every tracked file; a finding not in .secrets.baseline fails. A false
+# positive: mark the line `# pragma: allowlist secret`, or audit it into the baseline
+# (`uv run detect-secrets scan --baseline .secrets.baseline`, then `detect-secrets audit`).
+secrets: install ## the secret scan (detect-secrets against .secrets.baseline)
+	git ls-files -z | grep -zv '^uv.lock$$' | xargs -0 $(RUN) detect-secrets-hook --baseline .secrets.baseline
 
 format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .

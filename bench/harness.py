@@ -308,11 +308,13 @@ def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = 
     """Each scale in a fresh process, one after the other; writes <date>.json and .md.
 
     `quality_engine` (gx or sql) is handed to the scale processes through the environment,
-    which is where their settings come from.
+    which is where their settings come from; so is demo mode (generated data: the demo PII
+    key unless SUPPORTOPS_PII_KEY is set).
     """
     from bench.report import markdown
-    from config.settings import QUALITY_ENGINE_ENV, get_settings
+    from config.settings import DEMO_ENV, QUALITY_ENGINE_ENV, get_settings
 
+    os.environ[DEMO_ENV] = "1"
     os.environ[QUALITY_ENGINE_ENV] = quality_engine or get_settings().quality_engine
     machine = _machine(os.environ[QUALITY_ENGINE_ENV])
     results = {"date": dt.date.today().isoformat(), "machine": machine, "scales": []}

@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEMO_PII_KEY = "supportops-demo-key-not-for-production"
+DEMO_PII_KEY = "supportops-demo-key-not-for-production"  # pragma: allowlist secret
+"""Published, so hashes made with it can be reversed by guessing: used only in demo mode."""
+DEMO_ENV = "SUPPORTOPS_DEMO"  # 1: generated demo data (make demo, the tests, the benchmark)
+PII_KEY_ENV = "SUPPORTOPS_PII_KEY"
+MISSING_PII_KEY = (
+    f"{PII_KEY_ENV} is not set: the pipeline hashes emails, names and phones with it and will "
+    "not start without one. Set a long random secret of your own and keep it (a new key gives "
+    "every person a new hash), e.g.\n"
+    f"  export {PII_KEY_ENV}=\"$(python3 -c 'import secrets; print(secrets.token_hex(32))')\"\n"
+    f"or, for generated demo data only, {DEMO_ENV}=1 (make demo sets it) to use the published "
+    "demo key."
+)
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
@@ -36,6 +47,10 @@ class Settings:
     landing_dir: Path
     warehouse: Path
     pii_key: bytes
+    """The HMAC key for PII; empty when unset outside demo mode (`require_pii_key` refuses)."""
+    demo: bool
+    """Demo mode (`SUPPORTOPS_DEMO=1`): the published demo PII key when none is set, and the
+    dashboards open to everyone when no login is configured."""
     partitions_start: dt.date
     earliest_event_date: dt.date | None
     """Event times before it are quarantined; None: ingestion's default (2000-01-01)."""
@@ -58,6 +73,30 @@ class Settings:
     def serving(self) -> Path:
         return self.data_dir / "serving.duckdb"
 
+    def require_pii_key(self) -> bytes:
+        """The PII key, or MissingSecretError saying how to set one: every step that hashes
+        (or that must find a hash, like erasure) asks here, so none runs on an empty key."""
+        if not self.pii_key:
+            raise MissingSecretError(MISSING_PII_KEY)
+        return self.pii_key
+
+
+class MissingSecretError(RuntimeError):
+    """A secret the pipeline needs is not set; the message says how to set it."""
+
+
+def _demo() -> bool:
+    value = os.environ.get(DEMO_ENV, "").strip().lower()
+    if value not in ("", "0", "1", "false", "true"):
+        raise ValueError(f"{DEMO_ENV} must be 1 or 0, not {value!r}")
+    return value in ("1", "true")
+
+
+def _pii_key(demo: bool) -> bytes:
+    """The key from the environment; the demo key only in demo mode; else empty (refused)."""
+    key = os.environ.get(PII_KEY_ENV, "").strip()
+    return (key or (DEMO_PII_KEY if demo else "")).encode()
+
 
 def _from_environment() -> Settings:
     """The settings the environment gives now (ten lookups: cheap enough for every call)."""
@@ -65,11 +104,13 @@ def _from_environment() -> Settings:
     engine = os.environ.get(QUALITY_ENGINE_ENV, "gx")
     if engine not in ("gx", "sql"):
         raise ValueError(f"SUPPORTOPS_QUALITY_ENGINE must be gx or sql, not {engine!r}")
+    demo = _demo()
     return Settings(
         data_dir=data_dir,
         landing_dir=_path("SUPPORTOPS_LANDING", str(data_dir / "landing")),
         warehouse=_path(WAREHOUSE_ENV, str(data_dir / "warehouse.duckdb")),
-        pii_key=os.environ.get("SUPPORTOPS_PII_KEY", DEMO_PII_KEY).encode(),
+        pii_key=_pii_key(demo),
+        demo=demo,
         partitions_start=dt.date.fromisoformat(
             os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-02-02")
         ),

@@ -20,6 +20,7 @@ import duckdb
 from extracts.contracts import Entity, Field, landing_path
 from extracts.ledger import ensure_ledger, record_load
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
+from extracts.pii_key import check_key
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
@@ -472,6 +473,7 @@ def load_range(
 
     `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`).
     Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
+    Refuses an empty `pii_key`, and one other than the key the warehouse's hashes are under.
     """
     days = day_range(first_day, last_day)
     root = Path(landing_root).resolve()
@@ -490,6 +492,7 @@ def load_range(
     con.execute("SET TimeZone = 'UTC'")
     ensure_tables(con, entity)
     ensure_ledger(con)
+    check_key(con, pii_key)
     _load_lexicons(con)
     ipad, opad = _hmac_pads(pii_key)
     con.execute("SET VARIABLE pii_ipad = ?", [ipad])

@@ -159,6 +159,7 @@ def materialize(
     from extracts.sources.connector import clear_deletions, sources_with_deletions
 
     settings = get_settings()
+    _pii_key_or_exit(settings)
 
     landed_first, landed_last = _landed_range(settings.landing_dir)
     first, last = first_day or landed_first, last_day or landed_last
@@ -215,6 +216,74 @@ def materialize(
         raise typer.Exit(1)
     if full_refresh and not (first_day or last_day):
         clear_deletions(settings.landing_dir, with_deletions)
+
+
+@app.command("rotate-key")
+def rotate_key(
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a refresh already running, not refuse.")
+    ] = False,
+) -> None:
+    """Move the warehouse to the key now in SUPPORTOPS_PII_KEY: every hash is made again.
+
+    A hash cannot be re-keyed, so the raw and quarantine tables are emptied, the dbt models
+    dropped and the new key's fingerprint recorded (one transaction), then every landed day
+    is ingested again under the new key with a full rebuild and a new serving copy. If that
+    refresh fails, fix the cause and run `supportops materialize --full-refresh`."""
+    import duckdb
+
+    from config.settings import get_settings
+    from extracts.pii_key import clear_for_new_key, key_fingerprint
+
+    settings = get_settings()
+    if not os.environ.get("SUPPORTOPS_PII_KEY", "").strip():
+        console.print("[red]rotate-key re-hashes under SUPPORTOPS_PII_KEY: set the new key[/]")
+        raise typer.Exit(2)
+    key = settings.require_pii_key()
+    if not settings.warehouse.exists():
+        console.print(f"no warehouse at {settings.warehouse}: nothing to rotate")
+        return
+    _landed_range(settings.landing_dir)  # refuse before clearing when nothing can reload it
+    try:
+        with duckdb.connect(str(settings.warehouse)) as con:
+            replaced = clear_for_new_key(con, key)
+    except duckdb.IOException as exc:
+        console.print(f"[red]the warehouse is held by another process[/]: {exc}")
+        raise typer.Exit(1) from exc
+    if replaced is None:
+        console.print(f"the warehouse is already under this key ({key_fingerprint(key)})")
+        return
+    console.print(
+        f"key {replaced or 'unrecorded'} -> {key_fingerprint(key)}: raw and quarantine "
+        "emptied, dbt models dropped; re-ingesting every landed day under the new key",
+        highlight=False,
+    )
+    materialize(first_day=None, last_day=None, full_refresh=True, wait=wait)
+
+
+def _pii_key_or_exit(settings) -> bytes:
+    """The PII key, checked against the warehouse's fingerprint before anything runs: no key
+    (outside demo mode) or another key than the warehouse's ends the command, saying why."""
+    import duckdb
+
+    from config.settings import MissingSecretError
+    from extracts.pii_key import key_mismatch, warehouse_fingerprint
+
+    try:
+        key = settings.require_pii_key()
+    except MissingSecretError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from exc
+    if settings.warehouse.exists():
+        try:
+            with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+                mismatch = key_mismatch(warehouse_fingerprint(con), key)
+        except duckdb.Error:
+            mismatch = None  # held by a run: ingestion checks the key itself
+        if mismatch:
+            console.print(f"[red]{mismatch}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+    return key
 
 
 def _claim_the_writer(instance, wait: bool) -> None:

@@ -25,6 +25,9 @@ _E2E_FIXTURE = "supportops_runs_pipeline"
 # The running test's id while it is not e2e. An environment variable, not a global: test
 # modules import this file as `tests.conftest`, a second copy beside pytest's `conftest`.
 _NOT_E2E = "SUPPORTOPS_TEST_NOT_E2E"
+# The suite runs on generated data: demo mode (the published demo PII key, dashboards open
+# without a login). Subprocesses inherit it; a test of the non-demo behaviour unsets it.
+os.environ.setdefault("SUPPORTOPS_DEMO", "1")
 
 
 def runs_pipeline(fixture_function):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import DEMO_PII_KEY, get_settings, use_settings
+from config.settings import get_settings, use_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,8 @@ def test_defaults_resolve_against_the_project_root() -> None:
     assert s.warehouse == ROOT / "data" / "warehouse.duckdb"
     assert s.serving == ROOT / "data" / "serving.duckdb"
     assert s.sources_file == ROOT / "sources.yml"
-    assert s.pii_key == b"supportops-demo-key-not-for-production" == DEMO_PII_KEY.encode()
+    # Outside demo mode no key is written in the code: none until SUPPORTOPS_PII_KEY is set.
+    assert (s.demo, s.pii_key) == (False, b"")
     assert s.partitions_start == dt.date(2026, 2, 2)
     assert s.earliest_event_date is None  # ingestion's own default applies
     assert (s.quality_engine, s.drift_threshold, s.performance_drop) == ("gx", 0.3, 0.2)

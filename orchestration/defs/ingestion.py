@@ -10,9 +10,10 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from config.settings import get_settings
+from config.settings import MissingSecretError, get_settings
 from extracts.contracts import ENTITIES, LOADED_ENTITIES, Entity, landing_path
 from extracts.ingest import ExtractFileError, load_range
+from extracts.pii_key import KeyMismatchError
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource
 
@@ -47,9 +48,11 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                     landing.landing_dir,
                     first_day,
                     last_day,
-                    settings.pii_key,
+                    settings.require_pii_key(),
                     earliest=settings.earliest_event_date,
                 )
+        except (MissingSecretError, KeyMismatchError) as exc:
+            raise dg.Failure(description=f"{entity.table} not loaded: {exc}") from exc
         except ExtractFileError as exc:
             raise dg.Failure(
                 description=f"Cannot load {entity.table} for {first_day}..{last_day}: {exc}",
