@@ -122,6 +122,13 @@ def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
+def use_pii_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Give the connection's hashing SQL (`_hmac_sql`) its key, as two session variables."""
+    ipad, opad = _hmac_pads(key)
+    con.execute("SET VARIABLE pii_ipad = ?", [ipad])
+    con.execute("SET VARIABLE pii_opad = ?", [opad])
+
+
 def _pii_normalised(f: Field, expr: str) -> str:
     """Normalise before hashing so the same person hashes the same across sources."""
     if f.pii == "email":
@@ -494,9 +501,7 @@ def load_range(
     ensure_ledger(con)
     check_key(con, pii_key)
     _load_lexicons(con)
-    ipad, opad = _hmac_pads(pii_key)
-    con.execute("SET VARIABLE pii_ipad = ?", [ipad])
-    con.execute("SET VARIABLE pii_opad = ?", [opad])
+    use_pii_key(con, pii_key)
 
     declared = {f.name for f in entity.fields}
     file_columns = _file_columns(con, entity, files)

@@ -176,13 +176,14 @@ def materialize(
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.runs import FULL_REFRESH
 
     instance = dg.DagsterInstance.get()
     _claim_the_writer(instance, wait)
     console.print(f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build, publish")
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if full_refresh:
-        run_config["ops"] = {"warehouse_models": {"config": {"full_refresh": True}}}
+        run_config |= FULL_REFRESH
     result = defs.resolve_job_def("refresh").execute_in_process(
         instance=instance,
         tags={
@@ -259,6 +260,82 @@ def rotate_key(
         highlight=False,
     )
     materialize(first_day=None, last_day=None, full_refresh=True, wait=wait)
+
+
+@app.command()
+def erase(
+    requester: Annotated[
+        str | None, typer.Option("--requester", help="The person's email (as they gave it).")
+    ] = None,
+    account: Annotated[str | None, typer.Option("--account", help="The account id.")] = None,
+    reference: Annotated[
+        str | None,
+        typer.Option(help="The request's reference for the audit table (no personal data)."),
+    ] = None,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh/--no-refresh",
+            help="Rebuild the warehouse afterwards (aggregates stop counting the rows).",
+        ),
+    ] = True,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="Wait for a refresh already running, not refuse.")
+    ] = False,
+) -> None:
+    """Erase one person (by email) or one account from landing, raw, quarantine, marts,
+    features, scores, serving and exports; recorded in meta.erasures (no personal data).
+
+    Landing files are rewritten without the rows, so no later refresh brings them back.
+    Then a full refresh rebuilds the aggregates and publishes, and the warehouse file is
+    compacted so no deleted value stays readable in its free blocks."""
+    import duckdb
+
+    from config.settings import PROJECT_ROOT, get_settings
+    from extracts.erasure import compact
+    from extracts.erasure import erase as erase_subject
+
+    if (requester is None) == (account is None):
+        raise typer.BadParameter("give exactly one of --requester EMAIL or --account ID")
+    settings = get_settings()
+    key = _pii_key_or_exit(settings)
+    if not settings.warehouse.exists():
+        console.print(f"[red]no warehouse at {settings.warehouse}[/]: nothing to erase from")
+        raise typer.Exit(1)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    import dagster as dg
+
+    from orchestration.defs.serving import SERVING_SCHEMAS
+    from serving.publish import publish_serving
+
+    _claim_the_writer(dg.DagsterInstance.get(), wait)
+    kind, value = ("requester", requester) if requester else ("account", account)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        result = erase_subject(
+            con, settings.landing_dir, kind, value, key,
+            exports_dir=settings.data_dir / "exports", reference=reference,
+        )  # fmt: skip
+        if settings.serving.exists():
+            publish_serving(con, settings.serving, SERVING_SCHEMAS)
+    console.print(
+        f"erasure {result.erasure_id}: {result.people} person id(s), {result.tickets} ticket(s); "
+        f"{result.total_rows:,} rows removed, {len(result.landing_files)} landing file(s) "
+        f"rewritten, exports rewritten: {', '.join(result.exports) or 'none'}",
+        highlight=False,
+    )
+    for table, rows in sorted(result.rows_removed.items()):
+        console.print(f"  {table}: {rows:,}", highlight=False)
+    try:
+        if refresh and result.total_rows:
+            materialize(first_day=None, last_day=None, full_refresh=True, wait=wait)
+    finally:
+        compact(settings.warehouse)
+    if not refresh:
+        console.print(
+            "no refresh: aggregates (KPI mart, account features) still count the erased rows "
+            "until `supportops materialize --full-refresh`",
+            highlight=False,
+        )
 
 
 def _pii_key_or_exit(settings) -> bytes:

@@ -12,6 +12,7 @@ import dagster as dg
 from orchestration.resources import LandingResource, ServingResource, warehouse_resource
 
 RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+FULL_REFRESH = {"ops": {"warehouse_models": {"config": {"full_refresh": True}}}}
 
 
 def run_refresh(
@@ -25,10 +26,12 @@ def run_refresh(
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
     resources: Mapping[str, object] | None = None,
+    full_refresh: bool = False,
 ) -> dg.ExecuteInProcessResult:
     """The `refresh` job in one run (or `selection` of it): ingest landing days
     [first, last], gate them, build the warehouse, train and score, publish.
-    `resources` replaces any other resource (a test's own dbt executable, say)."""
+    `resources` replaces any other resource (a test's own dbt executable, say);
+    `full_refresh` rebuilds every dbt model, as `supportops materialize --full-refresh`."""
     from orchestration.definitions import defs
 
     # Absolute paths: dbt runs in dbt_project/, and a relative path would not survive that.
@@ -47,4 +50,5 @@ def run_refresh(
         instance=instance,
         tags={RANGE_TAGS[0]: first, RANGE_TAGS[1]: last},
         raise_on_error=raise_on_error,
+        run_config=FULL_REFRESH if full_refresh else None,
     )

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import queries, ui
+from dashboards import auth, queries, ui
 
 st.title("Outreach")
 db = ui.serving_or_stop()
 ui.models_or_stop(db, "ml.outreach_list")
+# Customer success sees the accounts it owns (auth: [supportops.account_owners]); None: all.
+own = auth.current_access().owners
+if own == ():
+    st.info("No accounts are assigned to you: ask for your CRM owner name to be added to "
+            "`[supportops.account_owners]` in `.streamlit/secrets.toml`.")  # fmt: skip
+    st.stop()
 options = queries.outreach_options(db)
+owner_options = [o for o in options.get("owner", ()) if own is None or o in own]
 left, middle, right = st.columns(3)
 segments = left.multiselect("Segment", options.get("segment", ()), key="outreach_segment")
-owners = middle.multiselect("Owner", options.get("owner", ()), key="outreach_owner")
+owners = middle.multiselect("Owner", owner_options, key="outreach_owner")
 min_probability = right.slider("Minimum churn probability", 0.0, 1.0, 0.0, 0.05, key="min_p")
-accounts = queries.outreach(db, tuple(segments), tuple(owners), min_probability)
+accounts = queries.outreach(db, tuple(segments), tuple(owners or own or ()), min_probability)
 
 a, b, c = st.columns(3)
 a.metric("Accounts to contact", f"{len(accounts):,}")

@@ -1,0 +1,233 @@
+"""`supportops erase`: a person (by email) and an account leave landing, the warehouse, the
+serving copy and the exports, the erasure is audited without personal data, the rows do not
+come back with the next refresh, and everyone else's figures stay what they were."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from config.settings import DEMO_PII_KEY
+from orchestration.cli import app
+from tests.conftest import Pipeline, runs_pipeline
+
+PROJECT = Path(__file__).resolve().parents[1]
+CLI = str(PROJECT / "supportops")
+KPI_CELL = ["kpi_date", "channel", "category", "tier", "handling_path"]
+KPI_SUMS = ["tickets", "agent_replies", "handle_seconds"]
+
+
+def _email_hash(email: str) -> str:
+    """Ingestion's email HMAC, computed independently with the standard library."""
+    return hmac.new(
+        DEMO_PII_KEY.encode(), email.strip().lower().encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def _tickets(landing: Path) -> pd.DataFrame:
+    rows = [
+        json.loads(line)
+        for path in sorted(landing.glob("helpdesk/*/tickets.jsonl"))
+        for line in path.read_text().splitlines()
+    ]
+    return pd.DataFrame(rows)
+
+
+def _frame(path: Path, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+@pytest.fixture(scope="module")
+@runs_pipeline
+def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A copy of the tiny world; one requester erased (no refresh), then one account (with
+    the full refresh, which re-reads every landing day: the requester's included)."""
+    root = tmp_path_factory.mktemp("erasure")
+    data = root / "data"
+    shutil.copytree(tiny_pipeline.landing, data / "landing")
+    shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
+    shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
+    shutil.copy(PROJECT / "dagster.yaml", root / "dagster.yaml")
+
+    tickets = _tickets(data / "landing")
+    per_account = tickets.groupby("account_id").size().sort_values(ascending=False)
+    account = per_account.index[0]
+    person = tickets[tickets.account_id != account].sort_values("ticket_id").iloc[0]
+    subject = {
+        "account": account,
+        "person_account": person.account_id,
+        "email": person.requester_email,
+        "hash": _email_hash(person.requester_email),
+        "people": sorted(
+            {person.requester_id} | set(tickets[tickets.account_id == account].requester_id)
+        ),
+        "tickets": sorted(
+            tickets[
+                (tickets.account_id == account) | (tickets.requester_id == person.requester_id)
+            ].ticket_id
+        ),
+    }
+    # Scores and an export as the ml assets write them (the tiny world trains no model).
+    with duckdb.connect(str(data / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA ml")
+        con.execute(
+            "CREATE TABLE ml.account_scores AS SELECT DISTINCT account_id, 0.5 AS p "
+            "FROM marts.dim_accounts"
+        )
+    (data / "exports").mkdir()
+    (data / "exports" / "outreach_list.csv").write_text(
+        f"rank,account_id,owner\n1,{account},csm-01\n2,AC_OTHER,csm-02\n"
+    )
+    before = {
+        "tickets": _frame(tiny_pipeline.warehouse, "SELECT * FROM marts.fct_tickets"),
+        "features": _frame(tiny_pipeline.warehouse, "SELECT * FROM features.feat_account_daily"),
+        "kpis": _frame(tiny_pipeline.warehouse, "SELECT * FROM marts.fct_support_kpis_daily"),
+    }
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    env |= {"DAGSTER_HOME": str(root), "SUPPORTOPS_DATA_DIR": str(data), "SUPPORTOPS_DEMO": "1"}
+    runs = []
+    for args in (
+        ["--requester", f"  {person.requester_email.upper()} ", "--no-refresh"],
+        ["--account", account, "--reference", "REQ-2026-17"],
+    ):
+        done = subprocess.run(
+            [CLI, "erase", *args], cwd=root, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        runs.append(done.stdout + done.stderr)
+    return {"data": data, "subject": subject, "before": before, "output": runs}
+
+
+def _every_value(database: Path) -> pd.DataFrame:
+    """Every cell of every table of a DuckDB file, as text: (table, column, value)."""
+    with duckdb.connect(str(database), read_only=True) as con:
+        columns = con.execute(
+            """SELECT schema_name, table_name, column_name FROM duckdb_columns()
+               WHERE database_name = current_database() AND NOT internal"""
+        ).fetchall()
+        selects = [
+            f"""SELECT '{s}.{t}' AS table_name, '{c}' AS column_name,
+                       CAST("{c}" AS VARCHAR) AS value FROM "{s}"."{t}" """
+            for s, t, c in columns
+        ]
+        return con.execute(" UNION ALL ".join(selects)).df()
+
+
+@pytest.mark.parametrize("database", ["warehouse.duckdb", "serving.duckdb"])
+def test_nothing_of_them_remains_in_any_table(erased: dict, database: str) -> None:
+    values = _every_value(erased["data"] / database)
+    s = erased["subject"]
+    identifying = {s["account"], s["hash"], s["email"], *s["people"]}
+    exact = values[values.value.isin(identifying)]
+    assert exact.empty, exact.head().to_dict("records")
+    # ...nor inside a text value (a quarantined record's JSON, a reason, a file name)
+    contained = values[values.value.fillna("").str.contains("|".join(sorted(identifying)))]
+    assert contained.empty, contained.head().to_dict("records")
+    ticket_cells = values[values.column_name == "ticket_id"]
+    assert not set(ticket_cells.value.dropna().astype(int)) & set(s["tickets"])
+    assert len(ticket_cells) > 0  # the scan did read the ticket tables
+
+
+def test_nothing_of_them_remains_in_files_landing_or_exports(erased: dict) -> None:
+    s = erased["subject"]
+    needles = [x.encode() for x in (s["account"], s["hash"], s["email"], *s["people"])]
+    files = [p for p in erased["data"].rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files) and any(
+        p.name == "serving.duckdb" for p in files
+    )
+    found = {
+        str(p.relative_to(erased["data"])): n
+        for p in files
+        for n in needles
+        if n.lower() in p.read_bytes().lower()
+    }
+    assert found == {}
+    export = pd.read_csv(erased["data"] / "exports" / "outreach_list.csv")
+    assert export.account_id.tolist() == ["AC_OTHER"]
+    # The landing files still load: every other ticket is still there.
+    left = _tickets(erased["data"] / "landing")
+    assert not set(left.ticket_id) & set(s["tickets"])
+    assert len(left) == len(erased["before"]["tickets"]) - len(s["tickets"])
+
+
+def test_the_audit_says_what_and_when_without_personal_data(erased: dict) -> None:
+    audit = _frame(
+        erased["data"] / "warehouse.duckdb", "SELECT * FROM meta.erasures ORDER BY erased_at"
+    )
+    assert audit.kind.tolist() == ["requester", "account"]
+    assert audit.reference.tolist()[1] == "REQ-2026-17"
+    first, second = (json.loads(r) for r in audit.rows_removed)
+    s = erased["subject"]
+    person_tickets = len(s["tickets"]) - int(
+        (erased["before"]["tickets"].account_id == s["account"]).sum()
+    )
+    assert first["raw.helpdesk_tickets"] == first["landing.helpdesk_tickets"] == person_tickets
+    assert second["raw.crm_accounts"] > 0 and second["marts.dim_accounts"] == 1
+    assert second["ml.account_scores"] == 1
+    assert audit.people.tolist()[0] == 1
+    assert "erasure" in erased["output"][0] and "no refresh" in erased["output"][0]
+
+
+def test_everyone_elses_tickets_features_and_kpis_are_unchanged(erased: dict) -> None:
+    s, before = erased["subject"], erased["before"]
+    warehouse = erased["data"] / "warehouse.duckdb"
+    after_tickets = _frame(warehouse, "SELECT * FROM marts.fct_tickets")
+    kept = before["tickets"][~before["tickets"].ticket_id.isin(s["tickets"])]
+    # Lines in a rewritten landing file move up: where a row came from is not a figure.
+    ignore = ["source_line"]
+    pd.testing.assert_frame_equal(
+        after_tickets.drop(columns=ignore).sort_values("ticket_id").reset_index(drop=True),
+        kept.drop(columns=ignore).sort_values("ticket_id").reset_index(drop=True),
+    )
+    # Account features: the erased person's account stops counting their tickets; every
+    # other account's rows are as they were.
+    after_features = _frame(warehouse, "SELECT * FROM features.feat_account_daily")
+    touched = {s["account"], s["person_account"]}
+    key = ["account_id", "as_of_date"]
+    pd.testing.assert_frame_equal(
+        after_features[~after_features.account_id.isin(touched)]
+        .sort_values(key)
+        .reset_index(drop=True),
+        before["features"][~before["features"].account_id.isin(touched)]
+        .sort_values(key)
+        .reset_index(drop=True),
+        check_dtype=False,
+    )
+    counted = {
+        name: frame[frame.account_id == s["person_account"]].tickets_30d.sum()
+        for name, frame in (("before", before["features"]), ("after", after_features))
+    }
+    assert counted["after"] < counted["before"]
+    # The KPI mart: each cell's sums before, less the erased tickets' own (from their
+    # ticket facts), are the sums after.
+    gone = before["tickets"][before["tickets"].ticket_id.isin(s["tickets"])].rename(
+        columns={"created_date": "kpi_date"}
+    )
+    erased_sums = gone.assign(tickets=1).groupby(KPI_CELL)[KPI_SUMS].sum()
+    expected = before["kpis"].groupby(KPI_CELL)[KPI_SUMS].sum().sub(erased_sums, fill_value=0)
+    expected = expected[expected.tickets > 0]
+    after = (
+        _frame(warehouse, "SELECT * FROM marts.fct_support_kpis_daily")
+        .groupby(KPI_CELL)[KPI_SUMS]
+        .sum()
+    )
+    pd.testing.assert_frame_equal(after.sort_index(), expected.sort_index(), check_dtype=False)
+    assert erased_sums.tickets.sum() == len(s["tickets"]) > 1
+
+
+def test_erase_wants_exactly_one_subject() -> None:
+    for args in ([], ["--requester", "a@b.example", "--account", "AC1"]):
+        result = CliRunner().invoke(app, ["erase", *args], terminal_width=200)
+        assert result.exit_code == 2 and "exactly one of" in " ".join(result.output.split())
