@@ -50,7 +50,7 @@ demo: install ## install, generate demo data, materialise every asset, print the
 	$(MAKE) --no-print-directory generate
 	$(MAKE) --no-print-directory materialize
 	$(RUN) supportops summary
-	@echo "Dashboards: make dashboard (or ./supportops dashboard), then open http://127.0.0.1:8501"
+	@echo "Dashboards: make dashboard (or ./supportops dashboard --demo), then open http://127.0.0.1:8501"
 	@echo "Outreach list: ./supportops outreach (CSV in data/exports/outreach_list.csv); quality: ./supportops quality"
 
 test: install lint browser $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)

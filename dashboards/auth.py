@@ -128,3 +128,23 @@ def no_role_page() -> None:
     )
     if st.button("Sign out"):
         st.logout()
+
+
+def guard(page: str) -> Access:
+    """First line of every page: its role, or the sign-in (or no-access) page and a stop.
+
+    `st.navigation` lists only the allowed pages, but Streamlit also runs a script of
+    `pages/` that a URL names directly, before `app.py` has said which pages exist; so each
+    page checks for itself."""
+    access = current_access()
+    if page not in access.pages():
+        if access.mode == "anonymous":
+            login_page()
+        elif access.mode == "unconfigured":
+            unconfigured_page()
+        else:
+            st.warning(
+                f"This page is for the {PAGE_ROLES[page]} role; {access.email} has not got it."
+            )
+        st.stop()
+    return access

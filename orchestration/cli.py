@@ -692,11 +692,22 @@ def outreach(
 def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Demo mode: every page open when no login is configured (local only)."
+        ),
+    ] = False,
 ) -> None:
-    """Serve the Streamlit dashboards (they read only the published serving database)."""
+    """Serve the Streamlit dashboards (they read only the published serving database).
+
+    With `[auth]` in .streamlit/secrets.toml every visitor must sign in (README: Operations)."""
     import subprocess
 
-    from config.settings import PROJECT_ROOT
+    from config.settings import DEMO_ENV, PROJECT_ROOT
+
+    if demo:
+        os.environ[DEMO_ENV] = "1"
 
     console.print(f"Dashboards on [bold]http://{host}:{port}[/] (Ctrl+C stops them)")
     command = [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboards" / "app.py"),

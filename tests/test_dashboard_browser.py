@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -39,19 +40,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def served(tiny_pipeline, tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """The app serving a private copy of the tiny warehouse (with `ml` tables); its URL and
-    the serving file's path."""
-    data_dir = tmp_path_factory.mktemp("browser")
-    serving = copy_serving(tiny_pipeline.serving, data_dir)
-    add_ml_and_quarantine(serving)
+@contextmanager
+def serve(data_dir: Path, cwd: Path | None = None) -> Iterator[str]:
+    """`streamlit run` of the app on a free port, reading `data_dir`; its URL. Streamlit
+    reads `.streamlit/secrets.toml` from `cwd`."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         env={**os.environ, "SUPPORTOPS_DATA_DIR": str(data_dir)},
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -65,10 +64,21 @@ def served(tiny_pipeline, tmp_path_factory) -> Iterator[tuple[str, Path]]:
             except OSError:
                 assert server.poll() is None, server.stdout.read().decode()
                 time.sleep(0.5)
-        yield url, serving
+        yield url
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tiny_pipeline, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """The app serving a private copy of the tiny warehouse (with `ml` tables); its URL and
+    the serving file's path."""
+    data_dir = tmp_path_factory.mktemp("browser")
+    serving = copy_serving(tiny_pipeline.serving, data_dir)
+    add_ml_and_quarantine(serving)
+    with serve(data_dir) as url:
+        yield url, serving
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +137,62 @@ def test_keeps_serving_across_a_publish(served, page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     open_page(page, f"{url}/", PAGES[""][1])
     assert page.get_by_text("Data as of 2031-01-02").count() == 1
+
+
+# A login configured against an identity provider nobody can reach (port 9, discard): the
+# app cannot sign anyone in, and must still show an anonymous visitor nothing but the prompt.
+LOGIN_SECRETS = """
+[auth]
+redirect_uri = "http://127.0.0.1:9/oauth2callback"
+cookie_secret = "browser-test-cookie-not-a-secret"  # pragma: allowlist secret
+client_id = "supportops-browser-test"
+client_secret = "browser-test-not-a-secret"  # pragma: allowlist secret
+server_metadata_url = "http://127.0.0.1:9/.well-known/openid-configuration"
+
+[supportops.roles]
+"ana@example.com" = "cs"
+"""
+
+
+@pytest.fixture(scope="module")
+def served_with_login(tiny_pipeline, tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    root = tmp_path_factory.mktemp("browser_login")
+    serving = copy_serving(tiny_pipeline.serving, root / "data")
+    add_ml_and_quarantine(serving)
+    (root / ".streamlit").mkdir()
+    (root / ".streamlit" / "secrets.toml").write_text(LOGIN_SECRETS)
+    with serve(root / "data", cwd=root) as url:
+        yield url, serving
+
+
+def test_an_anonymous_visitor_sees_only_the_login_prompt(served_with_login, page):
+    url, serving = served_with_login
+    with duckdb.connect(str(serving), read_only=True) as con:
+        accounts = con.execute(
+            "SELECT account_id FROM ml.outreach_list UNION SELECT account_id FROM marts.fct_tickets"
+        ).fetchall()
+        names = [n for (n,) in con.execute("SELECT account_name FROM ml.outreach_list").fetchall()]
+    secrets = [a for (a,) in accounts] + names
+    assert len(secrets) > 10
+
+    def shows_nothing_of_the_data() -> None:
+        body = page.inner_text("body")
+        html = page.content()
+        assert not [s for s in secrets if s in html], "account data in the page"
+        for heading in ("Executive", "Operations", "Outreach", "Data quality", "Data as of"):
+            assert heading not in body, heading
+
+    for path in ("", "outreach", "operations", "quality"):
+        page.goto(f"{url}/{path}")
+        page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT_MS)
+        page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
+        shows_nothing_of_the_data()
+    # Signing in against the unreachable provider fails; still no data, then the prompt again.
+    # (From the home page: a page's own URL shows a "Page not found" dialog over the prompt.)
+    page.goto(f"{url}/")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load", timeout=WAIT_MS)
+    shows_nothing_of_the_data()
+    page.goto(f"{url}/")
+    page.get_by_role("button", name="Sign in").wait_for(timeout=WAIT_MS)
+    shows_nothing_of_the_data()

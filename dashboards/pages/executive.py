@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards import queries, ui
+from dashboards import auth, queries, ui
 from serving import kpi_registry as registry
 
 KPIS = registry.on_page("executive")
 TILES = tuple(k for k in KPIS if k.tile)
 
+auth.guard("executive")
 st.title("Executive")
 db = ui.serving_or_stop()
 filters = ui.ticket_filters(db)

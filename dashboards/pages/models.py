@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from config.settings import PROJECT_ROOT
-from dashboards import queries, ui
+from dashboards import auth, queries, ui
 
+auth.guard("models")
 st.title("Models")
 db = ui.serving_or_stop()
 ui.models_or_stop(

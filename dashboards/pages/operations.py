@@ -8,13 +8,14 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import queries, ui
+from dashboards import auth, queries, ui
 from serving import kpi_registry as registry
 
 KPIS = registry.on_page("operations")
 SLA_KPIS = [registry.kpi(name) for name in
             ("sla_first_response_attainment", "sla_resolution_attainment", "sla_all_met_rate")]  # fmt: skip
 
+auth.guard("operations")
 st.title("Operations")
 db = ui.serving_or_stop()
 filters = ui.ticket_filters(db)

@@ -6,11 +6,12 @@ import streamlit as st
 
 from dashboards import auth, queries, ui
 
+access = auth.guard("outreach")
 st.title("Outreach")
 db = ui.serving_or_stop()
 ui.models_or_stop(db, "ml.outreach_list")
 # Customer success sees the accounts it owns (auth: [supportops.account_owners]); None: all.
-own = auth.current_access().owners
+own = access.owners
 if own == ():
     st.info("No accounts are assigned to you: ask for your CRM owner name to be added to "
             "`[supportops.account_owners]` in `.streamlit/secrets.toml`.")  # fmt: skip

@@ -5,8 +5,9 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from dashboards import queries, ui
+from dashboards import auth, queries, ui
 
+auth.guard("quality")
 st.title("Data quality")
 db = ui.serving_or_stop()
 published = queries.tables(db)
