@@ -4,6 +4,7 @@ come back with the next refresh, and everyone else's figures stay what they were
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -234,3 +235,88 @@ def test_erase_wants_exactly_one_subject() -> None:
     for args in ([], ["--requester", "a@b.example", "--account", "AC1"]):
         result = CliRunner().invoke(app, ["erase", *args], terminal_width=200)
         assert result.exit_code == 2 and "exactly one of" in " ".join(result.output.split())
+
+
+def test_erase_on_hand_built_files_keeps_what_is_not_theirs(tmp_path: Path) -> None:
+    """One person (Ann, contact C0 of A1) erased; Bo's ticket, its actorless event and the
+    account whose billing email is Ann's stay (the email blanked)."""
+    from extracts.contracts import (
+        CRM_ACCOUNTS,
+        CRM_CONTACTS,
+        HELPDESK_TICKET_EVENTS,
+        HELPDESK_TICKETS,
+    )
+    from extracts.erasure import erase
+    from extracts.ingest import load_range
+
+    day, key = "2026-05-01", b"unit-test-key"
+    root = tmp_path / "landing"
+    ticket = {"created_at": "2026-05-01T10:00:00Z", "channel": "email", "category": "billing",
+              "priority": "low", "tier": "vip", "requester_name": None, "requester_phone": None,
+              "subject": None, "description": None}  # fmt: skip
+    event = {"created_at": "2026-05-01T10:00:00Z", "handle_seconds": None, "to_tier": None,
+             "status": None, "csat_score": None, "body": None}  # fmt: skip
+    files = {
+        "helpdesk/tickets.jsonl": [
+            ticket | {"ticket_id": 1, "account_id": "A1", "requester_id": "C0",
+                      "requester_email": "ann.lee@acme.example"},
+            ticket | {"ticket_id": 2, "account_id": "A2", "requester_id": "C1",
+                      "requester_email": "bo@beta.example"},
+        ],
+        "helpdesk/ticket_events.jsonl": [
+            event | {"event_id": 10, "ticket_id": 1, "event_type": "created",
+                     "actor_type": "requester", "actor_id": "C0"},
+            event | {"event_id": 20, "ticket_id": 2, "event_type": "reopened",
+                     "actor_type": "system", "actor_id": None},
+            event | {"event_id": 21, "ticket_id": 2, "event_type": "requester_reply",
+                     "actor_type": "requester", "actor_id": "C1"},
+        ],
+    }  # fmt: skip
+    for name, rows in files.items():
+        source, file = name.split("/")
+        (root / source / day).mkdir(parents=True, exist_ok=True)
+        (root / source / day / file).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "crm" / day).mkdir(parents=True)
+    (root / "crm" / day / "contacts.csv").write_text(
+        "contact_id,account_id,first_name,last_name,email,phone,title,is_primary\n"
+        "C0,A1,Ann,Lee,Ann.Lee@acme.example,,CFO,true\nC1,A2,Bo,Berg,bo@beta.example,,CTO,true\n"
+    )
+    (root / "crm" / day / "accounts.csv").write_text(
+        "account_id,account_name,industry,segment,region,tier,owner,created_date,status,"
+        "billing_email\nA1,Acme,retail,smb,na,vip,csm-01,2025-01-01,active,ann.lee@acme.example\n"
+        "A2,Beta,retail,smb,na,vip,csm-02,2025-01-01,active,billing@beta.example\n"
+    )
+    d = dt.date.fromisoformat(day)
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        for entity in (HELPDESK_TICKETS, HELPDESK_TICKET_EVENTS, CRM_CONTACTS, CRM_ACCOUNTS):
+            assert load_range(con, entity, root, d, d, key).rows_quarantined == 0
+        result = erase(con, root, "requester", " ANN.LEE@acme.example", key, reference="R-1")
+        raw = {
+            "tickets": con.execute("SELECT list(ticket_id) FROM raw.helpdesk_tickets").fetchone()[
+                0
+            ],
+            "events": con.execute(
+                "SELECT list(event_id ORDER BY event_id) FROM raw.helpdesk_ticket_events"
+            ).fetchone()[0],
+            "contacts": con.execute("SELECT list(contact_id) FROM raw.crm_contacts").fetchone()[0],
+            "billing": con.execute(
+                "SELECT list(billing_email_hash IS NULL ORDER BY account_id) FROM raw.crm_accounts"
+            ).fetchone()[0],
+        }
+        audit = con.execute("SELECT * FROM meta.erasures").df()
+    assert (result.people, result.tickets) == (1, 1)
+    assert raw == {"tickets": [2], "events": [20, 21], "contacts": ["C1"], "billing": [True, False]}
+    landing = _tickets(root)
+    assert landing.ticket_id.tolist() == [2]
+    events = [
+        json.loads(x)
+        for x in (root / "helpdesk" / day / "ticket_events.jsonl").read_text().splitlines()
+    ]
+    assert [e["event_id"] for e in events] == [20, 21]
+    accounts = pd.read_csv(root / "crm" / day / "accounts.csv")
+    assert accounts.billing_email.isna().tolist() == [True, False]
+    assert accounts.account_id.tolist() == ["A1", "A2"]
+    text = "".join(p.read_text().lower() for p in root.rglob("*.*"))
+    assert "ann.lee" not in text and "ann,lee" not in text and '"c0"' not in text
+    assert len(audit) == 1 and "ann.lee" not in audit.to_json().lower()
+    assert "C0" not in audit.to_json() and audit.reference[0] == "R-1"

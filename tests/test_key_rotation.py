@@ -1,0 +1,81 @@
+"""`supportops rotate-key` on a built warehouse: afterwards every hash is the new key's (checked
+against HMACs computed here from the landing files), none of the old key's is left in any
+table, and the old key is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import duckdb
+
+from config.settings import DEMO_PII_KEY
+from extracts.pii_key import key_fingerprint
+
+PROJECT = Path(__file__).resolve().parents[1]
+CLI = str(PROJECT / "supportops")
+NEW_KEY = "rotated-test-key-0123456789abcdef"  # pragma: allowlist secret
+
+
+def _hmac(key: str, email: str) -> str:
+    return hmac.new(key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, tmp_path) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_pipeline.landing, data / "landing")
+    shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
+    shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
+    shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    env |= {"DAGSTER_HOME": str(tmp_path), "SUPPORTOPS_DATA_DIR": str(data)}
+
+    def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [CLI, *args], cwd=tmp_path, env=env | extra, capture_output=True, text=True
+        )
+
+    rotated = run("rotate-key", SUPPORTOPS_PII_KEY=NEW_KEY)
+    assert rotated.returncode == 0, (rotated.stdout + rotated.stderr)[-3000:]
+    assert f"{key_fingerprint(DEMO_PII_KEY.encode())} -> {key_fingerprint(NEW_KEY.encode())}" in (
+        rotated.stdout
+    )
+
+    emails = {
+        json.loads(line)["ticket_id"]: json.loads(line)["requester_email"]
+        for path in (data / "landing").glob("helpdesk/*/tickets.jsonl")
+        for line in path.read_text().splitlines()
+    }
+    old_hashes = {_hmac(DEMO_PII_KEY, e) for e in emails.values()}
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
+        stored = dict(
+            con.execute(
+                "SELECT ticket_id, requester_email_hash FROM raw.helpdesk_tickets"
+            ).fetchall()
+        )
+        fingerprint = con.execute(
+            "SELECT fingerprint FROM meta.pii_key ORDER BY recorded_at DESC LIMIT 1"
+        ).fetchone()[0]
+        hash_columns = con.execute(
+            """SELECT schema_name, table_name, column_name FROM duckdb_columns()
+               WHERE database_name = current_database() AND column_name LIKE '%email_hash'"""
+        ).fetchall()
+        every_hash = {
+            v
+            for s, t, c in hash_columns
+            for (v,) in con.execute(f'SELECT DISTINCT "{c}" FROM "{s}"."{t}"').fetchall()
+        }
+        marts = con.execute("SELECT count(*) FROM marts.fct_tickets").fetchone()[0]
+    assert stored == {t: _hmac(NEW_KEY, e) for t, e in emails.items()}
+    assert fingerprint == key_fingerprint(NEW_KEY.encode())
+    assert len(hash_columns) >= 4 and not every_hash & old_hashes
+    assert marts == len(emails)  # rebuilt in full
+
+    refused = run("materialize", SUPPORTOPS_DEMO="1")  # the demo (old) key
+    assert refused.returncode == 2
+    assert "another key" in " ".join(refused.stdout.split())
