@@ -60,6 +60,7 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
     # their own files): the CLI's warehouse is data/warehouse.duckdb under its data dir.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
     env |= {
+        "SUPPORTOPS_DEMO": "1",  # generated data: the demo PII key
         "DAGSTER_HOME": str(tmp_path),
         "SUPPORTOPS_DATA_DIR": str(tmp_path / "data"),
         "SUPPORTOPS_LANDING": str(tiny_pipeline.landing),
