@@ -233,14 +233,14 @@ def rotate_key(
     refresh fails, fix the cause and run `supportops materialize --full-refresh`."""
     import duckdb
 
-    from config.settings import get_settings
+    from config.settings import DEMO_PII_KEY, get_settings
     from extracts.pii_key import clear_for_new_key, key_fingerprint
 
     settings = get_settings()
-    if not os.environ.get("SUPPORTOPS_PII_KEY", "").strip():
+    if settings.pii_key in (b"", DEMO_PII_KEY.encode()):
         console.print("[red]rotate-key re-hashes under SUPPORTOPS_PII_KEY: set the new key[/]")
         raise typer.Exit(2)
-    key = settings.require_pii_key()
+    key = settings.pii_key
     if not settings.warehouse.exists():
         console.print(f"no warehouse at {settings.warehouse}: nothing to rotate")
         return
