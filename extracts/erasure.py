@@ -122,7 +122,7 @@ def _column_match(columns: list[str], ref=lambda name: f'"{name}"') -> tuple[str
 
 def _landing_scan(con: duckdb.DuckDBPyConnection, entity: Entity, root: Path) -> str | None:
     """Every landing file of `entity` as one relation of text fields (None: no files)."""
-    files = sorted(str(p) for p in root.glob(f"{entity.source}/*/{entity.file_name}"))
+    files = sorted(str(p) for p in root.glob(f"{entity.source}/????-??-??/{entity.file_name}"))
     if not files:
         return None
     return _stage_sql(entity, _file_columns(con, entity, files))
