@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import Entity, Field, landing_path
-from extracts.ledger import ensure_ledger, record_load
+from extracts.files import fingerprint
+from extracts.ledger import ensure_ledger, record_days, record_load
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
 
 RAW_SCHEMA = "raw"
@@ -47,6 +48,8 @@ class LoadResult:
     rows_loaded: int
     rows_quarantined: int
     rows_late: int
+    rows_resent: int = 0
+    """Loaded rows whose key another landing day also holds (the newest landing wins)."""
     quarantined_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -329,7 +332,8 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
 
     A file missing a declared column fails every row on `_schema_problem`, set per file.
     An event time before `earliest` is quarantined, so no single row (a 1970 default from a
-    broken export) can stretch the date spine back by decades.
+    broken export) can stretch the date spine back by decades; one after the file's day or
+    after the moment of loading (a clock set wrong) is quarantined as `future_timestamp`.
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -402,6 +406,15 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             )
             + " END"
         )
+        checks.append(
+            f"CASE WHEN {_cast(col, 'TIMESTAMP')} > getvariable('loaded_at') THEN "
+            + problem(
+                entity.event_time,
+                "future_timestamp",
+                f"'{entity.event_time} ' || {col} || ' is after the time of loading (UTC)'",
+            )
+            + " END"
+        )
     return "coalesce(" + ",\n ".join(checks) + ")"
 
 
@@ -459,6 +472,20 @@ def _load_lexicons(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _resent_sql(entity: Entity) -> str:
+    """Per landing day of the range: rows whose key another landing day also holds.
+
+    Only entities with an event time are records stored once across days (staging keeps the
+    newest landing of a key); snapshots (CRM) repeat every key every day by design."""
+    table = f"{RAW_SCHEMA}.{entity.table}"
+    same_key = " AND ".join(f'other."{k}" = day."{k}"' for k in entity.key)
+    return f"""SELECT day._landing_date, count(*) FROM {table} AS day
+               WHERE day._landing_date BETWEEN $1 AND $2
+                 AND EXISTS (SELECT 1 FROM {table} AS other
+                             WHERE {same_key} AND other._landing_date <> day._landing_date)
+               GROUP BY ALL"""
+
+
 def load_range(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -494,6 +521,8 @@ def load_range(
     ipad, opad = _hmac_pads(pii_key)
     con.execute("SET VARIABLE pii_ipad = ?", [ipad])
     con.execute("SET VARIABLE pii_opad = ?", [opad])
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
 
     declared = {f.name for f in entity.fields}
     file_columns = _file_columns(con, entity, files)
@@ -570,8 +599,7 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
-    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
+    fingerprints = [fingerprint(f) for f in files]
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -593,6 +621,17 @@ def load_range(
                 FROM _classified WHERE _problem IS NOT NULL"""
         )
         record_load(con, entity.table, first_day, last_day, loaded_at)
+        resent = dict(
+            con.execute(_resent_sql(entity), [first_day, last_day]).fetchall()
+            if entity.event_time
+            else []
+        )
+        record_days(
+            con,
+            entity.table,
+            [(d, fp, resent.get(d, 0)) for d, fp in zip(days, fingerprints, strict=True)],
+            loaded_at,
+        )
         counts = con.execute(
             f"""SELECT
                   (SELECT count(*) FROM _classified),
@@ -635,6 +674,7 @@ def load_range(
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         rows_late=rows_late,
+        rows_resent=sum(resent.values()),
         quarantined_by_kind=by_kind,
         unexpected_columns=unexpected,
     )
