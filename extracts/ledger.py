@@ -59,6 +59,8 @@ def record_days(
 ) -> None:
     """Per loaded day: the file's content fingerprint and how many of its rows carry a key
     that another landing day also holds. Inside the load's transaction, like `record_load`."""
+    if not days:  # an optional entity's window without files
+        return
     con.executemany(
         f"INSERT INTO {DAYS_TABLE} VALUES (?, ?, ?, ?, ?)",
         [(table, day, fingerprint, resent, loaded_at) for day, fingerprint, resent in days],

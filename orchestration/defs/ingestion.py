@@ -60,6 +60,12 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         context.log.info(
             f"{entity.table} {first_day}..{last_day}: read {result.rows_read}, "
             f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"
+            + (
+                f", re-sent {result.rows_resent} keys another landing day holds (the newest "
+                "landing wins; the next build is a full one)"
+                if result.rows_resent
+                else ""
+            )
         )
         return dg.MaterializeResult(
             metadata={
@@ -67,6 +73,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_loaded": result.rows_loaded,
                 "rows_quarantined": result.rows_quarantined,
                 "rows_late": result.rows_late,
+                "rows_resent": result.rows_resent,
                 "quarantined_by_kind": result.quarantined_by_kind,
                 "unexpected_columns": result.unexpected_columns,
                 "files": len(result.files),
