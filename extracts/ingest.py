@@ -227,7 +227,7 @@ def _file_columns(
                     GROUP BY filename"""
             ).fetchall()
         except duckdb.Error as exc:
-            bad_file, line = _first_malformed_line(con, files)
+            bad_file, line = _first_malformed_line(con, entity, files)
             raise ExtractFileError(
                 bad_file, f"line {line} is not valid JSON (truncated or malformed file)"
             ) from exc
@@ -260,20 +260,25 @@ def _file_columns(
     return columns
 
 
-def _first_malformed_line(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, int]:
+def _first_malformed_line(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
+) -> tuple[str, int]:
     """File and 1-based line of the first line that is not valid JSON.
 
     DuckDB's own JSON error reports a line number one past the real one, so read the lines
     as plain text and ask `json_valid` instead.
     """
     for f in files:
-        found = con.execute(
-            f"""SELECT line FROM (
-                    SELECT row_number() OVER () AS line, text
-                    FROM read_csv({_quote(f)}, columns={{'text': 'VARCHAR'}}, header=false,
-                                  delim=e'\\x1f', quote='', escape='', auto_detect=false))
-                WHERE NOT json_valid(text) LIMIT 1"""
-        ).fetchone()
+        try:
+            found = con.execute(
+                f"""SELECT line FROM (
+                        SELECT row_number() OVER () AS line, text
+                        FROM read_csv({_quote(f)}, columns={{'text': 'VARCHAR'}}, header=false,
+                                      delim=e'\\x1f', quote='', escape='', auto_detect=false))
+                    WHERE NOT json_valid(text) LIMIT 1"""
+            ).fetchone()
+        except duckdb.Error as exc:  # not even text (invalid UTF-8): DuckDB's words, our own
+            raise _unreadable(exc, entity, [f]) from exc
         if found:
             return f, found[0]
     return files[0], 0

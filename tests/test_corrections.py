@@ -163,7 +163,9 @@ def test_a_ticket_resent_on_a_later_day_with_new_content_wins(world) -> None:
     )
     assert rows == [(category, "urgent", later)]
     feature = _query(
-        serving, "SELECT count(*) FROM features.feat_ticket_at_creation WHERE ticket_id = ?", [ticket]
+        serving,
+        "SELECT count(*) FROM features.feat_ticket_at_creation WHERE ticket_id = ?",
+        [ticket],
     )
     assert feature == [(1,)]
     after = dict(_query(serving, by_category, [created]))
@@ -174,5 +176,7 @@ def test_a_ticket_resent_on_a_later_day_with_new_content_wins(world) -> None:
     assert {k: v for k, v in after.items() if v} == {k: v for k, v in expected.items() if v}
     # Loaded, not quarantined: the newer version is data, not a fault.
     assert _query(
-        warehouse, "SELECT count(*) FROM quarantine.helpdesk_tickets WHERE _landing_date = ?", [later]
+        warehouse,
+        "SELECT count(*) FROM quarantine.helpdesk_tickets WHERE _landing_date = ?",
+        [later],
     ) == [(0,)]
