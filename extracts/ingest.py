@@ -226,11 +226,11 @@ def _file_columns(
                                                filename=true))
                     GROUP BY filename"""
             ).fetchall()
-        except duckdb.Error as exc:
+        except duckdb.Error:
             bad_file, line = _first_malformed_line(con, entity, files)
             raise ExtractFileError(
                 bad_file, f"line {line} is not valid JSON (truncated or malformed file)"
-            ) from exc
+            ) from None  # DuckDB's JSON error quotes the input: none of it goes on
         keys = dict(rows)
         return {f: keys.get(f, []) for f in files}
     if entity.format == "csv":
@@ -278,7 +278,7 @@ def _first_malformed_line(
                     WHERE NOT json_valid(text) LIMIT 1"""
             ).fetchone()
         except duckdb.Error as exc:  # not even text (invalid UTF-8): DuckDB's words, our own
-            raise _unreadable(exc, entity, [f]) from exc
+            raise _unreadable(exc, entity, [f]) from None
         if found:
             return f, found[0]
     return files[0], 0
@@ -582,7 +582,7 @@ def load_range(
     try:
         con.execute(classify)
     except duckdb.Error as exc:
-        raise _unreadable(exc, entity, files) from exc
+        raise _unreadable(exc, entity, files) from None
 
     text_joins, text_selects = _derived_text_sql(entity)
     typed = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -92,6 +93,24 @@ def connector_csv(folder: Path, table: str, header: str, *rows: str) -> None:
     """One connector table of a hand-built export: `<folder>/<table>.csv`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+CLI = str(Path(sys.executable).parent / "supportops")
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def cli_env(home: Path, landing: Path) -> dict[str, str]:
+    """Environment for `supportops` run as a user runs it, in its own process: Dagster's
+    instance (project dagster.yaml; run the CLI with cwd=home, its storage paths are
+    relative) and data under `home`, none of this session's SUPPORTOPS_* (in-process runs
+    point SUPPORTOPS_WAREHOUSE at their own files)."""
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    return env | {
+        "DAGSTER_HOME": str(home),
+        "SUPPORTOPS_DATA_DIR": str(home / "data"),
+        "SUPPORTOPS_LANDING": str(landing),
+    }
 
 
 def landed_days(landing: Path) -> list[str]:

@@ -9,19 +9,15 @@ does. Expected values come from the uninterrupted copy and the edit, not from th
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import Pipeline, run_pipeline
+from tests.conftest import CLI, Pipeline, cli_env, run_pipeline
 
-PROJECT = Path(__file__).resolve().parent.parent
-CLI = str(Path(sys.executable).parent / "supportops")
 pytestmark = pytest.mark.e2e
 
 
@@ -93,15 +89,12 @@ def test_a_redelivered_day_without_a_ticket_removes_it_everywhere_via_the_cli(
     for events in (landing / "helpdesk").glob("*/ticket_events.jsonl"):
         _rewrite_jsonl(events, lambda r: r["ticket_id"] != ticket)
 
-    shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
-    env |= {
-        "DAGSTER_HOME": str(tmp_path),
-        "SUPPORTOPS_DATA_DIR": str(warehouse.parent),
-        "SUPPORTOPS_LANDING": str(landing),
-    }
     run = subprocess.run(
-        [CLI, "materialize"], cwd=tmp_path, env=env, capture_output=True, text=True
+        [CLI, "materialize"],
+        cwd=tmp_path,
+        env=cli_env(tmp_path, landing),
+        capture_output=True,
+        text=True,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 

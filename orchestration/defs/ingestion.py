@@ -4,6 +4,7 @@ A backfill of any length is one run and one step per asset (`BackfillPolicy.sing
 the partition window becomes a single SQL scan over the range's files.
 """
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ from extracts.files import fingerprint
 from extracts.ingest import ExtractFileError, load_range
 from orchestration.partitions import daily_partitions, window_days
 from orchestration.resources import WAREHOUSE_POOL, LandingResource
+from quality.results import Window, ingestion_outcome, write_results
 
 
 def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
@@ -40,9 +42,10 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: DuckDBResource, landing: LandingResource
     ) -> dg.MaterializeResult:
         first_day, last_day = window_days(context)
-        try:
-            with warehouse.get_connection() as con:
-                settings = get_settings()
+        window = Window(first_day, last_day + dt.timedelta(days=1))
+        with warehouse.get_connection() as con:
+            settings = get_settings()
+            try:
                 result = load_range(
                     con,
                     entity,
@@ -52,11 +55,22 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                     settings.pii_key,
                     earliest=settings.earliest_event_date,
                 )
-        except ExtractFileError as exc:
-            raise dg.Failure(
-                description=f"Cannot load {entity.table} for {first_day}..{last_day}: {exc}",
-                metadata={"file": exc.file, "problem": exc.problem},
-            ) from exc
+            except ExtractFileError as exc:
+                # Kept for `supportops quality`; `from None`: DuckDB's own error (which may
+                # quote the row) is no part of what Dagster stores.
+                refused = ingestion_outcome(entity.table, file=exc.file, problem=exc.problem)
+                write_results(con, [refused], context.run_id, window)
+                raise dg.Failure(
+                    description=f"Cannot load {entity.table} for {first_day}..{last_day}: {exc}",
+                    metadata={"file": exc.file, "problem": exc.problem},
+                ) from None
+            loaded = ingestion_outcome(
+                entity.table,
+                rows_read=result.rows_read,
+                rows_quarantined=result.rows_quarantined,
+                by_kind=result.quarantined_by_kind,
+            )
+            write_results(con, [loaded], context.run_id, window)
         context.log.info(
             f"{entity.table} {first_day}..{last_day}: read {result.rows_read}, "
             f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"

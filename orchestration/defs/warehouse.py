@@ -34,6 +34,7 @@ from extracts.ledger import (
 )
 from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
+from quality.results import dbt_test_outcomes, write_results
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
@@ -134,12 +135,27 @@ def warehouse_models(
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
+    _record_dbt_tests(invocation, warehouse, context.run_id)
     if not invocation.is_successful():
         raise _build_failure(invocation, Path(warehouse.database))
     # Only a build of every model moves the watermark; a subset would leave the others stale.
     if not context.is_subset:
         with warehouse.get_connection() as con:
             record_build(con, started_at, window, full_build, definition)
+
+
+def _record_dbt_tests(invocation: DbtCliInvocation, warehouse: DuckDBResource, run_id: str) -> None:
+    """Append the build's dbt test results to `quality.check_results` (passed or not), so
+    `supportops quality` shows dbt's failures too. A build that died before writing its
+    run_results.json (a crash, a FATAL error) has none to record."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):
+        return
+    outcomes = dbt_test_outcomes(run_results, dict(invocation.manifest))
+    if outcomes:
+        with warehouse.get_connection() as con:
+            write_results(con, outcomes, run_id)
 
 
 def incremental_definition(manifest_path: Path) -> str:
