@@ -151,6 +151,7 @@ def _partition(con, entity: Entity, day: dt.date) -> list[tuple]:
     max_examples=12,
     deadline=None,
     derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(data=st.data())
