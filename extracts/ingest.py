@@ -518,6 +518,9 @@ def load_range(
             missing[0], f"landing file not found ({len(missing)} of {len(files)} missing)"
         )
 
+    # Before reading: a file replaced while it is read then differs from its record, and its
+    # next load is a correction instead of a silent no-op.
+    fingerprints = [fingerprint(f) for f in files]
     # Timestamps are UTC: parse offsets against UTC, whatever the host's time zone.
     con.execute("SET TimeZone = 'UTC'")
     ensure_tables(con, entity)
@@ -604,7 +607,6 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
-    fingerprints = [fingerprint(f) for f in files]
 
     con.execute("BEGIN TRANSACTION")
     try:
