@@ -48,12 +48,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(condition, what: str, limit_s: float) -> None:
+def _wait_for(condition, what: str, limit_s: float, every_s: float = 0.5) -> None:
     """Poll until `condition()` holds; fail naming `what` if it never does."""
     deadline = time.monotonic() + limit_s
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.5)
+        time.sleep(every_s)
 
 
 class _Reader(threading.Thread):
@@ -122,7 +122,9 @@ def test_sigkill_then_rerun_publishes_the_same_marts(
             "dbt": lambda: dbt_logging(killed, started),
             "publish": lambda: publishing(killed),
         }[phase]
-        _wait_for(lambda: reached() or killed.poll() is not None, phase, 600)
+        # The tiny world's publish takes well under a second: look for it often.
+        every_s = 0.005 if phase == "publish" else 0.5
+        _wait_for(lambda: reached() or killed.poll() is not None, phase, 600, every_s)
         dbt = dbt_children(killed)
         killed.send_signal(signal.SIGKILL)
         killed.wait()
