@@ -52,3 +52,15 @@ def fingerprint(path: Path | str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id lives (someone else's counts): how a run, or a file a
+    run left behind, is known to belong to a killed process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that id
+        return True
+    return True

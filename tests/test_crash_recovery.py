@@ -11,6 +11,7 @@ that one runs, a third refuses and names it. Readers of the serving copy never f
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import signal
@@ -168,6 +169,8 @@ def test_sigkill_then_rerun_publishes_the_same_marts(
             f"warehouse_models-{released[1][:7]}-*/dbt.log"
         )
         assert '"name": "CommandCompleted"' not in dbt_log.read_text()
+    # The killed publish's half-written copy is removed by the next publish.
+    assert list(data.glob(".serving.duckdb.*")) == []
     # The serving copy stayed readable throughout: the kill, the recovery, the new publish.
     assert reader.reads > 20 and reader.failures == [], (reader.reads, reader.failures[:3])
     with duckdb.connect() as con:
@@ -196,3 +199,21 @@ def test_the_deployed_daemon_monitors_runs() -> None:
         assert instance.run_monitoring_enabled
         assert instance.run_monitoring_settings["start_timeout_seconds"] > 0
         assert instance.run_monitoring_settings["cancel_timeout_seconds"] > 0
+
+
+def test_a_publish_removes_copies_abandoned_by_killed_publishers(tmp_path: Path) -> None:
+    from serving.publish import publish_serving
+
+    serving = tmp_path / "serving.duckdb"
+    # Above Linux's largest pid: gone. Our parent (the test runner's launcher): alive.
+    dead, live = 2**22 + 1, os.getppid()
+    for name in (f".serving.duckdb.{dead}.tmp", f".serving.duckdb.{dead}.tmp.wal"):
+        (tmp_path / name).write_bytes(b"half a copy")
+    (tmp_path / f".serving.duckdb.{live}.tmp").write_bytes(b"being written")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x")
+        publish_serving(con, serving, ("marts",))
+    left = sorted(p.name for p in tmp_path.glob(".serving.duckdb.*"))
+    assert left == [f".serving.duckdb.{live}.tmp"]
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("SELECT x FROM marts.t").fetchall() == [(1,)]
