@@ -59,7 +59,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                 # Kept for `supportops quality`; `from None`: DuckDB's own error (which may
                 # quote the row) is no part of what Dagster stores.
                 refused = ingestion_outcome(entity.table, file=exc.file, problem=exc.problem)
-                write_results(con, [refused], context.run_id, window)
+                write_results(con, [refused], context.run.run_id, window)
                 raise dg.Failure(
                     description=f"Cannot load {entity.table} for {first_day}..{last_day}: {exc}",
                     metadata={"file": exc.file, "problem": exc.problem},
@@ -70,7 +70,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                 rows_quarantined=result.rows_quarantined,
                 by_kind=result.quarantined_by_kind,
             )
-            write_results(con, [loaded], context.run_id, window)
+            write_results(con, [loaded], context.run.run_id, window)
         context.log.info(
             f"{entity.table} {first_day}..{last_day}: read {result.rows_read}, "
             f"loaded {result.rows_loaded}, quarantined {result.rows_quarantined}"

@@ -135,7 +135,7 @@ def warehouse_models(
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
-    _record_dbt_tests(invocation, warehouse, context.run_id)
+    _record_dbt_tests(invocation, warehouse, context.run.run_id)
     if not invocation.is_successful():
         raise _build_failure(invocation, Path(warehouse.database))
     # Only a build of every model moves the watermark; a subset would leave the others stale.
