@@ -40,3 +40,27 @@ def atomic_write(path: Path | str, write: Callable[[Path], Any]) -> Path:
 
 def write_text(path: Path | str, text: str) -> Path:
     return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def fingerprint(path: Path | str) -> str:
+    """SHA-256 of a file's bytes: how ingestion and the landing sensor tell a re-delivered
+    (corrected) landing file from the one loaded before, whatever its modification time."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def process_exists(pid: int) -> bool:
+    """Whether a process with this id lives (someone else's counts): how a run, or a file a
+    run left behind, is known to belong to a killed process."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process with that id
+        return True
+    return True

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import Entity, Field, landing_path
-from extracts.ledger import ensure_ledger, record_load
+from extracts.files import fingerprint
+from extracts.ledger import ensure_ledger, record_days, record_load
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
 from extracts.pii_key import check_key
 
@@ -48,6 +49,8 @@ class LoadResult:
     rows_loaded: int
     rows_quarantined: int
     rows_late: int
+    rows_resent: int = 0
+    """Loaded rows whose key another landing day also holds (the newest landing wins)."""
     quarantined_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -231,11 +234,11 @@ def _file_columns(
                                                filename=true))
                     GROUP BY filename"""
             ).fetchall()
-        except duckdb.Error as exc:
-            bad_file, line = _first_malformed_line(con, files)
+        except duckdb.Error:
+            bad_file, line = _first_malformed_line(con, entity, files)
             raise ExtractFileError(
                 bad_file, f"line {line} is not valid JSON (truncated or malformed file)"
-            ) from exc
+            ) from None  # DuckDB's JSON error quotes the input: none of it goes on
         keys = dict(rows)
         return {f: keys.get(f, []) for f in files}
     if entity.format == "csv":
@@ -265,20 +268,25 @@ def _file_columns(
     return columns
 
 
-def _first_malformed_line(con: duckdb.DuckDBPyConnection, files: list[str]) -> tuple[str, int]:
+def _first_malformed_line(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
+) -> tuple[str, int]:
     """File and 1-based line of the first line that is not valid JSON.
 
     DuckDB's own JSON error reports a line number one past the real one, so read the lines
     as plain text and ask `json_valid` instead.
     """
     for f in files:
-        found = con.execute(
-            f"""SELECT line FROM (
-                    SELECT row_number() OVER () AS line, text
-                    FROM read_csv({_quote(f)}, columns={{'text': 'VARCHAR'}}, header=false,
-                                  delim=e'\\x1f', quote='', escape='', auto_detect=false))
-                WHERE NOT json_valid(text) LIMIT 1"""
-        ).fetchone()
+        try:
+            found = con.execute(
+                f"""SELECT line FROM (
+                        SELECT row_number() OVER () AS line, text
+                        FROM read_csv({_quote(f)}, columns={{'text': 'VARCHAR'}}, header=false,
+                                      delim=e'\\x1f', quote='', escape='', auto_detect=false))
+                    WHERE NOT json_valid(text) LIMIT 1"""
+            ).fetchone()
+        except duckdb.Error as exc:  # not even text (invalid UTF-8): DuckDB's words, our own
+            raise _unreadable(exc, entity, [f]) from None
         if found:
             return f, found[0]
     return files[0], 0
@@ -337,7 +345,8 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
 
     A file missing a declared column fails every row on `_schema_problem`, set per file.
     An event time before `earliest` is quarantined, so no single row (a 1970 default from a
-    broken export) can stretch the date spine back by decades.
+    broken export) can stretch the date spine back by decades; one after the file's day or
+    after the moment of loading (a clock set wrong) is quarantined as `future_timestamp`.
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -410,6 +419,15 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             )
             + " END"
         )
+        checks.append(
+            f"CASE WHEN {_cast(col, 'TIMESTAMP')} > getvariable('loaded_at') THEN "
+            + problem(
+                entity.event_time,
+                "future_timestamp",
+                f"'{entity.event_time} ' || {col} || ' is after the time of loading (UTC)'",
+            )
+            + " END"
+        )
     return "coalesce(" + ",\n ".join(checks) + ")"
 
 
@@ -467,6 +485,20 @@ def _load_lexicons(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _resent_sql(entity: Entity) -> str:
+    """Per landing day of the range: rows whose key another landing day also holds.
+
+    Only entities with an event time are records stored once across days (staging keeps the
+    newest landing of a key); snapshots (CRM) repeat every key every day by design."""
+    table = f"{RAW_SCHEMA}.{entity.table}"
+    same_key = " AND ".join(f'other."{k}" = day."{k}"' for k in entity.key)
+    return f"""SELECT day._landing_date, count(*) FROM {table} AS day
+               WHERE day._landing_date BETWEEN $1 AND $2
+                 AND EXISTS (SELECT 1 FROM {table} AS other
+                             WHERE {same_key} AND other._landing_date <> day._landing_date)
+               GROUP BY ALL"""
+
+
 def load_range(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -495,6 +527,9 @@ def load_range(
             missing[0], f"landing file not found ({len(missing)} of {len(files)} missing)"
         )
 
+    # Before reading: a file replaced while it is read then differs from its record, and its
+    # next load is a correction instead of a silent no-op.
+    fingerprints = [fingerprint(f) for f in files]
     # Timestamps are UTC: parse offsets against UTC, whatever the host's time zone.
     con.execute("SET TimeZone = 'UTC'")
     ensure_tables(con, entity)
@@ -502,6 +537,8 @@ def load_range(
     check_key(con, pii_key)
     _load_lexicons(con)
     use_pii_key(con, pii_key)
+    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
 
     declared = {f.name for f in entity.fields}
     file_columns = _file_columns(con, entity, files)
@@ -556,7 +593,7 @@ def load_range(
     try:
         con.execute(classify)
     except duckdb.Error as exc:
-        raise _unreadable(exc, entity, files) from exc
+        raise _unreadable(exc, entity, files) from None
 
     text_joins, text_selects = _derived_text_sql(entity)
     typed = []
@@ -578,8 +615,6 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
-    loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -601,6 +636,17 @@ def load_range(
                 FROM _classified WHERE _problem IS NOT NULL"""
         )
         record_load(con, entity.table, first_day, last_day, loaded_at)
+        resent = dict(
+            con.execute(_resent_sql(entity), [first_day, last_day]).fetchall()
+            if entity.event_time
+            else []
+        )
+        record_days(
+            con,
+            entity.table,
+            [(d, fp, resent.get(d, 0)) for d, fp in zip(days, fingerprints, strict=True)],
+            loaded_at,
+        )
         counts = con.execute(
             f"""SELECT
                   (SELECT count(*) FROM _classified),
@@ -643,6 +689,7 @@ def load_range(
         rows_loaded=rows_loaded,
         rows_quarantined=rows_quarantined,
         rows_late=rows_late,
+        rows_resent=sum(resent.values()),
         quarantined_by_kind=by_kind,
         unexpected_columns=unexpected,
     )

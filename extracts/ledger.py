@@ -15,6 +15,7 @@ import duckdb
 META_SCHEMA = "meta"
 LOADS_TABLE = f"{META_SCHEMA}.raw_loads"
 BUILDS_TABLE = f"{META_SCHEMA}.dbt_builds"
+DAYS_TABLE = f"{META_SCHEMA}.raw_day_loads"
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -30,6 +31,11 @@ def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
     )
     # Added later: warehouses built before it get the column, empty.
     con.execute(f"ALTER TABLE {BUILDS_TABLE} ADD COLUMN IF NOT EXISTS definition VARCHAR")
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {DAYS_TABLE} (
+                table_name VARCHAR, landing_date DATE, fingerprint VARCHAR,
+                resent_keys BIGINT, loaded_at TIMESTAMP)"""
+    )
 
 
 def record_load(
@@ -43,6 +49,51 @@ def record_load(
     con.execute(
         f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?)", [table, first_day, last_day, loaded_at]
     )
+
+
+def record_days(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    days: list[tuple[dt.date, str, int]],
+    loaded_at: dt.datetime,
+) -> None:
+    """Per loaded day: the file's content fingerprint and how many of its rows carry a key
+    that another landing day also holds. Inside the load's transaction, like `record_load`."""
+    if not days:  # an optional entity's window without files
+        return
+    con.executemany(
+        f"INSERT INTO {DAYS_TABLE} VALUES (?, ?, ?, ?, ?)",
+        [(table, day, fingerprint, resent, loaded_at) for day, fingerprint, resent in days],
+    )
+
+
+def pending_corrections(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dt.date, str]]:
+    """(table, day, why) of every correction loaded since the last successful build.
+
+    A correction is a day re-delivered with other content than its previous load (rows
+    changed or deleted), or a day loaded for the first time that re-sends keys another day
+    holds (a newer version of a ticket, say). A windowed build cannot carry either through:
+    delete+insert models never delete a key that disappeared, and a changed record can move
+    features of days far outside the look-back. The next build is a full one instead.
+    """
+    ensure_ledger(con)
+    return con.execute(
+        f"""WITH since AS (SELECT max(started_at) AS started_at FROM {BUILDS_TABLE}),
+                 history AS (
+                     SELECT *, lag(fingerprint) OVER (
+                                   PARTITION BY table_name, landing_date ORDER BY loaded_at
+                               ) AS previous
+                     FROM {DAYS_TABLE})
+            SELECT DISTINCT table_name, landing_date,
+                   CASE WHEN previous IS NOT NULL AND previous <> fingerprint
+                        THEN 're-delivered with other content'
+                        ELSE 're-sends ' || resent_keys || ' keys of other days' END
+            FROM history, since
+            WHERE (since.started_at IS NULL OR loaded_at > since.started_at)
+              AND ((previous IS NOT NULL AND previous <> fingerprint)
+                   OR (previous IS NULL AND resent_keys > 0))
+            ORDER BY 1, 2"""
+    ).fetchall()
 
 
 def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | None:

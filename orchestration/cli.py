@@ -211,8 +211,14 @@ def materialize(
             console.print(f"[red]refresh failed[/]\n{fatal}", highlight=False)
             raise typer.Exit(1)
         console.print(
-            "[red]refresh failed[/]; the serving database was not replaced. "
-            "Details: [bold]supportops quality[/] and the run in the Dagster UI."
+            "[red]refresh failed[/]; the serving database was not replaced.", highlight=False
+        )
+        for step, reason in failed_steps(result):
+            console.print(
+                f"  failed step [bold]{step}[/]: {reason}", highlight=False, soft_wrap=True
+            )
+        console.print(
+            "Details: [bold]supportops quality[/] and the run in the Dagster UI.", highlight=False
         )
         raise typer.Exit(1)
     if full_refresh and not (first_day or last_day):
@@ -392,6 +398,31 @@ def _claim_the_writer(instance, wait: bool) -> None:
         release_dead_runs(instance)
 
 
+def failed_steps(result) -> list[tuple[str, str]]:
+    """(step, reason) of every step that failed: the project's own failures name the file and
+    the problem; any other error only its type and where it was raised, since an exception's
+    text (a database error, say) may quote a row."""
+    steps = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        failure = event.step_failure_data
+        user = failure.user_failure_data
+        if user is not None:
+            meta = {k: getattr(v, "value", v) for k, v in user.metadata.items()}
+            reason = (
+                f"{meta['file']}: {meta['problem']}"
+                if "file" in meta and "problem" in meta
+                else (user.description or "failed")
+            )
+        elif failure.error is not None:
+            reason = f"{failure.error.cls_name or 'error'} (traceback in the Dagster UI)"
+        else:
+            reason = "failed"
+        steps.append((event.step_key, reason))
+    return steps
+
+
 def fatal_failure(result, warehouse: Path) -> str | None:
     """The one message for a run a DuckDB FATAL error stopped, or None for any other failure.
 
@@ -566,6 +597,8 @@ def quality(
         raise typer.Exit(1)
     gates: dict[tuple[str, str], list[dict]] = {}
     for row in rows:
+        if row["suite"].startswith("ingestion."):  # their own table below
+            continue
         gates.setdefault((row["suite"], row["check_name"]), []).append(row)
     table = Table(title=f"Quality gates, latest run per suite ({source})")
     for column in (
@@ -594,6 +627,7 @@ def quality(
             f"{first['checked_at']:%Y-%m-%d %H:%M}",
         )  # fmt: skip
     console.print(table)
+    _print_ingestion(rows)
     failures = [r for r in rows if not r["success"]]
     if failures:
         detail = Table(title="Failed checks")
@@ -609,6 +643,37 @@ def quality(
 
     docs = get_settings().warehouse.parent / "quality" / "index.html"
     console.print(f"{len(rows)} checks, {len(failures)} failed. Data docs: {docs}")
+
+
+def _print_ingestion(rows: list[dict]) -> None:
+    """The latest load of each raw table: rows read and quarantined by kind, or the file it
+    refused and why."""
+    from quality.results import INGESTION_SUITE
+
+    loads = [r for r in rows if r["suite"].startswith(f"{INGESTION_SUITE}.")]
+    if not loads:
+        return
+    table = Table(title="Ingestion, latest load per table")
+    for column in ("table", "window", "status", "read", "quarantined", "detail"):
+        table.add_column(column, justify="right" if column in ("read", "quarantined") else "left")
+    for r in loads:
+        observed = r["observed_value"]
+        observed = json.loads(observed) if isinstance(observed, str) else observed or {}
+        refused = not r["success"]
+        detail = (
+            f"{observed.get('file')}: {observed.get('problem')}"
+            if refused
+            else ", ".join(f"{k} {v}" for k, v in (observed.get("by_kind") or {}).items())
+        )
+        table.add_row(
+            r["suite"].removeprefix(f"{INGESTION_SUITE}."),
+            f"{r['partition_start']}..{r['partition_end']}",
+            "[red]file refused[/]" if refused else "[green]loaded[/]",
+            "" if refused else f"{r['element_count']:,}",
+            "" if refused else f"{r['unexpected_count']:,}",
+            detail,
+        )
+    console.print(table)
 
 
 @app.command()

@@ -9,10 +9,11 @@ process lives is another writer, and the CLI says so instead of queueing behind 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import dagster as dg
+
+from extracts.files import process_exists
 
 _ACTIVE = [
     dg.DagsterRunStatus.STARTING,
@@ -31,17 +32,7 @@ class ActiveRun:
     @property
     def alive(self) -> bool:
         """Unknown processes (no pid recorded yet) count as alive: never release a live run."""
-        return self.pid is None or _process_exists(self.pid)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process with that id
-        return True
-    return True
+        return self.pid is None or process_exists(self.pid)
 
 
 def active_runs(instance: dg.DagsterInstance) -> list[ActiveRun]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from quality.suites import CRITICAL, Severity
+from quality.suites import CRITICAL, WARNING, Severity
 
 RESULTS_TABLE = "quality.check_results"
 
@@ -192,3 +192,67 @@ def latest_results(con: duckdb.DuckDBPyConnection) -> list[dict]:
     )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+DBT_SUITE = "dbt"
+INGESTION_SUITE = "ingestion"
+
+
+def dbt_test_outcomes(run_results: dict, manifest: dict) -> list[Outcome]:
+    """One outcome per dbt data test of a build (its run_results.json), so `supportops
+    quality`, the data docs and the Quality page show dbt's failures beside the suites'.
+
+    dbt's message ("Got 3 results, configured to fail if != 0") counts rows, it quotes none."""
+    outcomes = []
+    for result in run_results.get("results", []):
+        unique_id = result["unique_id"]
+        if not unique_id.startswith("test."):
+            continue
+        node = manifest.get("nodes", {}).get(unique_id, {})
+        warn = str(node.get("config", {}).get("severity", "error")).lower() == "warn"
+        outcomes.append(
+            Outcome(
+                suite=DBT_SUITE,
+                expectation=node.get("name", unique_id),
+                column=node.get("column_name"),
+                success=result["status"] == "pass",
+                severity=WARNING if warn else CRITICAL,
+                observed_value={"status": result["status"], "message": result.get("message")},
+                unexpected_count=result.get("failures"),
+                kind="dbt",
+                gate="dbt_test",
+            )
+        )
+    return outcomes
+
+
+def ingestion_outcome(
+    table: str,
+    *,
+    rows_read: int = 0,
+    rows_quarantined: int = 0,
+    by_kind: dict[str, int] | None = None,
+    file: str | None = None,
+    problem: str | None = None,
+) -> Outcome:
+    """A load of `raw.<table>`: its quarantine counts, or the file it refused and why (the
+    project's own words: file, line, problem, never row content)."""
+    failed = problem is not None
+    return Outcome(
+        suite=f"{INGESTION_SUITE}.{table}",
+        expectation="file_refused" if failed else "rows_quarantined",
+        column=None,
+        success=not failed,
+        severity=CRITICAL if failed else WARNING,
+        observed_value={"file": file, "problem": problem}
+        if failed
+        else {
+            "rows_read": rows_read,
+            "rows_quarantined": rows_quarantined,
+            "by_kind": by_kind or {},
+        },
+        unexpected_count=None if failed else rows_quarantined,
+        element_count=None if failed else rows_read,
+        kind="ingestion",
+        gate="load",
+    )

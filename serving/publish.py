@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from extracts.files import process_exists
 from extracts.ingest import raw_tables
 from extracts.ledger import built_through
 
@@ -34,6 +35,15 @@ def _raw_summary_sql(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
+def _remove_abandoned_copies(serving_path: Path) -> None:
+    """Delete half-written copies (and their WAL) left by a publish whose process was killed:
+    `.serving.duckdb.<pid>.tmp`, the pid gone. A live publisher's copy is left alone."""
+    for leftover in serving_path.parent.glob(f".{serving_path.name}.*.tmp*"):
+        pid = leftover.name.removeprefix(f".{serving_path.name}.").split(".")[0]
+        if pid.isdigit() and not process_exists(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
 @dataclass(frozen=True)
 class PublishResult:
     path: Path
@@ -51,6 +61,7 @@ def publish_serving(
     in the file so readers can show how fresh what they read is.
     """
     serving_path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_copies(serving_path)
     staging = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
     staging.unlink(missing_ok=True)
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -10,8 +10,10 @@ fails loudly instead of slowing the fast tier.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import shutil
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -95,6 +97,33 @@ def connector_csv(folder: Path, table: str, header: str, *rows: str) -> None:
     """One connector table of a hand-built export: `<folder>/<table>.csv`."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{table}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+CLI = str(Path(sys.executable).parent / "supportops")
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def cli_env(home: Path, landing: Path | None = None, demo: bool = True) -> dict[str, str]:
+    """Environment for `supportops` run as a user runs it, in its own process: Dagster's
+    instance (project dagster.yaml; run the CLI with cwd=home, its storage paths are
+    relative) and data under `home`, none of this session's SUPPORTOPS_* (in-process runs
+    point SUPPORTOPS_WAREHOUSE at their own files); demo mode (the demo PII key) unless
+    `demo` is False; landing under the data folder unless `landing` is given."""
+    shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    env |= {"DAGSTER_HOME": str(home), "SUPPORTOPS_DATA_DIR": str(home / "data")}
+    if demo:
+        env["SUPPORTOPS_DEMO"] = "1"
+    if landing is not None:
+        env["SUPPORTOPS_LANDING"] = str(landing)
+    return env
+
+
+def email_hmac(key: str | bytes, email: str) -> str:
+    """Ingestion's email hash, computed independently: HMAC-SHA256 of the trimmed, lowercased
+    address under the PII key, with the standard library."""
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def landed_days(landing: Path) -> list[str]:

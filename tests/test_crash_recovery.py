@@ -1,27 +1,30 @@
 """A refresh killed outright (SIGKILL) leaves nothing that blocks the next one.
 
 `supportops materialize` runs as a user runs it, in its own process with its own Dagster
-instance. In its dbt build it is SIGKILLed. Its dbt child dies with it (orchestration/dbt_with_parent),
-and the next materialize marks the dead run failed, frees the warehouse slot, rebuilds and
-publishes the same marts as an uninterrupted run; while that one runs, a third refuses and
-names it.
+instance, over a data folder that already holds a published serving copy. It is SIGKILLed
+during ingestion, during its dbt build or during the publish. Its dbt child dies with it
+(orchestration/dbt_with_parent), and the next materialize marks the dead run failed, frees
+the warehouse slot, rebuilds and publishes the same marts as an uninterrupted run; while
+that one runs, a third refuses and names it. Readers of the serving copy never fail.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
+import threading
 import time
 from pathlib import Path
 
 import duckdb
+import pytest
+import yaml
 
-PROJECT = Path(__file__).resolve().parent.parent
-CLI = str(Path(sys.executable).parent / "supportops")
+from tests.conftest import CLI, PROJECT, Pipeline, cli_env
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
@@ -46,25 +49,43 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _wait_for(condition, what: str, limit_s: float) -> None:
+def _wait_for(condition, what: str, limit_s: float, every_s: float = 0.5) -> None:
     """Poll until `condition()` holds; fail naming `what` if it never does."""
     deadline = time.monotonic() + limit_s
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.5)
+        time.sleep(every_s)
 
 
-def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, tmp_path) -> None:
-    shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
-    # None of this session's SUPPORTOPS_* (in-process runs point SUPPORTOPS_WAREHOUSE at
-    # their own files): the CLI's warehouse is data/warehouse.duckdb under its data dir.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
-    env |= {
-        "SUPPORTOPS_DEMO": "1",  # generated data: the demo PII key
-        "DAGSTER_HOME": str(tmp_path),
-        "SUPPORTOPS_DATA_DIR": str(tmp_path / "data"),
-        "SUPPORTOPS_LANDING": str(tiny_pipeline.landing),
-    }
+class _Reader(threading.Thread):
+    """Reads the serving copy as a dashboard does, over and over, counting failures."""
+
+    def __init__(self, serving: Path) -> None:
+        super().__init__(daemon=True)
+        self.serving, self.reads, self.failures = serving, 0, []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with duckdb.connect(str(self.serving), read_only=True) as con:
+                    con.execute("SELECT sum(tickets) FROM marts.fct_support_kpis_daily").fetchone()
+                self.reads += 1
+            except duckdb.Error as exc:
+                self.failures.append(str(exc))
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("phase", ["ingestion", "dbt", "publish"])
+def test_sigkill_then_rerun_publishes_the_same_marts(
+    phase: str, tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    env = cli_env(tmp_path, tiny_pipeline.landing)
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
+    shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
+    serving = data / "serving.duckdb"
     materialize = [CLI, "materialize"]
 
     def dbt_children(process: subprocess.Popen) -> list[int]:
@@ -84,19 +105,41 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
         logs = [p for p in target.glob("warehouse_models-*/dbt.log") if p.stat().st_mtime > since]
         return bool(dbt_children(process) and logs)
 
+    def loading(process: subprocess.Popen) -> bool:
+        """A first raw table is loaded, the others still to come."""
+        return re.search(r"\w+ \d{4}-\d\d-\d\d\.\.\S+: read \d+", output("killed")) is not None
+
+    def publishing(process: subprocess.Popen) -> bool:
+        """The new serving file is being written beside the published one."""
+        return any(data.glob(f".serving.duckdb.{process.pid}.tmp"))
+
+    reader = _Reader(serving)
+    reader.start()
     started = time.time()
     killed = start("killed")
     try:
-        _wait_for(
-            lambda: dbt_logging(killed, started) or killed.poll() is not None, "dbt build", 600
-        )
+        reached = {
+            "ingestion": lambda: loading(killed),
+            "dbt": lambda: dbt_logging(killed, started),
+            "publish": lambda: publishing(killed),
+        }[phase]
+        # The tiny world's publish takes well under a second: look for it often.
+        every_s = 0.005 if phase == "publish" else 0.5
+        _wait_for(lambda: reached() or killed.poll() is not None, phase, 600, every_s)
         dbt = dbt_children(killed)
-        assert dbt, output("killed")[-3000:]
         killed.send_signal(signal.SIGKILL)
         killed.wait()
     finally:
         if killed.poll() is None:
             killed.kill()
+    assert killed.returncode == -signal.SIGKILL, output("killed")[-3000:]
+    if phase == "ingestion":
+        # killed before the warehouse build began
+        assert "warehouse_models - dbt build" not in output("killed"), output("killed")[-3000:]
+    elif phase == "dbt":
+        assert dbt, output("killed")[-3000:]
+    else:  # killed mid-publish: its half-written copy is left behind, never swapped in
+        assert publishing(killed)
     # The dbt child does not go on writing the warehouse on its own.
     _wait_for(lambda: not any(_alive(pid) for pid in dbt), "dbt child stopped", 60)
 
@@ -109,25 +152,34 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
     finally:
         if rerun.poll() is None:
             rerun.kill()
+        reader.stop.set()
+        reader.join()
 
     refused = " ".join(second.stdout.split())
     assert second.returncode == 1, refused[-3000:]
-    assert (tmp_path / "data" / "warehouse.duckdb").exists()
     assert "another run is writing the warehouse" in refused
     assert f"process {rerun.pid})" in refused
     released = re.search(
         rf"run (\S+) \(refresh, process {killed.pid}\) was killed", output("rerun")
     )
     assert released, output("rerun")[-3000:]
-    # dbt stopped with its parent, mid-build: its log never reached the command's end.
-    (dbt_log,) = (PROJECT / "dbt_project" / "target").glob(
-        f"warehouse_models-{released[1][:7]}-*/dbt.log"
-    )
-    assert '"name": "CommandCompleted"' not in dbt_log.read_text()
-    serving = tmp_path / "data" / "serving.duckdb"
+    if phase == "dbt":
+        # dbt stopped with its parent, mid-build: its log never reached the command's end.
+        (dbt_log,) = (PROJECT / "dbt_project" / "target").glob(
+            f"warehouse_models-{released[1][:7]}-*/dbt.log"
+        )
+        assert '"name": "CommandCompleted"' not in dbt_log.read_text()
+    # The killed publish's half-written copy is removed by the next publish.
+    assert list(data.glob(".serving.duckdb.*")) == []
+    # The serving copy stayed readable throughout: the kill, the recovery, the new publish.
+    assert reader.reads > 20 and reader.failures == [], (reader.reads, reader.failures[:3])
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{serving}' AS rerun (READ_ONLY)")
         con.execute(f"ATTACH '{tiny_pipeline.serving}' AS uninterrupted (READ_ONLY)")
+        published = con.execute("SELECT published_at FROM rerun.main.serving_info").fetchone()[0]
+        assert (
+            published.replace(tzinfo=dt.UTC).timestamp() > started - 60
+        )  # the rerun's own copy, not the seed's
         for table in ("marts.fct_support_kpis_daily", "features.feat_account_daily"):
             rows = con.execute(f"SELECT count(*) FROM rerun.{table}").fetchone()[0]
             assert rows > 0
@@ -136,3 +188,32 @@ def test_sigkill_during_dbt_then_rerun_publishes_the_same_marts(tiny_pipeline, t
                     f"SELECT count(*) FROM (FROM {a}.{table} EXCEPT FROM {b}.{table})"
                 ).fetchone()[0]
                 assert extra == 0, (table, a, b)
+
+
+def test_the_deployed_daemon_monitors_runs() -> None:
+    """dagster.yaml turns on run monitoring: the daemon fails a run whose worker died."""
+    import dagster as dg
+
+    config = yaml.safe_load((PROJECT / "dagster.yaml").read_text())
+    with dg.instance_for_test(overrides={"run_monitoring": config["run_monitoring"]}) as instance:
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_settings["start_timeout_seconds"] > 0
+        assert instance.run_monitoring_settings["cancel_timeout_seconds"] > 0
+
+
+def test_a_publish_removes_copies_abandoned_by_killed_publishers(tmp_path: Path) -> None:
+    from serving.publish import publish_serving
+
+    serving = tmp_path / "serving.duckdb"
+    # Above Linux's largest pid: gone. Our parent (the test runner's launcher): alive.
+    dead, live = 2**22 + 1, os.getppid()
+    for name in (f".serving.duckdb.{dead}.tmp", f".serving.duckdb.{dead}.tmp.wal"):
+        (tmp_path / name).write_bytes(b"half a copy")
+    (tmp_path / f".serving.duckdb.{live}.tmp").write_bytes(b"being written")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("CREATE SCHEMA marts; CREATE TABLE marts.t AS SELECT 1 AS x")
+        publish_serving(con, serving, ("marts",))
+    left = sorted(p.name for p in tmp_path.glob(".serving.duckdb.*"))
+    assert left == [f".serving.duckdb.{live}.tmp"]
+    with duckdb.connect(str(serving), read_only=True) as con:
+        assert con.execute("SELECT x FROM marts.t").fetchall() == [(1,)]

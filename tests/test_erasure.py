@@ -5,10 +5,7 @@ come back with the next refresh, and everyone else's figures stay what they were
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -20,19 +17,10 @@ from typer.testing import CliRunner
 
 from config.settings import DEMO_PII_KEY
 from orchestration.cli import app
-from tests.conftest import Pipeline, runs_pipeline
+from tests.conftest import CLI, Pipeline, cli_env, email_hmac, runs_pipeline
 
-PROJECT = Path(__file__).resolve().parents[1]
-CLI = str(PROJECT / "supportops")
 KPI_CELL = ["kpi_date", "channel", "category", "tier", "handling_path"]
 KPI_SUMS = ["tickets", "agent_replies", "handle_seconds"]
-
-
-def _email_hash(email: str) -> str:
-    """Ingestion's email HMAC, computed independently with the standard library."""
-    return hmac.new(
-        DEMO_PII_KEY.encode(), email.strip().lower().encode(), hashlib.sha256
-    ).hexdigest()
 
 
 def _tickets(landing: Path) -> pd.DataFrame:
@@ -59,7 +47,6 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
     shutil.copytree(tiny_pipeline.landing, data / "landing")
     shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
     shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
-    shutil.copy(PROJECT / "dagster.yaml", root / "dagster.yaml")
 
     tickets = _tickets(data / "landing")
     per_account = tickets.groupby("account_id").size().sort_values(ascending=False)
@@ -69,7 +56,7 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
         "account": account,
         "person_account": person.account_id,
         "email": person.requester_email,
-        "hash": _email_hash(person.requester_email),
+        "hash": email_hmac(DEMO_PII_KEY, person.requester_email),
         "people": sorted(
             {person.requester_id} | set(tickets[tickets.account_id == account].requester_id)
         ),
@@ -96,8 +83,7 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
         "kpis": _frame(tiny_pipeline.warehouse, "SELECT * FROM marts.fct_support_kpis_daily"),
     }
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
-    env |= {"DAGSTER_HOME": str(root), "SUPPORTOPS_DATA_DIR": str(data), "SUPPORTOPS_DEMO": "1"}
+    env = cli_env(root)
     runs = []
     for args in (
         ["--requester", f"  {person.requester_email.upper()} ", "--no-refresh"],

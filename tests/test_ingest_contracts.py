@@ -20,7 +20,7 @@ from extracts.contracts import (
     landing_path,
 )
 from extracts.ingest import ExtractFileError, load_range
-from extracts.ledger import pending_window, record_build
+from extracts.ledger import pending_corrections, pending_window, record_build
 
 KEY = b"test-key"
 DAY = dt.date(2026, 5, 1)
@@ -320,3 +320,47 @@ def test_pending_window_covers_reloads_even_when_nothing_valid_remains(tmp_path,
     result = load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
     assert result.rows_loaded == 0
     assert pending_window(con) == (DAY, DAY)
+
+
+def test_an_event_time_after_the_moment_of_loading_is_quarantined(tmp_path, con):
+    """A file dated ahead (a clock set wrong) cannot bring rows from the future either."""
+    ahead = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=3)
+    tomorrow = f"{ahead - dt.timedelta(days=1)}T09:00:00Z"
+    _write(tmp_path, HELPDESK_TICKETS, ahead, _jsonl([{**TICKET, "created_at": tomorrow}]))
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, ahead, ahead, KEY)
+    assert (result.rows_loaded, result.quarantined_by_kind) == (0, {"future_timestamp": 1})
+    reason = con.execute("SELECT reason FROM quarantine.helpdesk_tickets").fetchone()[0]
+    assert reason.endswith("is after the time of loading (UTC)")
+
+
+def test_corrections_are_a_changed_day_or_keys_resent_on_a_new_day(tmp_path, con):
+    """What makes the next build a full one: a re-delivered day whose bytes changed, or a new
+    day re-sending a stored key; an identical re-load is neither."""
+    second_day = DAY + dt.timedelta(days=1)
+    other = {**TICKET, "ticket_id": 2}
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([TICKET, other]))
+    load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    record_build(con, dt.datetime.now(dt.UTC).replace(tzinfo=None), (DAY, DAY), True)
+    load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)  # the same bytes again
+    assert pending_corrections(con) == []
+
+    _write(tmp_path, HELPDESK_TICKETS, DAY, _jsonl([TICKET]))  # ticket 2 deleted at the source
+    load_range(con, HELPDESK_TICKETS, tmp_path, DAY, DAY, KEY)
+    assert pending_corrections(con) == [
+        ("helpdesk_tickets", DAY, "re-delivered with other content")
+    ]
+    record_build(con, dt.datetime.now(dt.UTC).replace(tzinfo=None), None, True)
+    assert pending_corrections(con) == []
+
+    changed = {**TICKET, "category": "technical", "created_at": "2026-05-02T08:00:00Z"}
+    _write(tmp_path, HELPDESK_TICKETS, second_day, _jsonl([changed]))
+    result = load_range(con, HELPDESK_TICKETS, tmp_path, second_day, second_day, KEY)
+    assert result.rows_resent == 1
+    assert pending_corrections(con) == [
+        ("helpdesk_tickets", second_day, "re-sends 1 keys of other days")
+    ]
+    # Both versions stay in raw, for lineage; staging keeps the newest landing.
+    versions = con.execute(
+        "SELECT _landing_date, category FROM raw.helpdesk_tickets WHERE ticket_id = 1 ORDER BY 1"
+    ).fetchall()
+    assert versions == [(DAY, TICKET["category"]), (second_day, "technical")]

@@ -4,6 +4,8 @@ with Dagster into a real DuckDB file, and reconcile the result against the fault
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -211,8 +213,40 @@ def test_landing_sensor_requests_one_range_run_per_source(tiny_landing):
         )
     )
     assert again.run_requests == []
-    assert json.loads(result.cursor) == {
+    assert json.loads(result.cursor)["newest"] == {
         "crm": days[-1],
         "helpdesk": days[-1],
         "telemetry": days[-1],
     }
+
+
+def test_landing_sensor_requests_a_redelivered_day_again_only_when_its_content_changed(
+    tiny_landing, tmp_path
+):
+    landing = tmp_path / "landing"
+    shutil.copytree(tiny_landing, landing)
+    resources = {"landing": LandingResource(landing_dir=str(landing))}
+
+    def tick(cursor):
+        return landing_sensor(dg.build_sensor_context(cursor=cursor, resources=resources))
+
+    first = tick(None)
+    days = sorted(p.name for p in (landing / "helpdesk").iterdir())
+    tickets = landing / "helpdesk" / days[3] / "tickets.jsonl"
+    # Re-delivered unchanged (a new modification time, the same bytes): nothing to do.
+    tickets.write_bytes(tickets.read_bytes())
+    os.utime(tickets, ns=(1, 1))
+    touched = tick(first.cursor)
+    assert touched.run_requests == []
+    # Re-delivered without its first ticket: that day, and only that source, again.
+    lines = tickets.read_text().splitlines(keepends=True)
+    tickets.write_text("".join(lines[1:]))
+    corrected = tick(touched.cursor)
+    (request,) = corrected.run_requests
+    assert request.run_key.startswith(f"helpdesk:{days[3]}..{days[3]}:")
+    assert (request.tags[RANGE_TAGS[0]], request.tags[RANGE_TAGS[1]]) == (days[3], days[3])
+    assert tick(corrected.cursor).run_requests == []
+    # The same day corrected once more gets a run key of its own (Dagster never reruns a key).
+    tickets.write_text("".join(lines[2:]))
+    (again,) = tick(corrected.cursor).run_requests
+    assert again.run_key != request.run_key

@@ -4,26 +4,17 @@ table, and the old key is refused."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import duckdb
 
 from config.settings import DEMO_PII_KEY
 from extracts.pii_key import key_fingerprint
+from tests.conftest import CLI, cli_env, email_hmac
 
-PROJECT = Path(__file__).resolve().parents[1]
-CLI = str(PROJECT / "supportops")
 NEW_KEY = "rotated-test-key-0123456789abcdef"  # pragma: allowlist secret
-
-
-def _hmac(key: str, email: str) -> str:
-    return hmac.new(key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, tmp_path) -> None:
@@ -31,9 +22,7 @@ def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, t
     shutil.copytree(tiny_pipeline.landing, data / "landing")
     shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
     shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
-    shutil.copy(PROJECT / "dagster.yaml", tmp_path / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
-    env |= {"DAGSTER_HOME": str(tmp_path), "SUPPORTOPS_DATA_DIR": str(data)}
+    env = cli_env(tmp_path, demo=False)
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -51,7 +40,7 @@ def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, t
         for path in (data / "landing").glob("helpdesk/*/tickets.jsonl")
         for line in path.read_text().splitlines()
     }
-    old_hashes = {_hmac(DEMO_PII_KEY, e) for e in emails.values()}
+    old_hashes = {email_hmac(DEMO_PII_KEY, e) for e in emails.values()}
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
         stored = dict(
             con.execute(
@@ -71,7 +60,7 @@ def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, t
             for (v,) in con.execute(f'SELECT DISTINCT "{c}" FROM "{s}"."{t}"').fetchall()
         }
         marts = con.execute("SELECT count(*) FROM marts.fct_tickets").fetchone()[0]
-    assert stored == {t: _hmac(NEW_KEY, e) for t, e in emails.items()}
+    assert stored == {t: email_hmac(NEW_KEY, e) for t, e in emails.items()}
     assert fingerprint == key_fingerprint(NEW_KEY.encode())
     assert len(hash_columns) >= 4 and not every_hash & old_hashes
     assert marts == len(emails)  # rebuilt in full

@@ -6,8 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
+
+from extracts.contracts import LOADED_ENTITIES
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 def test_every_asset_materialises_and_serving_is_published(tiny_pipeline):
@@ -50,13 +55,22 @@ def test_cli_reads_the_published_copy(tiny_pipeline):
 
 def test_cli_quality_lists_every_gate_outcome(tiny_pipeline):
     rows = _cli(tiny_pipeline, "quality")
-    assert {r["suite"] for r in rows} == {
+    suites = {
         "raw.helpdesk_tickets", "raw.helpdesk_ticket_events", "raw.crm_accounts",
         "raw.crm_contacts", "raw.crm_subscriptions", "raw.telemetry_events",
         "marts.fct_tickets", "marts.fct_support_kpis_daily", "features.feat_account_daily",
     }  # fmt: skip
+    loads = {f"ingestion.{e.table}" for e in LOADED_ENTITIES}
+    assert {r["suite"] for r in rows} == suites | loads | {"dbt"}
     assert all(r["success"] for r in rows)
-    gates = {(r["suite"], r["check_name"]) for r in rows}
+    # Every dbt data test of the build, and every load with the rows it read.
+    manifest = json.loads((PROJECT / "dbt_project" / "target" / "manifest.json").read_text())
+    data_tests = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "test"}
+    assert {r["expectation"] for r in rows if r["suite"] == "dbt"} == data_tests
+    read = {r["suite"]: r["element_count"] for r in rows if r["suite"] in loads}
+    assert read["ingestion.helpdesk_tickets"] == tiny_pipeline.generated.rows["helpdesk_tickets"]
+    assert read["ingestion.helpdesk_schedules"] == 0
+    gates = {(r["suite"], r["check_name"]) for r in rows if r["suite"] in suites}
     assert ("raw.helpdesk_tickets", "quarantine") in gates
     assert ("marts.fct_tickets", "distribution") in gates
     assert len(gates) == 43

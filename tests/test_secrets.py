@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import json
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from extracts.pii_key import (
     warehouse_fingerprint,
 )
 from orchestration.cli import app
+from tests.conftest import email_hmac
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 5, 1)
@@ -38,11 +38,6 @@ def no_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     """Outside demo mode, no key: as a fresh production shell."""
     for name in ("SUPPORTOPS_DEMO", "SUPPORTOPS_PII_KEY"):
         monkeypatch.delenv(name, raising=False)
-
-
-def _expected_hash(key: bytes, email: str) -> str:
-    """HMAC-SHA256 of the normalised email, computed here with the standard library."""
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
 
 
 def _landing(root: Path) -> Path:
@@ -99,7 +94,7 @@ def test_ingestion_refuses_an_empty_key_and_a_second_key(tmp_path: Path) -> None
         hashes = con.execute(
             "SELECT list(requester_email_hash ORDER BY ticket_id) FROM raw.helpdesk_tickets"
         ).fetchone()[0]
-    assert hashes == [_expected_hash(OLD, e) for e in EMAILS]
+    assert hashes == [email_hmac(OLD, e) for e in EMAILS]
     # The fingerprint is not the key, nor any prefix of the key's own SHA-256.
     assert key_fingerprint(OLD) not in (OLD.hex(), hashlib.sha256(OLD).hexdigest()[:16])
     assert OLD not in (tmp_path / "w.duckdb").read_bytes()
@@ -133,9 +128,9 @@ def test_clearing_for_a_new_key_then_reloading_leaves_only_new_hashes(tmp_path: 
             f"SELECT fingerprint, replaced_fingerprint FROM {KEY_TABLE} ORDER BY recorded_at"
         ).fetchall()
         assert clear_for_new_key(con, NEW) is None  # already under it: nothing cleared
-    assert tickets == [_expected_hash(NEW, e) for e in EMAILS]
+    assert tickets == [email_hmac(NEW, e) for e in EMAILS]
     # The same person in two sources still joins under the new key.
-    assert contact == tickets[0] != _expected_hash(OLD, EMAILS[0])
+    assert contact == tickets[0] != email_hmac(OLD, EMAILS[0])
     assert history == [(key_fingerprint(OLD), None), (key_fingerprint(NEW), key_fingerprint(OLD))]
 
 

@@ -25,9 +25,16 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from config.settings import PROJECT_ROOT, WAREHOUSE_ENV
-from extracts.ledger import built_definition, has_build, pending_window, record_build
+from extracts.ledger import (
+    built_definition,
+    has_build,
+    pending_corrections,
+    pending_window,
+    record_build,
+)
 from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
+from quality.results import dbt_test_outcomes, write_results
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
@@ -86,17 +93,29 @@ def warehouse_models(
 
     Not partitioned: thousands of per-partition materialisation events would cost more than
     the build itself. The window comes from the load ledger instead (ranges loaded since the
-    last recorded build), so a new day costs a day's work and a re-loaded old day is rebuilt
-    too. The first build, or `full_refresh`, rebuilds everything.
+    last recorded build), so a new day costs a day's work. The first build, `full_refresh`, or
+    a correction (a day re-delivered with other content, or keys re-sent on another day:
+    `pending_corrections`) rebuilds everything, so deleted and changed rows leave every model.
     """
     started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     definition = incremental_definition(dbt_project.manifest_path)
     with warehouse.get_connection() as con:
         window = pending_window(con)
         redefined = has_build(con) and built_definition(con) != definition
-        full_build = config.full_refresh or window is None or not has_build(con) or redefined
+        corrections = pending_corrections(con) if has_build(con) else []
+        full_build = (
+            config.full_refresh
+            or window is None
+            or not has_build(con)
+            or redefined
+            or bool(corrections)
+        )
     if redefined:
         context.log.info("incremental models or macros changed since the last build: full build")
+    if corrections:
+        listed = "; ".join(f"{t} {d}: {why}" for t, d, why in corrections[:10])
+        more = f" (and {len(corrections) - 10} more)" if len(corrections) > 10 else ""
+        context.log.info(f"corrected landing days since the last build, full build: {listed}{more}")
     dbt_vars = (
         {}
         if full_build
@@ -116,12 +135,27 @@ def warehouse_models(
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
+    _record_dbt_tests(invocation, warehouse, context.run.run_id)
     if not invocation.is_successful():
         raise _build_failure(invocation, Path(warehouse.database))
     # Only a build of every model moves the watermark; a subset would leave the others stale.
     if not context.is_subset:
         with warehouse.get_connection() as con:
             record_build(con, started_at, window, full_build, definition)
+
+
+def _record_dbt_tests(invocation: DbtCliInvocation, warehouse: DuckDBResource, run_id: str) -> None:
+    """Append the build's dbt test results to `quality.check_results` (passed or not), so
+    `supportops quality` shows dbt's failures too. A build that died before writing its
+    run_results.json (a crash, a FATAL error) has none to record."""
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except (OSError, ValueError):
+        return
+    outcomes = dbt_test_outcomes(run_results, dict(invocation.manifest))
+    if outcomes:
+        with warehouse.get_connection() as con:
+            write_results(con, outcomes, run_id)
 
 
 def incremental_definition(manifest_path: Path) -> str:

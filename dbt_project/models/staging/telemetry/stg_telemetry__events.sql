@@ -63,7 +63,7 @@ ranked as (
         *,
         row_number() over (
             partition by message_id
-            order by landing_date, source_file, source_line
+            order by landing_date desc, source_file desc, source_line desc
         ) as copy_number
     from renamed
     where message_id in (select message_id from repeated_keys)
@@ -72,7 +72,7 @@ ranked as (
 
 deduplicated as (
 
-    -- the earliest landing of each key
+    -- the newest landing of each key: a record re-sent later is its newer version
     select * from ranked
     where copy_number = 1
 
@@ -96,12 +96,13 @@ select
 
 from deduplicated
 {% if is_incremental() %}
-    -- keep the earliest landing: a copy already stored from an earlier day wins
+    -- keep the newest landing: a copy already stored from a later day wins (a reload of
+    -- an old day must not bring back a version the source has since replaced)
     where not exists (
         select 1
         from {{ this }} as stored
         where
             stored.message_id = deduplicated.message_id
-            and stored.landing_date < deduplicated.landing_date
+            and stored.landing_date > deduplicated.landing_date
     )
 {% endif %}
