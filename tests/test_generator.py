@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from extracts.contracts import ENTITIES, ENTITIES_BY_TABLE, FAULT_KINDS, Entity, landing_path
 from extracts.generator import SCALES, GenerationSummary, GeneratorConfig, generate
@@ -29,8 +30,10 @@ from extracts.generator.names import (
     FIRST_NAMES,
     LAST_NAMES,
 )
+from extracts.generator.realism import measure
 from extracts.generator.text import CORES, LANGUAGES
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT, sentiment_score, tokenize
+from orchestration.cli import app
 
 TINY = replace(SCALES["tiny"], seed=7)
 TINY_FAULTY = replace(TINY, fault_rate=0.02)
@@ -656,3 +659,35 @@ def test_bursts_against_the_accounts_own_baseline_carry_churn_risk(floor: Floor)
     assert own.mean() > 0.005
     assert relative_risk(own) > 1.5
     assert relative_risk(own) > relative_risk(daily["last_14"] >= 4)
+
+
+def test_realism_report_agrees_with_the_frames_and_sources_every_band(floor: Floor) -> None:
+    """The report (DuckDB over the files) against the same figures computed in pandas."""
+    figures = {f.name: f for f in measure(floor.out)}
+    per = floor.per_ticket
+    solved = per.dropna(subset=["solved_at"])
+    handled = per[per["assignments"] > 0]
+    expected = {
+        "resolution time, median": per["hours"].median(),
+        "resolution time, p99": per["hours"].quantile(0.99),
+        "reassignments per agent-handled ticket, mean": (handled["assignments"] - 1).mean(),
+        "reassignments, most on one ticket": (handled["assignments"] - 1).max(),
+        "reopen rate of solved tickets": solved["reopened"].mean(),
+        "CSAT response rate, phone": solved.loc[solved["channel"] == "phone", "responded"].mean(),
+        "phone tickets with more handle time than creation-to-solve": 0.0,
+        "incidents": (floor.world["kind"] == "incident").sum(),
+    }
+    for name, value in expected.items():
+        assert figures[name].value == pytest.approx(value, rel=1e-6), name
+    assert all(f.source for f in figures.values())
+    outside = [f.name for f in figures.values() if f.within is False]
+    assert not outside, outside
+
+
+def test_generate_report_prints_the_figures_beside_their_bands(tmp_path: Path) -> None:
+    args = ["generate", "--out", str(tmp_path), "--scale", "tiny", "--days", "5", "--report"]
+    result = CliRunner().invoke(app, args, terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "Realism" in result.output and "docs/realism.md" in result.output
+    line = next(x for x in result.output.splitlines() if "CSAT response rate, chat" in x)
+    assert "5.0%..45.0%" in line and "survey" in line.lower()

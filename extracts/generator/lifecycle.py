@@ -2,8 +2,11 @@
 
 The path of a ticket is decided at creation: bot conversation (solved by the bot, or
 handed to an agent), agent rounds with escalations matching the planted tier-2/tier-3
-labels, reopen, CSAT, close, and possibly a re-contact days later. Stages loop over a
-handful of reply rounds; within a stage everything is numpy over all tickets at once.
+labels, transfers between agents, waits on the customer (pending) and on engineering (on
+hold), reopen, CSAT, close, and possibly a re-contact days later. Agent time is carved out
+of elapsed time: a reply's handle time always fits after the ticket's previous event.
+Stages loop over a handful of reply rounds; within a stage everything is numpy over all
+tickets at once.
 """
 
 from __future__ import annotations
