@@ -45,7 +45,7 @@ _REOPEN_CATEGORY = np.array([-0.4, 0.3, -0.3, -0.5, 0.65, 0.5, -0.7])
 _PENDING_SHARE = np.array([0.45, 0.15, 0.35, 0.45, 0.0])
 # Reassignments (transfers between agents or groups of the same tier): negative binomial
 # counts with a long tail; breakage and escalated tickets move around more.
-_TRANSFER_MEAN = 0.75
+_TRANSFER_MEAN = 0.6
 _TRANSFER_SHAPE = 0.45
 _TRANSFER_CATEGORY = np.array([-0.2, 0.25, -0.1, -0.4, 0.3, 0.45, -0.3])
 _TRANSFER_CAP = 30
@@ -445,21 +445,33 @@ class _AgentPath:
         self.add(idx, "agent_reply", "agent", self.code(idx), handle=handle)
 
     def transfer(self, j: int) -> None:
-        """Round j's share of the ticket's reassignments: another agent of the same tier
-        (another group) picks it up, minutes later on a live channel, hours by queue."""
+        """Round j's share of the ticket's reassignments: each time another agent of the
+        same tier (another group) picks it up, minutes later on a live channel, about an
+        hour later by queue. All of a round's transfers are drawn at once."""
         rng, rounds = self.rng, self.rounds
         share = (self.transfers * (j + 1)) // rounds - (self.transfers * j) // rounds
         share = np.where(rounds > j, share, 0)
-        for k in range(int(share.max(initial=0))):
-            idx = np.flatnonzero(share > k)
-            m = len(idx)
-            live = ~self.asynchronous[idx]
-            wait = np.where(
-                live, rng.exponential(4 * MINUTE, m) + 20, rng.lognormal(np.log(HOUR), 1.0, m)
+        idx = np.flatnonzero(share)
+        if not len(idx):
+            return
+        each = np.repeat(idx, share[idx])
+        m = len(each)
+        wait = _secs(
+            np.where(
+                self.asynchronous[each],
+                rng.lognormal(np.log(HOUR), 1.0, m),
+                rng.exponential(4 * MINUTE, m) + 20,
             )
-            self.delay(idx, wait, self.business[idx])
-            self.agent[idx] = self.pick_agents(self.tier[idx], m)
-            self.add(idx, "agent_assigned", "agent", self.code(idx))
+        )
+        waited = np.cumsum(wait)
+        first = np.cumsum(share[idx]) - share[idx]  # each ticket's first row in `each`
+        waited -= np.repeat(waited[first] - wait[first], share[idx])
+        at = add_business(self.clock[each], waited, self.business[each])
+        agent = self.pick_agents(self.tier[each], m)
+        self.life.ev.add(self.rows[each], at, "agent_assigned", "agent", self.pop.agent_code(agent))
+        last = first + share[idx] - 1
+        self.clock[idx] = self.last[idx] = at[last]
+        self.agent[idx] = agent[last]
 
     def delay(
         self, idx: np.ndarray, seconds: np.ndarray, business: np.ndarray | None = None

@@ -60,21 +60,23 @@ _BUSINESS_HOURS = "isodow(created_at) <= 5 and hour(created_at) between 8 and 17
 
 
 def _views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """Tickets and events as landed: an injected duplicate counts once, and rows a fault
+    made unreadable (no id or time) are left out."""
     landing, truth = out / "landing", out / "truth"
     con.execute(
         f"""
         create view tickets as
-        select * from read_json('{landing}/helpdesk/*/tickets.jsonl',
+        select distinct on (ticket_id) * from read_json('{landing}/helpdesk/*/tickets.jsonl',
             format='newline_delimited', columns={{'ticket_id': 'BIGINT',
             'created_at': 'TIMESTAMP', 'channel': 'VARCHAR', 'category': 'VARCHAR',
             'tier': 'VARCHAR', 'account_id': 'VARCHAR'}}, ignore_errors=true)
         where ticket_id is not null and created_at is not null;
         create view events as
-        select * from read_json('{landing}/helpdesk/*/ticket_events.jsonl',
+        select distinct on (event_id) * from read_json('{landing}/helpdesk/*/ticket_events.jsonl',
             format='newline_delimited', columns={{'event_id': 'BIGINT', 'ticket_id': 'BIGINT',
             'event_type': 'VARCHAR', 'created_at': 'TIMESTAMP', 'handle_seconds': 'INTEGER',
             'csat_score': 'INTEGER'}}, ignore_errors=true)
-        where ticket_id is not null and created_at is not null;
+        where event_id is not null and ticket_id is not null and created_at is not null;
         create view world as select * from read_parquet('{truth}/world_events.parquet');
         create view account_daily as select * from read_parquet('{truth}/account_daily.parquet');
         """
@@ -228,7 +230,7 @@ def _profile_figures(con: duckdb.DuckDBPyConnection) -> list[Figure]:
             shares.get((channel, tier)),
             "share",
             *(bands[channel] if tier == "standard" else (None, None)),
-            ZENDESK_CHAT if tier == "standard" else PLANTED,
+            PLANTED if tier == "vip" else ZENDESK_CHAT if channel in ("phone", "chat") else ISSUE,
         )
         for channel in ("phone", "chat", "email", "web")
         for tier in ("standard", "vip")

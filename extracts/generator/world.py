@@ -34,6 +34,9 @@ RELEASE_SURGE = {"how_to": 1.35, "bug": 1.6, "feature_request": 1.4}
 _BURST_ONSET = np.array([0.001, 0.015])
 _BURST_DAYS = (3, 10)
 _BURST_MULTIPLIER = (3.0, 6.0)
+# A burst brings at least this many tickets a day, whatever the account's size: a small
+# customer's bad week is a handful of tickets, not a fraction of one.
+_BURST_FLOOR_PER_DAY = 0.4
 
 WORLD_EVENTS_SCHEMA = pa.schema(
     [
@@ -244,13 +247,14 @@ class World:
 
 
 def burst_onsets(
-    rng: np.random.Generator, at_risk: np.ndarray, eligible: np.ndarray
+    rng: np.random.Generator, at_risk: np.ndarray, eligible: np.ndarray, rate: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accounts whose own burst starts today (at-risk ones more often), with its length in
-    days and its multiplier on the account's own ticket rate."""
+    days and its multiplier on the account's own ticket `rate` (tickets a day)."""
     starts = np.flatnonzero(
         eligible & (rng.random(len(at_risk)) < _BURST_ONSET[at_risk.astype(int)])
     )
     length = rng.integers(_BURST_DAYS[0], _BURST_DAYS[1] + 1, len(starts))
-    multiplier = np.round(rng.uniform(*_BURST_MULTIPLIER, len(starts)), 2)
+    multiplier = rng.uniform(*_BURST_MULTIPLIER, len(starts))
+    multiplier = np.round(np.maximum(multiplier, _BURST_FLOOR_PER_DAY / rate[starts]), 2)
     return starts, length, multiplier
