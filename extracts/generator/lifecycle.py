@@ -393,10 +393,8 @@ class _AgentPath:
             )
         )
         mean = _TRANSFER_MEAN * np.exp(_TRANSFER_CATEGORY[t.category[rows]] + 0.5 * tier2)
-        shape = _TRANSFER_SHAPE
-        self.transfers = np.minimum(
-            rng.negative_binomial(shape, shape / (shape + mean)), _TRANSFER_CAP
-        )
+        p = _TRANSFER_SHAPE / (_TRANSFER_SHAPE + mean)
+        self.transfers = np.minimum(rng.negative_binomial(_TRANSFER_SHAPE, p), _TRANSFER_CAP)
 
         self.weight_total = (
             1.0 + 0.7 * (pre + mid + post) + 1.3 * (tier2 + tier3.astype(int)) + 0.6 * self.reopen
@@ -566,8 +564,7 @@ class _AgentPath:
         note = idx[rng.random(m) < 0.7]
         self.delay(note, rng.exponential(60, len(note)) + 5)
         self.add(note, "internal_note", "agent", self.code(note))
-        on_hold = rng.random(m) < 0.5
-        hold = idx[on_hold]
+        hold = idx[rng.random(m) < 0.5]
         self.delay(hold, rng.uniform(2, 30, len(hold)))
         self.add(hold, "status_change", "agent", self.code(hold), status="on_hold")
         # On hold, waiting on engineering or a third party: a day or two, sometimes weeks.

@@ -108,7 +108,8 @@ class Surge:
     """Accounts whose `World.exposure` is below it are affected."""
     start: int
     end: int
-    """Window in epoch seconds; new tickets are spread uniformly over it."""
+    """Window in epoch seconds. An incident's tickets are spread uniformly over it; a
+    release week's follow the usual hours of each day."""
 
 
 class World:
@@ -149,7 +150,9 @@ class World:
                 )
                 for day in range(d, end):
                     self._add(day, surge)
-            self._record("release_week", d * DAY, end * DAY, name=f"release {dates[d]:%Y-%m-%d}")
+            surges = ", ".join(f"{c} x{m}" for c, m in RELEASE_SURGE.items())
+            name = f"release {dates[d]:%Y-%m-%d} ({surges})"
+            self._record("release_week", d * DAY, end * DAY, name=name)
 
         weekdays = [d for d, date in enumerate(dates) if date.weekday() < 5]
         count = rng.poisson(config.days * _INCIDENTS_PER_DAY)
