@@ -528,7 +528,7 @@ def test_resolution_times_have_heavy_tails(floor: Floor) -> None:
     hours = floor.per_ticket["hours"].dropna()
     assert 0.5 < hours.median() < 24
     assert hours.quantile(0.99) > 200
-    assert hours.max() > 20 * 24
+    assert 20 * 24 < hours.max() < 100 * 24  # one wait lasts four weeks at most
     assert 0.5 < (hours <= 24).mean() < 0.8
     # The tail is waiting: on the customer (pending) or on engineering (on hold).
     status = floor.events[floor.events["event_type"] == "status_change"]

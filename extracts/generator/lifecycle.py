@@ -49,6 +49,8 @@ _TRANSFER_MEAN = 0.6
 _TRANSFER_SHAPE = 0.45
 _TRANSFER_CATEGORY = np.array([-0.2, 0.25, -0.1, -0.4, 0.3, 0.45, -0.3])
 _TRANSFER_CAP = 30
+# The longest a ticket waits pending on the requester or on hold in one stretch.
+_LONGEST_WAIT = 28 * DAY
 EVENT_FIELDS = (
     "time",
     "type",
@@ -534,8 +536,10 @@ class _AgentPath:
             rng.exponential(5 * HOUR, m) + MINUTE,
             np.where(phone, rng.exponential(3 * HOUR, m) + 5 * MINUTE, rng.exponential(90, m) + 10),
         )
-        # Waiting on the customer: a long, heavy-tailed dwell (median a day, tail weeks).
-        wait = np.where(pending[idx], rng.lognormal(np.log(20 * HOUR), 1.3, m), wait)
+        # Waiting on the customer: a long, heavy-tailed dwell (median a day, tail weeks),
+        # cut at four weeks, when a help desk's automation would have closed the ticket.
+        dwell = np.minimum(rng.lognormal(np.log(20 * HOUR), 1.3, m), _LONGEST_WAIT)
+        wait = np.where(pending[idx], dwell, wait)
         self.delay(idx, wait)
         contact = self.life.t.contact[self.rows[idx]]
         self.add(
@@ -568,7 +572,9 @@ class _AgentPath:
         self.delay(hold, rng.uniform(2, 30, len(hold)))
         self.add(hold, "status_change", "agent", self.code(hold), status="on_hold")
         # On hold, waiting on engineering or a third party: a day or two, sometimes weeks.
-        self.delay(hold, rng.lognormal(np.log(30 * HOUR), 1.1, len(hold)))
+        self.delay(
+            hold, np.minimum(rng.lognormal(np.log(30 * HOUR), 1.1, len(hold)), _LONGEST_WAIT)
+        )
         self.tier[idx] = tier
         self.agent[idx] = self.pick_agents(tier, m)
         pickup = np.where(
