@@ -42,9 +42,10 @@ _LOGIN, _INVITE, _SYNC, _ERROR = (
     TELEMETRY_EVENTS.index(e) for e in ("login", "invite_sent", "integration_synced", "error")
 )
 _ACTIVE_WEEKDAY, _ACTIVE_WEEKEND, _ACTIVE_HOLIDAY = 0.12, 0.035, 0.08
-# During an outage, users of the accounts it hits see this many times their usual errors,
-# all server-side (5xx), inside the outage window.
-_OUTAGE_ERRORS = 6.0
+# During an outage, users of the accounts it hits see 1 + (the outage's ticket multiplier)
+# times their usual errors that day, mostly server-side (5xx) inside the outage window:
+# plain to see on the day, small against an account's errors over a week, so the errors a
+# churning account's strain brings stay the signal.
 _OUTAGE_CODES = np.array([ERROR_CODES.index(c) for c in ("E500", "E502", "E504")])
 _SESSION_SECONDS = 45 * 60
 _API = PLATFORMS.index("api")
@@ -88,7 +89,7 @@ class Telemetry:
         outages = self.world.incidents(day)
         for outage in outages:
             hit = self.world.exposure[account] < outage.share
-            error_rate = error_rate * np.where(hit, _OUTAGE_ERRORS * outage.multiplier, 1.0)
+            error_rate = error_rate * np.where(hit, 1.0 + outage.multiplier, 1.0)
         n_error = rng.poisson(error_rate)
         per_user = 1 + n_other + n_error
         n = int(per_user.sum())
