@@ -374,6 +374,7 @@ class _AgentPath:
         self.tier_agents = [np.flatnonzero(pop.agent_tier == k) for k in (1, 2, 3)]
         self.agent = self.pick_agents(1, m)
         self.tier = np.ones(m, dtype=np.int64)
+        self.tier3 = tier3
         self.channel = t.channel[rows]
 
         extra = np.where(
@@ -507,7 +508,7 @@ class _AgentPath:
             if j:
                 kind = self.kind_at(j)
                 active = self.rounds > j
-                self.normal_round(np.flatnonzero(active & (kind == 1)), pending)
+                self.normal_round(np.flatnonzero(active & (kind == 1)), pending, j)
                 esc = np.flatnonzero(active & (kind >= 2))
                 self.escalation_round(esc, kind[esc])
             self.transfer(j)
@@ -526,7 +527,13 @@ class _AgentPath:
         life.final_solve[self.rows] = self.clock
         life.reopened[self.rows[self.reopen]] = True
 
-    def normal_round(self, idx: np.ndarray, pending: np.ndarray) -> None:
+    def may_wait_long(self, idx: np.ndarray, j: int) -> np.ndarray:
+        """Whether round j of `idx` may start after a long wait: not before a tier-3
+        escalation, which comes within days of creation as before (the escalation label
+        matures when a ticket has been open two weeks)."""
+        return ~self.tier3[idx] | (j >= self.bounds[3][idx])
+
+    def normal_round(self, idx: np.ndarray, pending: np.ndarray, j: int) -> None:
         """The requester answers (after days when the ticket was pending on them), the
         agent replies."""
         rng, m = self.rng, len(idx)
@@ -539,7 +546,7 @@ class _AgentPath:
         # Waiting on the customer: a long, heavy-tailed dwell (median a day, tail weeks),
         # cut at four weeks, when a help desk's automation would have closed the ticket.
         dwell = np.minimum(rng.lognormal(np.log(20 * HOUR), 1.3, m), _LONGEST_WAIT)
-        wait = np.where(pending[idx], dwell, wait)
+        wait = np.where(pending[idx] & self.may_wait_long(idx, j), dwell, wait)
         self.delay(idx, wait)
         contact = self.life.t.contact[self.rows[idx]]
         self.add(
@@ -571,10 +578,11 @@ class _AgentPath:
         hold = idx[rng.random(m) < 0.5]
         self.delay(hold, rng.uniform(2, 30, len(hold)))
         self.add(hold, "status_change", "agent", self.code(hold), status="on_hold")
-        # On hold, waiting on engineering or a third party: a day or two, sometimes weeks.
-        self.delay(
-            hold, np.minimum(rng.lognormal(np.log(30 * HOUR), 1.1, len(hold)), _LONGEST_WAIT)
-        )
+        # On hold, waiting on engineering or a third party: a day or two, sometimes weeks
+        # (a short hand-over when the ticket still goes on to tier 3).
+        dwell = np.minimum(rng.lognormal(np.log(30 * HOUR), 1.1, len(hold)), _LONGEST_WAIT)
+        final = (tier[np.isin(idx, hold)] == 3) | ~self.tier3[hold]
+        self.delay(hold, np.where(final, dwell, dwell / 20))
         self.tier[idx] = tier
         self.agent[idx] = self.pick_agents(tier, m)
         pickup = np.where(
