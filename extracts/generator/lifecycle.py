@@ -44,11 +44,12 @@ _REOPEN_CATEGORY = np.array([-0.4, 0.3, -0.3, -0.5, 0.65, 0.5, -0.7])
 # Probability that a reply round starts with the ticket pending on the requester, by channel.
 _PENDING_SHARE = np.array([0.45, 0.15, 0.35, 0.45, 0.0])
 # Reassignments (transfers between agents or groups of the same tier): negative binomial
-# counts with a long tail; breakage and escalated tickets move around more.
+# counts with a long tail; breakage and escalated tickets move around more. The cap keeps
+# one ticket's transfers from doubling a small world's events of a day (the volume gate).
 _TRANSFER_MEAN = 0.6
 _TRANSFER_SHAPE = 0.45
 _TRANSFER_CATEGORY = np.array([-0.2, 0.25, -0.1, -0.4, 0.3, 0.45, -0.3])
-_TRANSFER_CAP = 30
+_TRANSFER_CAP = 12
 # The longest a ticket waits pending on the requester or on hold in one stretch.
 _LONGEST_WAIT = 28 * DAY
 EVENT_FIELDS = (
