@@ -62,11 +62,20 @@ def generate(
             "`supportops sources load`).",
         ),
     ] = "native",
+    report: Annotated[
+        bool,
+        typer.Option(
+            "--report",
+            help="After generating, print the realism report: the world's distributions "
+            "beside published reference bands and their sources (docs/realism.md).",
+        ),
+    ] = False,
 ) -> None:
     """Write synthetic helpdesk, CRM and telemetry extracts, one folder per day.
 
-    Ground truth (churn and escalation probabilities, labels, the fault manifest) goes to
-    OUT/truth/, which the pipeline never reads.
+    Ground truth (churn and escalation probabilities, labels, world events such as
+    incidents and holidays, the fault manifest) goes to OUT/truth/, which the pipeline
+    never reads.
     """
     from dataclasses import replace
 
@@ -91,6 +100,8 @@ def generate(
         fault_kinds=_parse_kinds(fault_kinds),
         **{k: v for k, v in overrides.items() if v is not None},
     )
+    if report and kinds:
+        raise typer.BadParameter("--report reads the native landing files; drop --format")
     if kinds and config.fault_rate:
         raise typer.BadParameter(
             "faults are injected into native files only; use --fault-rate 0 with a connector "
@@ -126,6 +137,21 @@ def generate(
         f"{summary.seconds:.1f} s, {tickets / max(summary.seconds, 1e-9) * 60:,.0f} tickets/min; "
         f"faults injected: {summary.faults or 'none'}"
     )
+    if report:
+        _print_realism(out)
+
+
+def _print_realism(out: Path) -> None:
+    from extracts.generator.realism import measure
+
+    table = Table(title="Realism: the generated world beside reference bands (docs/realism.md)")
+    for column in ("figure", "value", "band", "in band", "source"):
+        table.add_column(column, justify="right" if column in ("value", "band") else "left")
+    for f in measure(out):
+        band = "" if f.low is None and f.high is None else f"{f.format(f.low)}..{f.format(f.high)}"
+        within = {True: "yes", False: "NO", None: ""}[f.within]
+        table.add_row(f.name, f.format(f.value), band, within, f.source)
+    console.print(table)
 
 
 def _landed_range(landing_dir: Path) -> tuple[str, str]:

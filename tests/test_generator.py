@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from extracts.contracts import ENTITIES, ENTITIES_BY_TABLE, FAULT_KINDS, Entity, landing_path
 from extracts.generator import SCALES, GenerationSummary, GeneratorConfig, generate
@@ -29,8 +30,10 @@ from extracts.generator.names import (
     FIRST_NAMES,
     LAST_NAMES,
 )
+from extracts.generator.realism import measure
 from extracts.generator.text import CORES, LANGUAGES
 from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT, sentiment_score, tokenize
+from orchestration.cli import app
 
 TINY = replace(SCALES["tiny"], seed=7)
 TINY_FAULTY = replace(TINY, fault_rate=0.02)
@@ -116,7 +119,7 @@ def test_same_config_gives_identical_bytes_and_rerun_replaces_output(
     generate(TINY_FAULTY, again)
     assert not stale.exists()
     expected = _digest(faulty.out_dir)
-    assert len(expected) == 6 * TINY.days + 4
+    assert len(expected) == 6 * TINY.days + 5  # the day files and five truth files
     assert _digest(again) == expected
 
 
@@ -457,3 +460,241 @@ def test_manifest_rows_point_at_lines_that_show_the_fault(
         every = _read(faulty.out_dir, entity, typed=False)
         counts = every[entity.key[0]].astype(str).value_counts()
         assert (counts[rows["key"]] == 1).all()
+
+
+# -- a realistic support floor (issue 20) -------------------------------------------------
+
+# Long enough for holidays (Good Friday, Easter Monday, Memorial Day), several incidents and
+# release weeks, and 90-day churn labels after a 60-day ticket baseline.
+FLOOR = GeneratorConfig(accounts=600, start=dt.date(2026, 2, 2), days=200, seed=5)
+
+
+@dataclass
+class Floor:
+    out: Path
+    tickets: pd.DataFrame
+    events: pd.DataFrame
+    per_ticket: pd.DataFrame
+    world: pd.DataFrame
+
+
+@pytest.fixture(scope="module")
+def floor(tmp_path_factory: pytest.TempPathFactory) -> Floor:
+    out = generate(FLOOR, tmp_path_factory.mktemp("floor")).out_dir
+    tickets = _read(out, ENTITIES_BY_TABLE["helpdesk_tickets"])
+    events = _read(out, ENTITIES_BY_TABLE["helpdesk_ticket_events"])
+    events = events.sort_values(["ticket_id", "created_at", "event_id"], ignore_index=True)
+    kind = events["event_type"]
+    per_ticket = tickets.set_index("ticket_id")[["created_at", "channel", "category", "tier"]]
+    grouped = events.assign(
+        solved_at=events["created_at"].where(kind == "solved"),
+        assigned=kind == "agent_assigned",
+        reopened=kind == "reopened",
+        responded=kind == "csat_response",
+    ).groupby("ticket_id")
+    per_ticket = per_ticket.join(
+        pd.DataFrame(
+            {
+                "solved_at": grouped["solved_at"].max(),
+                "handle": grouped["handle_seconds"].sum(),
+                "assignments": grouped["assigned"].sum(),
+                "reopened": grouped["reopened"].any(),
+                "responded": grouped["responded"].any(),
+            }
+        )
+    )
+    per_ticket["hours"] = (per_ticket["solved_at"] - per_ticket["created_at"]).dt.total_seconds()
+    per_ticket["hours"] /= 3600
+    world = pd.read_parquet(out / "truth" / "world_events.parquet")
+    return Floor(out, tickets, events, per_ticket, world)
+
+
+def test_handle_time_fits_in_the_interval_it_was_spent_in(floor: Floor) -> None:
+    """Before: 61% of phone replies claimed more handle time than had passed since the
+    previous event, 66% of phone and 79% of chat tickets more than their whole life."""
+    events = floor.events
+    gap = events.groupby("ticket_id")["created_at"].diff().dt.total_seconds()
+    touches = events["handle_seconds"].notna()
+    assert touches.sum() > 10_000
+    assert (events.loc[touches, "handle_seconds"] <= gap[touches]).all()
+    solved = floor.per_ticket.dropna(subset=["solved_at"])
+    solved = solved[solved["handle"] > 0]
+    assert set(solved["channel"]) == {"email", "chat", "phone", "web", "bot"}
+    assert (solved["handle"] <= solved["hours"] * 3600).all()
+
+
+def test_resolution_times_have_heavy_tails(floor: Floor) -> None:
+    """Before: median 0.31 h, p99 111 h, nothing past 12 days, 84% within 24 h."""
+    hours = floor.per_ticket["hours"].dropna()
+    assert 0.5 < hours.median() < 24
+    assert hours.quantile(0.99) > 200
+    assert 20 * 24 < hours.max() < 100 * 24  # one wait lasts four weeks at most
+    assert 0.5 < (hours <= 24).mean() < 0.8
+    # The tail is waiting: on the customer (pending) or on engineering (on hold).
+    status = floor.events[floor.events["event_type"] == "status_change"]
+    waited = set(status.loc[status["status"].isin(["pending", "on_hold"]), "ticket_id"])
+    slowest = hours[hours > hours.quantile(0.99)].index
+    assert np.isin(slowest, list(waited)).mean() > 0.9
+    # ... but a tier-3 escalation still comes within days (its label matures at 14 days).
+    tier3 = floor.events[floor.events["to_tier"] == 3].set_index("ticket_id")["created_at"]
+    since = (tier3 - floor.per_ticket.loc[tier3.index, "created_at"]).dt.total_seconds()
+    assert len(since) > 100 and since.max() < 14 * 86_400
+
+
+def test_reassignments_average_about_one_with_a_tail_past_ten(floor: Floor) -> None:
+    """Before: mean 0.23, max 2."""
+    handled = floor.per_ticket[floor.per_ticket["assignments"] > 0]
+    reassignments = handled["assignments"] - 1
+    assert 0.7 < reassignments.mean() < 1.4
+    assert reassignments.max() > 10
+    assert (reassignments == 0).mean() > 0.4  # most tickets still stay with one agent
+
+
+def test_reopen_rates_are_lower_and_differ_by_channel_and_category(floor: Floor) -> None:
+    """Before: 4.4% everywhere (4.2-4.8% by channel and tier)."""
+    solved = floor.per_ticket.dropna(subset=["solved_at"])
+    assert 0.01 < solved["reopened"].mean() < 0.04
+    by_channel = solved.groupby("channel")["reopened"].mean()
+    by_category = solved.groupby("category")["reopened"].mean()
+    assert by_channel["email"] > 1.5 * by_channel["phone"]
+    assert by_category["bug"] > 1.6 * by_category["how_to"]
+    assert by_channel.max() - by_channel.min() > 0.015
+    assert by_category.max() - by_category.min() > 0.03
+
+
+def test_intake_hours_follow_each_channels_staffing(floor: Floor) -> None:
+    """Before: 61.65% in business hours for every channel and both tiers."""
+    created = floor.tickets["created_at"]
+    business = (created.dt.dayofweek < 5) & created.dt.hour.between(8, 17)
+    share = business.groupby([floor.tickets["channel"], floor.tickets["tier"]]).mean()
+    for live in ("phone", "chat"):
+        assert share[live, "standard"] > 0.8
+        assert share[live, "standard"] - share[live, "vip"] > 0.2
+    for spread in ("email", "web"):
+        assert 0.35 < share[spread, "standard"] < 0.65
+    weekend = floor.tickets[created.dt.dayofweek >= 5]
+    standard = weekend[weekend["tier"] == "standard"]["channel"].value_counts(normalize=True)
+    assert standard["phone"] < 0.15  # standard phone lines are closed at weekends
+
+
+def test_daily_volume_has_incidents_holidays_and_release_weeks(floor: Floor) -> None:
+    """Before: weekday CV 8.2% against 6.7% for pure Poisson, and no spikes."""
+    world = floor.world
+    assert {"holiday", "incident", "release_week", "account_burst"} <= set(world["kind"])
+    tickets = floor.tickets.assign(d=floor.tickets["created_at"].dt.date)
+    weekday = tickets[floor.tickets["created_at"].dt.dayofweek < 5]
+    daily = weekday.groupby("d").size()
+    holidays = set(world.loc[world["kind"] == "holiday", "start_at"].dt.date)
+    assert {dt.date(2026, 4, 3), dt.date(2026, 4, 6), dt.date(2026, 5, 25)} <= holidays
+    ordinary = daily[~daily.index.isin(holidays)]
+    assert ordinary.std() / ordinary.mean() > 1.5 / np.sqrt(ordinary.mean())
+    assert daily[daily.index.isin(holidays)].mean() < 0.8 * ordinary.median()
+
+    by_category = weekday.groupby(["d", "category"]).size()
+    incidents = world[world["kind"] == "incident"]
+    assert len(incidents) >= 3
+    for row in incidents.itertuples():
+        usual = by_category.xs(row.category, level="category").median()
+        day = by_category[row.start_at.date(), row.category]
+        assert 1.6 < day / usual < 7, row
+        # The outage shows in the product's telemetry: 5xx errors inside its window.
+        [errors] = duckdb.sql(
+            f"""
+            SELECT count(*) FILTER (WHERE timestamp >= '{row.start_at}'
+                                      AND timestamp < '{row.end_at}') AS inside,
+                   count(*) AS day
+            FROM read_parquet('{floor.out}/landing/telemetry/{row.start_at.date()}/events.parquet')
+            WHERE error_code IN ('E500', 'E502', 'E504')
+            """
+        ).fetchall()
+        assert errors[0] > 0.6 * errors[1]
+
+    releases = world[world["kind"] == "release_week"]
+    in_release = np.zeros(len(tickets), bool)
+    for row in releases.itertuples():
+        in_release |= (tickets["created_at"] >= row.start_at.tz_localize(None)) & (
+            tickets["created_at"] < row.end_at.tz_localize(None)
+        )
+    surge = tickets["category"].isin(["how_to", "bug", "feature_request"])
+    assert surge[in_release].mean() > surge[~in_release].mean() + 0.04
+
+
+def test_csat_response_rates_differ_by_channel(floor: Floor) -> None:
+    """Before: 24-26% on every channel."""
+    solved = floor.per_ticket.dropna(subset=["solved_at"])
+    rate = solved.groupby("channel")["responded"].mean()
+    assert rate["chat"] > rate["email"] > rate["phone"]
+    assert rate.max() - rate.min() > 0.15
+    assert rate.between(0.08, 0.4).all()
+
+
+def test_bursts_against_the_accounts_own_baseline_carry_churn_risk(floor: Floor) -> None:
+    """Before: the seed's rule (4+ tickets in 14 days) had relative risk 0.82 because volume
+    grows with account size. A burst measured against the account's own 60-day rate is the
+    signal; every planted burst is in truth/world_events.parquet."""
+    bursts = floor.world[floor.world["kind"] == "account_burst"]
+    assert len(bursts) > 50 and bursts["account_id"].notna().all()
+    tickets = floor.tickets.assign(d=pd.to_datetime(floor.tickets["created_at"].dt.date))
+    inside = outside = 0.0
+    for row in bursts.head(60).itertuples():
+        mine = tickets[tickets["account_id"] == row.account_id]
+        during = mine["d"].between(row.start_at.tz_localize(None), row.end_at.tz_localize(None))
+        days = (row.end_at - row.start_at).days
+        inside += during.sum() / days
+        outside += (~during).sum() / (FLOOR.days - days)
+    assert inside > 2.5 * outside
+
+    daily = pd.read_parquet(floor.out / "truth" / "account_daily.parquet")
+    daily["d"] = pd.to_datetime(daily["date"])
+    counts = tickets.groupby(["account_id", "d"]).size().rename("n")
+    daily = daily.join(counts, on=["account_id", "d"]).fillna({"n": 0})
+    daily = daily.sort_values(["account_id", "d"])
+    rolling = daily.groupby("account_id")["n"]
+    daily["last_14"] = rolling.transform(lambda n: n.rolling(14, min_periods=14).sum())
+    daily["last_60"] = rolling.transform(lambda n: n.rolling(60, min_periods=60).sum())
+    daily = daily.dropna(subset=["last_60"])
+    own = (daily["last_14"] >= 3) & (daily["last_14"] >= 2.5 * daily["last_60"] * 14 / 60)
+    size = daily["last_14"] >= 4
+    assert own.mean() > 0.005
+
+    def relative_risk(outcome: pd.Series, flag: pd.Series) -> float:
+        return outcome[flag].mean() / outcome[~flag].mean()
+
+    # The planted state behind churn, on every day; and churn itself where labelled.
+    at_risk = daily["at_risk"].astype(bool)
+    assert relative_risk(at_risk, own) > max(2.5, relative_risk(at_risk, size))
+    labelled = daily["churned_within_90d"].notna()
+    churned = daily.loc[labelled, "churned_within_90d"].astype(bool)
+    assert relative_risk(churned, own[labelled]) > max(1.1, relative_risk(churned, size[labelled]))
+
+
+def test_realism_report_agrees_with_the_frames_and_sources_every_band(floor: Floor) -> None:
+    """The report (DuckDB over the files) against the same figures computed in pandas."""
+    figures = {f.name: f for f in measure(floor.out)}
+    per = floor.per_ticket
+    solved = per.dropna(subset=["solved_at"])
+    handled = per[per["assignments"] > 0]
+    expected = {
+        "resolution time, median": per["hours"].median(),
+        "resolution time, p99": per["hours"].quantile(0.99),
+        "reassignments per agent-handled ticket, mean": (handled["assignments"] - 1).mean(),
+        "reassignments, most on one ticket": (handled["assignments"] - 1).max(),
+        "reopen rate of solved tickets": solved["reopened"].mean(),
+        "CSAT response rate, phone": solved.loc[solved["channel"] == "phone", "responded"].mean(),
+        "phone tickets with more handle time than creation-to-solve": 0.0,
+        "incidents": (floor.world["kind"] == "incident").sum(),
+    }
+    for name, value in expected.items():
+        assert figures[name].value == pytest.approx(value, rel=1e-6), name
+    assert all(f.source for f in figures.values())
+    outside = [f.name for f in figures.values() if f.within is False]
+    assert not outside, outside
+
+
+def test_generate_report_prints_the_figures_beside_their_bands(tmp_path: Path) -> None:
+    args = ["generate", "--out", str(tmp_path), "--scale", "tiny", "--days", "5", "--report"]
+    result = CliRunner().invoke(app, args, terminal_width=250)
+    assert result.exit_code == 0, result.output
+    assert "Realism" in result.output and "docs/realism.md" in result.output
+    line = next(x for x in result.output.splitlines() if "CSAT response rate, chat" in x)
+    assert "5.0%..45.0%" in line and "survey" in line.lower()

@@ -66,6 +66,7 @@ _STREAMS = {
     "lifecycle": 5,
     "telemetry": 6,
     "faults": 7,
+    "world": 8,
 }
 
 

@@ -40,6 +40,7 @@ from extracts.generator.population import (
     churn_probability,
 )
 from extracts.generator.telemetry import Telemetry
+from extracts.generator.world import World
 from extracts.generator.writers import LandingWriter
 
 ACCOUNT_DAILY_SCHEMA = pa.schema(
@@ -80,9 +81,10 @@ def generate(
     churn_day, reason = _churn_outcomes(pop, config)
     start_epoch = epoch_seconds(config.start)
     chain = LatentChain(pop, config)
-    desk = Helpdesk(pop, config.seed, start_epoch, config.days)
+    world = World(config, pop.n)
+    desk = Helpdesk(pop, config.seed, start_epoch, config.days, world)
     crm = Crm(pop, config.seed, start_epoch // DAY)
-    telemetry = Telemetry(pop, config.seed, start_epoch)
+    telemetry = Telemetry(pop, config.seed, start_epoch, world)
     faults = FaultInjector(config)
     summary = GenerationSummary(out_dir=out_dir, days=config.days)
     summary.rows = dict.fromkeys((e.table for e in ENTITIES), 0)
@@ -124,6 +126,7 @@ def generate(
             if progress is not None:
                 progress(d + 1, config.days)
 
+    pq.write_table(world.table(), truth / "world_events.parquet")
     pq.write_table(
         _accounts_truth(pop, churn_day, reason, config.start), truth / "accounts.parquet"
     )

@@ -22,7 +22,13 @@ from extracts.contracts import (
     TICKET_STATUSES,
     TIERS,
 )
-from extracts.generator.clock import DAY, seconds_in_day
+from extracts.generator.clock import (
+    DAY,
+    ROUND_THE_CLOCK,
+    SPREAD,
+    STAFFED,
+    ticket_seconds_in_day,
+)
 from extracts.generator.columns import format_timestamps, labels, labels_or_null
 from extracts.generator.config import stream
 from extracts.generator.lifecycle import (
@@ -36,9 +42,24 @@ from extracts.generator.lifecycle import (
 )
 from extracts.generator.population import LatentChain, Population, categorical
 from extracts.generator.text import CLOSER_POOL, CORE_POOL, OPENER_POOL, REPLY_POOL, SUBJECT_POOL
+from extracts.generator.world import HOLIDAY_VOLUME, Surge, World, burst_onsets
 
-# Channel mix (email, chat, phone, web, bot) by tier (standard, vip): VIPs phone more.
-_CHANNEL_SHARES = np.array([[0.31, 0.15, 0.23, 0.12, 0.19], [0.26, 0.15, 0.36, 0.10, 0.13]])
+# Channel mix (email, chat, phone, web, bot) by tier (standard, vip) and day (weekday,
+# weekend): VIPs phone more; at weekends standard phone and chat lines are mostly closed.
+_CHANNEL_SHARES = np.array(
+    [
+        [[0.31, 0.15, 0.23, 0.12, 0.19], [0.40, 0.08, 0.10, 0.17, 0.25]],
+        [[0.26, 0.15, 0.36, 0.10, 0.13], [0.28, 0.15, 0.32, 0.11, 0.14]],
+    ]
+)
+# Hour-of-day intake profile by tier and channel (see clock.py): standard live channels
+# arrive in staffed hours, VIP live lines round the clock, email, web and bot spread out.
+_INTAKE_PROFILE = np.array(
+    [
+        [SPREAD, STAFFED, STAFFED, SPREAD, SPREAD],
+        [SPREAD, ROUND_THE_CLOCK, ROUND_THE_CLOCK, SPREAD, SPREAD],
+    ]
+)
 # Category mix by channel (billing, technical, account_access, how_to, bug, integration,
 # feature_request): the bot attracts simple questions, the phone urgent breakage.
 _CATEGORY_SHARES = np.array(
@@ -55,7 +76,12 @@ _CATEGORY_SEVERITY = np.array([0.0, 0.35, 0.2, -0.5, 0.45, 0.3, -0.7])
 # about +0.3): low ~20%, normal ~50%, high ~22%, urgent ~8%.
 _PRIORITY_CUTS = np.array([-0.84, 0.52, 1.41]) + 0.3
 _BOT_FIRST_SHARE = np.array([0.0, 0.25, 0.0, 0.40, 1.0])
-_WEEKDAY_VOLUME, _WEEKEND_VOLUME = 1.15, 0.45
+# Share of a day's tickets in each category, over the weekday channel mix of standard
+# accounts: the base a category surge (incident, release) multiplies.
+_CATEGORY_MIX = _CHANNEL_SHARES[0, 0] @ _CATEGORY_SHARES
+# Organic volume by day type; bursts, incidents and release weeks come on top (about 15%
+# of the tickets), so the total stays what the demo's time budget was sized for.
+_WEEKDAY_VOLUME, _WEEKEND_VOLUME = 0.95, 0.37
 _AT_RISK_BURST = 2.5  # extra ticket rate of an account at full strain
 
 # Planted escalation model: logit P(escalated to tier 3 during the ticket's life), from
@@ -73,8 +99,13 @@ _TIER2_SHIFT = 1.15  # logit P(tier 2 or above) = logit P(tier 3) + shift
 class Helpdesk:
     """Day-by-day ticket simulation with buffers of future events and re-contacts."""
 
-    def __init__(self, pop: Population, seed: int, start_epoch: int, days: int) -> None:
+    def __init__(
+        self, pop: Population, seed: int, start_epoch: int, days: int, world: World
+    ) -> None:
         self.pop = pop
+        self.world = world
+        self.burst_until = np.zeros(pop.n, dtype=np.int64)
+        self.burst_multiplier = np.ones(pop.n)
         self.seed = seed
         self.start_epoch = start_epoch
         self.days = days
@@ -89,24 +120,21 @@ class Helpdesk:
         )
 
     def new_tickets(self, day: int, weekend: bool, chain: LatentChain) -> Tickets:
-        """Today's tickets (organic and due re-contacts) with their lifecycles scheduled."""
+        """Today's tickets (organic, surges and due re-contacts) with their lifecycles
+        scheduled."""
         rng = stream(self.seed, "tickets", day)
         pop = self.pop
-        rate = pop.ticket_rate * (_WEEKEND_VOLUME if weekend else _WEEKDAY_VOLUME)
-        counts = rng.poisson(rate * (1.0 + _AT_RISK_BURST * chain.strain) * chain.alive)
-        account = np.repeat(np.arange(pop.n), counts)
-        n = len(account)
-        pick = (rng.random(n) * pop.contact_count[account]).astype(np.int64)
-        unset = np.full(n, -1, dtype=np.int64)
-        organic = Intake(
-            account=account,
-            contact=pop.contact_start[account] + pick,
-            created=self.start_epoch + day * DAY + seconds_in_day(rng, n, weekend),
-            channel=unset,
-            category=unset,
-            recontact=np.zeros(n, dtype=bool),
-        )
-        intake = Intake.concat([organic, *self.future_intake.pop(day, [])])
+        volume = _WEEKEND_VOLUME if weekend else _WEEKDAY_VOLUME
+        if day in self.world.holiday and not weekend:
+            volume *= HOLIDAY_VOLUME
+        self._start_bursts(day, chain)
+        burst = np.where(self.burst_until > day, self.burst_multiplier, 1.0)
+        rate = pop.ticket_rate * volume * (1.0 + _AT_RISK_BURST * chain.strain) * burst
+        rate *= chain.alive
+        counts = rng.poisson(rate)
+        organic = self._intake(rng, np.repeat(np.arange(pop.n), counts), day, weekend)
+        surges = [self._surge(rng, s, rate, day, weekend) for s in self.world.surges.get(day, [])]
+        intake = Intake.concat([organic, *surges, *self.future_intake.pop(day, [])])
         intake = intake.take(np.flatnonzero(chain.alive[intake.account]))
         intake = intake.take(np.argsort(intake.created, kind="stable"))
         tickets = self._attributes(rng, intake, chain)
@@ -116,6 +144,57 @@ class Helpdesk:
         self._schedule_recontacts(outcome.recontacts)
         return tickets
 
+    def _start_bursts(self, day: int, chain: LatentChain) -> None:
+        """Per-account bursts: a few days at a multiple of the account's own ticket rate."""
+        eligible = chain.alive & (self.burst_until <= day)
+        rows, length, multiplier = burst_onsets(
+            stream(self.seed, "world", day), chain.at_risk, eligible, self.pop.ticket_rate
+        )
+        self.burst_until[rows] = day + length
+        self.burst_multiplier[rows] = multiplier
+        self.world.record_bursts(self.pop.account_id, rows, day, length, multiplier)
+
+    def _intake(
+        self,
+        rng: np.random.Generator,
+        account: np.ndarray,
+        day: int,
+        weekend: bool,
+        category: int = -1,
+        window: tuple[int, int] | None = None,
+    ) -> Intake:
+        """New tickets of `account` (one per entry): contact, channel and creation time by
+        the channel's hour profile, or uniform within `window` (an outage)."""
+        pop, n = self.pop, len(account)
+        vip = pop.vip[account].astype(int)
+        channel = categorical(rng, _CHANNEL_SHARES[vip, int(weekend)])
+        if window is None:
+            created = self.start_epoch + day * DAY
+            created += ticket_seconds_in_day(rng, _INTAKE_PROFILE[vip, channel], weekend)
+        else:
+            created = rng.integers(*window, n)
+        pick = (rng.random(n) * pop.contact_count[account]).astype(np.int64)
+        return Intake(
+            account=account,
+            contact=pop.contact_start[account] + pick,
+            created=created,
+            channel=channel,
+            category=np.full(n, category, dtype=np.int64),
+            recontact=np.zeros(n, dtype=bool),
+        )
+
+    def _surge(
+        self, rng: np.random.Generator, surge: Surge, rate: np.ndarray, day: int, weekend: bool
+    ) -> Intake:
+        """Extra tickets of the surge's category from the accounts it hits: the category's
+        volume of the day is `multiplier` times its usual."""
+        hit = self.world.exposure < surge.share
+        boost = (surge.multiplier - 1.0) / surge.share
+        extra = rate * _CATEGORY_MIX[surge.category] * boost * hit
+        account = np.repeat(np.arange(self.pop.n), rng.poisson(extra))
+        window = (surge.start, surge.end) if surge.share < 1.0 else None
+        return self._intake(rng, account, day, weekend, surge.category, window)
+
     def _attributes(self, rng: np.random.Generator, intake: Intake, chain: LatentChain) -> Tickets:
         pop = self.pop
         n = len(intake)
@@ -123,9 +202,7 @@ class Helpdesk:
         vip = pop.vip[account]
         at_risk = chain.at_risk[account]
         strain = chain.strain[account]
-        channel = np.where(
-            intake.channel >= 0, intake.channel, categorical(rng, _CHANNEL_SHARES[vip.astype(int)])
-        )
+        channel = intake.channel
         category = np.where(
             intake.category >= 0, intake.category, categorical(rng, _CATEGORY_SHARES[channel])
         )

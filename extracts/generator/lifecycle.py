@@ -2,8 +2,11 @@
 
 The path of a ticket is decided at creation: bot conversation (solved by the bot, or
 handed to an agent), agent rounds with escalations matching the planted tier-2/tier-3
-labels, reopen, CSAT, close, and possibly a re-contact days later. Stages loop over a
-handful of reply rounds; within a stage everything is numpy over all tickets at once.
+labels, transfers between agents, waits on the customer (pending) and on engineering (on
+hold), reopen, CSAT, close, and possibly a re-contact days later. Agent time is carved out
+of elapsed time: a reply's handle time always fits after the ticket's previous event.
+Stages loop over a handful of reply rounds; within a stage everything is numpy over all
+tickets at once.
 """
 
 from __future__ import annotations
@@ -30,7 +33,25 @@ _BOT_SOLVE_PRIORITY = np.array([0.3, 0.0, -0.6, -1.5])
 # category and escalation effects; tuned so AHT lands near phone 6.5, chat 12, email 5 min.
 _HANDLE_BASE = np.array([270.0, 660.0, 355.0, 270.0, 560.0])
 _HANDLE_CATEGORY = np.array([0.9, 1.15, 0.85, 0.85, 1.2, 1.25, 0.75])
-CSAT_RESPONSE_RATE = 0.25
+# Share of solved tickets whose requester answers the survey, by channel (email, chat,
+# phone, web, bot): in-conversation surveys (chat, bot) are answered most, post-call ones
+# least (docs/realism.md gives the sources).
+CSAT_RESPONSE_RATE = np.array([0.20, 0.33, 0.12, 0.22, 0.30])
+# Reopen (the requester answers a solved ticket) by channel and category, on the logit
+# scale: asynchronous answers and breakage (bugs, integrations) come back more often.
+_REOPEN_CHANNEL = np.array([0.3, -0.3, -0.6, 0.35, 0.0])
+_REOPEN_CATEGORY = np.array([-0.4, 0.3, -0.3, -0.5, 0.65, 0.5, -0.7])
+# Probability that a reply round starts with the ticket pending on the requester, by channel.
+_PENDING_SHARE = np.array([0.45, 0.15, 0.35, 0.45, 0.0])
+# Reassignments (transfers between agents or groups of the same tier): negative binomial
+# counts with a long tail; breakage and escalated tickets move around more. The cap keeps
+# one ticket's transfers from doubling a small world's events of a day (the volume gate).
+_TRANSFER_MEAN = 0.6
+_TRANSFER_SHAPE = 0.45
+_TRANSFER_CATEGORY = np.array([-0.2, 0.25, -0.1, -0.4, 0.3, 0.45, -0.3])
+_TRANSFER_CAP = 12
+# The longest a ticket waits pending on the requester or on hold in one stretch.
+_LONGEST_WAIT = 28 * DAY
 EVENT_FIELDS = (
     "time",
     "type",
@@ -61,7 +82,6 @@ class Intake:
     contact: np.ndarray
     created: np.ndarray
     channel: np.ndarray
-    """-1 where still to be drawn."""
     category: np.ndarray
     recontact: np.ndarray
 
@@ -264,7 +284,7 @@ class _Lifecycle:
         self.automated[contained] = True
 
         # Some bot resolutions bounce: the requester replies and the ticket goes to an agent.
-        bounce = rng.random(len(contained)) < sigmoid(-3.0 + 0.7 * t.frustration[contained])
+        bounce = rng.random(len(contained)) < sigmoid(-3.3 + 0.7 * t.frustration[contained])
         bounced = contained[bounce]
         at = self.final_solve[bounced] + _secs(rng.uniform(HOUR, 48 * HOUR, len(bounced)))
         ev.add(
@@ -284,7 +304,7 @@ class _Lifecycle:
     def survey(self, came_back: np.ndarray) -> None:
         """CSAT after the final solve: automated and human resolutions score differently."""
         t, rng = self.t, self.rng
-        rows = np.flatnonzero(rng.random(len(t)) < CSAT_RESPONSE_RATE)
+        rows = np.flatnonzero(rng.random(len(t)) < CSAT_RESPONSE_RATE[t.channel])
         m = len(rows)
         logit = (
             np.where(self.automated[rows], 2.1, 2.25)
@@ -345,6 +365,8 @@ class _AgentPath:
         self.rows = rows
         self.start = start
         self.clock = start.copy()
+        self.last = start.copy()
+        """Time of the ticket's latest event: a touch's handle time fits after it."""
         self.asynchronous = asynchronous
         self.vip = t.vip[rows]
         self.phone = t.channel[rows] == PHONE
@@ -352,6 +374,9 @@ class _AgentPath:
         tier2, tier3 = t.tier2[rows], t.tier3[rows]
         self.tier_agents = [np.flatnonzero(pop.agent_tier == k) for k in (1, 2, 3)]
         self.agent = self.pick_agents(1, m)
+        self.tier = np.ones(m, dtype=np.int64)
+        self.tier3 = tier3
+        self.channel = t.channel[rows]
 
         extra = np.where(
             rng.random(m) < np.where(asynchronous, 0.8, 0.88), 0, 1 + rng.poisson(0.5, m)
@@ -362,8 +387,18 @@ class _AgentPath:
         self.bounds = np.cumsum([1 + pre, tier2, mid, tier3], axis=0)
         self.rounds = self.bounds[-1] + post
         self.reopen = may_reopen & (
-            rng.random(m) < sigmoid(-3.3 + 0.6 * t.frustration[rows] + 0.4 * tier2)
+            rng.random(m)
+            < sigmoid(
+                -3.75
+                + _REOPEN_CHANNEL[self.channel]
+                + _REOPEN_CATEGORY[t.category[rows]]
+                + 0.6 * t.frustration[rows]
+                + 0.4 * tier2
+            )
         )
+        mean = _TRANSFER_MEAN * np.exp(_TRANSFER_CATEGORY[t.category[rows]] + 0.5 * tier2)
+        p = _TRANSFER_SHAPE / (_TRANSFER_SHAPE + mean)
+        self.transfers = np.minimum(rng.negative_binomial(_TRANSFER_SHAPE, p), _TRANSFER_CAP)
 
         self.weight_total = (
             1.0 + 0.7 * (pre + mid + post) + 1.3 * (tier2 + tier3.astype(int)) + 0.6 * self.reopen
@@ -402,6 +437,43 @@ class _AgentPath:
     ) -> None:
         """Log an event for path rows `idx` at their current clock."""
         self.life.ev.add(self.rows[idx], self.clock[idx], kind, actor_type, actor, **kw)
+        self.last[idx] = self.clock[idx]
+
+    def reply(self, idx: np.ndarray, weight: float) -> None:
+        """An agent reply ending a touch: its handle time is carved out of the time since
+        the ticket's previous event (the reply waits for the work when it must)."""
+        handle = self.handle(idx, weight)
+        self.clock[idx] = np.maximum(self.clock[idx], self.last[idx] + handle)
+        self.add(idx, "agent_reply", "agent", self.code(idx), handle=handle)
+
+    def transfer(self, j: int) -> None:
+        """Round j's share of the ticket's reassignments: each time another agent of the
+        same tier (another group) picks it up, minutes later on a live channel, about an
+        hour later by queue. All of a round's transfers are drawn at once."""
+        rng, rounds = self.rng, self.rounds
+        share = (self.transfers * (j + 1)) // rounds - (self.transfers * j) // rounds
+        share = np.where(rounds > j, share, 0)
+        idx = np.flatnonzero(share)
+        if not len(idx):
+            return
+        each = np.repeat(idx, share[idx])
+        m = len(each)
+        wait = _secs(
+            np.where(
+                self.asynchronous[each],
+                rng.lognormal(np.log(HOUR), 1.0, m),
+                rng.exponential(4 * MINUTE, m) + 20,
+            )
+        )
+        waited = np.cumsum(wait)
+        first = np.cumsum(share[idx]) - share[idx]  # each ticket's first row in `each`
+        waited -= np.repeat(waited[first] - wait[first], share[idx])
+        at = add_business(self.clock[each], waited, self.business[each])
+        agent = self.pick_agents(self.tier[each], m)
+        self.life.ev.add(self.rows[each], at, "agent_assigned", "agent", self.pop.agent_code(agent))
+        last = first + share[idx] - 1
+        self.clock[idx] = self.last[idx] = at[last]
+        self.agent[idx] = agent[last]
 
     def delay(
         self, idx: np.ndarray, seconds: np.ndarray, business: np.ndarray | None = None
@@ -428,22 +500,24 @@ class _AgentPath:
         )
         self.clock = add_business(self.start, _secs(frt * rng.uniform(0.1, 0.7, m)), self.business)
         self.add(everyone, "agent_assigned", "agent", self.code(everyone))
-        replied = np.maximum(add_business(self.start, _secs(frt), self.business), self.clock + 1)
-        self.clock = replied
-        self.add(
-            everyone, "agent_reply", "agent", self.code(everyone), handle=self.handle(everyone, 1.0)
-        )
-        life.first_wait[self.rows] = replied - self.start
+        self.clock = np.maximum(add_business(self.start, _secs(frt), self.business), self.clock + 1)
+        self.reply(everyone, 1.0)
+        life.first_wait[self.rows] = self.clock - self.start
 
         pending = np.zeros(m, dtype=bool)
         for j in range(int(self.rounds.max(initial=0))):
             if j:
                 kind = self.kind_at(j)
                 active = self.rounds > j
-                self.normal_round(np.flatnonzero(active & (kind == 1)), pending)
+                self.normal_round(np.flatnonzero(active & (kind == 1)), pending, j)
                 esc = np.flatnonzero(active & (kind >= 2))
                 self.escalation_round(esc, kind[esc])
-            pending = (self.rounds > j + 1) & (self.kind_at(j + 1) == 1) & (rng.random(m) < 0.4)
+            self.transfer(j)
+            pending = (
+                (self.rounds > j + 1)
+                & (self.kind_at(j + 1) == 1)
+                & (rng.random(m) < _PENDING_SHARE[self.channel])
+            )
             idx = np.flatnonzero(pending)
             self.delay(idx, rng.uniform(2, 30, len(idx)))
             self.add(idx, "status_change", "agent", self.code(idx), status="pending")
@@ -454,7 +528,15 @@ class _AgentPath:
         life.final_solve[self.rows] = self.clock
         life.reopened[self.rows[self.reopen]] = True
 
-    def normal_round(self, idx: np.ndarray, pending: np.ndarray) -> None:
+    def may_wait_long(self, idx: np.ndarray, j: int) -> np.ndarray:
+        """Whether round j of `idx` may start after a long wait: not before a tier-3
+        escalation, which comes within days of creation as before (the escalation label
+        matures when a ticket has been open two weeks)."""
+        return ~self.tier3[idx] | (j >= self.bounds[3][idx])
+
+    def normal_round(self, idx: np.ndarray, pending: np.ndarray, j: int) -> None:
+        """The requester answers (after days when the ticket was pending on them), the
+        agent replies."""
         rng, m = self.rng, len(idx)
         asynchronous, phone, vip = self.asynchronous[idx], self.phone[idx], self.vip[idx]
         wait = np.where(
@@ -462,6 +544,10 @@ class _AgentPath:
             rng.exponential(5 * HOUR, m) + MINUTE,
             np.where(phone, rng.exponential(3 * HOUR, m) + 5 * MINUTE, rng.exponential(90, m) + 10),
         )
+        # Waiting on the customer: a long, heavy-tailed dwell (median a day, tail weeks),
+        # cut at four weeks, when a help desk's automation would have closed the ticket.
+        dwell = np.minimum(rng.lognormal(np.log(20 * HOUR), 1.3, m), _LONGEST_WAIT)
+        wait = np.where(pending[idx] & self.may_wait_long(idx, j), dwell, wait)
         self.delay(idx, wait)
         contact = self.life.t.contact[self.rows[idx]]
         self.add(
@@ -479,7 +565,7 @@ class _AgentPath:
             np.where(phone, rng.exponential(30 * MINUTE, m) + MINUTE, rng.exponential(40, m) + 5),
         )
         self.delay(idx, reply, self.business[idx])
-        self.add(idx, "agent_reply", "agent", self.code(idx), handle=self.handle(idx, 0.7))
+        self.reply(idx, 0.7)
 
     def escalation_round(self, idx: np.ndarray, tier: np.ndarray) -> None:
         """Escalate, hand over (note, maybe on hold), and the higher tier replies."""
@@ -493,6 +579,12 @@ class _AgentPath:
         hold = idx[rng.random(m) < 0.5]
         self.delay(hold, rng.uniform(2, 30, len(hold)))
         self.add(hold, "status_change", "agent", self.code(hold), status="on_hold")
+        # On hold, waiting on engineering or a third party: a day or two, sometimes weeks
+        # (a short hand-over when the ticket still goes on to tier 3).
+        dwell = np.minimum(rng.lognormal(np.log(30 * HOUR), 1.1, len(hold)), _LONGEST_WAIT)
+        final = (tier[np.isin(idx, hold)] == 3) | ~self.tier3[hold]
+        self.delay(hold, np.where(final, dwell, dwell / 20))
+        self.tier[idx] = tier
         self.agent[idx] = self.pick_agents(tier, m)
         pickup = np.where(
             vip, rng.exponential(30 * MINUTE, m) + MINUTE, rng.lognormal(np.log(1.5 * HOUR), 0.8, m)
@@ -503,7 +595,7 @@ class _AgentPath:
             vip, rng.exponential(45 * MINUTE, m) + MINUTE, rng.lognormal(np.log(2 * HOUR), 0.8, m)
         )
         self.delay(idx, reply, ~vip)
-        self.add(idx, "agent_reply", "agent", self.code(idx), handle=self.handle(idx, 1.3))
+        self.reply(idx, 1.3)
 
     def reopen_round(self, idx: np.ndarray) -> None:
         """The requester replies to a solved ticket; the same agent picks it up again."""
@@ -524,6 +616,6 @@ class _AgentPath:
             rng.exponential(20 * MINUTE, m) + 30,
         )
         self.delay(idx, reply, self.business[idx])
-        self.add(idx, "agent_reply", "agent", self.code(idx), handle=self.handle(idx, 0.6))
+        self.reply(idx, 0.6)
         self.delay(idx, rng.uniform(5, 120, m))
         self.add(idx, "solved", "agent", self.code(idx), status="solved")
