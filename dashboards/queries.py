@@ -275,8 +275,9 @@ def champion_evaluations(db: Serving) -> pd.DataFrame:
            FROM ml.evaluations AS e
            JOIN ml.model_versions AS v USING (task, version)
            WHERE v.status = 'champion'
-           ORDER BY e.task, list_position(['model', 'logistic', 'ceiling'], e.scorer) NULLS LAST,
-                    e.scorer""",
+           ORDER BY e.task,
+                    CASE e.scorer WHEN 'model' THEN 0 WHEN 'logistic' THEN 1
+                                  WHEN 'ceiling' THEN 3 ELSE 2 END""",
     )
 
 

@@ -14,7 +14,6 @@ import pandas as pd
 
 from ml.model import FeatureSet, TaskSpec
 
-
 # Everything in these lists is known at the start of the as-of day (or at ticket creation).
 # history_days is left out: it only says how old the warehouse is, not the account. ARR and
 # seats are left out as raw numbers: with a few hundred churners they single out accounts

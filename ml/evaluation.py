@@ -110,8 +110,10 @@ def threshold_for_precision(
     precision = hits / flagged
     ok = last & (flagged >= min(min_flagged, len(s)))
     reached = ok & (precision >= target)
-    i = int(np.flatnonzero(reached)[-1]) if reached.any() else int(
-        np.flatnonzero(ok)[np.argmax(precision[ok])]
+    i = (
+        int(np.flatnonzero(reached)[-1])
+        if reached.any()
+        else int(np.flatnonzero(ok)[np.argmax(precision[ok])])
     )
     return {
         "target_precision": float(target),
@@ -163,7 +165,9 @@ def ceiling(task: str, test_frame: pd.DataFrame, truth_dir: Path | str) -> dict[
 
 def scorer_table(trained: TrainedModel) -> pd.DataFrame:
     """One row per scorer (`scorer` column) from the model card's test metrics."""
-    return pd.DataFrame.from_dict(trained.metrics, orient="index").rename_axis("scorer").reset_index()
+    return (
+        pd.DataFrame.from_dict(trained.metrics, orient="index").rename_axis("scorer").reset_index()
+    )
 
 
 def complete_card(

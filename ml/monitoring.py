@@ -49,7 +49,9 @@ def recent_tickets(con: duckdb.DuckDBPyConnection, days: int = RECENT_TICKET_DAY
 REFERENCE_ROWS = 2_000
 
 
-def reference_sample(batch: pd.DataFrame, rows: int = REFERENCE_ROWS, seed: int = 0) -> pd.DataFrame:
+def reference_sample(
+    batch: pd.DataFrame, rows: int = REFERENCE_ROWS, seed: int = 0
+) -> pd.DataFrame:
     """A sample of the population a model scores when it is registered: what later batches
     are compared with (drift) and what reasons measure against."""
     return batch.sample(n=min(rows, len(batch)), random_state=seed)

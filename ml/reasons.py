@@ -94,9 +94,7 @@ def contributions(
     against `population` (default: the model's reference, the recent scored population)."""
     columns = trained.features.columns
     population = trained.reference if population is None else population
-    background = population[columns].sample(
-        n=min(BACKGROUND_ROWS, len(population)), random_state=0
-    )
+    background = population[columns].sample(n=min(BACKGROUND_ROWS, len(population)), random_state=0)
     x = frame[columns].reset_index(drop=True)
     n, b = len(x), len(background)
     risk = trained.raw.predict_proba(x)[:, 1]
@@ -245,9 +243,7 @@ def top_reasons(
     k: int = 3,
 ) -> list[list[str]]:
     """Plain-language reasons per row (`pick_features`); shares are of `population`."""
-    numeric = [
-        f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])
-    ]
+    numeric = [f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])]
     sorted_values = {f: _sorted_known(population[f]) for f in numeric}
     medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
     picked = pick_features(spec, frame, contributions, medians, k)

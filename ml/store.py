@@ -67,7 +67,9 @@ def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
     have = {c for (c,) in con.execute(
         "SELECT column_name FROM information_schema.columns "
         "WHERE table_schema = ? AND table_name = ?", [ML_SCHEMA, table]).fetchall()}  # fmt: skip
-    for name, kind in con.execute("SELECT column_name, column_type FROM (DESCRIBE _frame)").fetchall():
+    for name, kind in con.execute(
+        "SELECT column_name, column_type FROM (DESCRIBE _frame)"
+    ).fetchall():
         if name not in have:
             con.execute(f'ALTER TABLE {ML_SCHEMA}.{table} ADD COLUMN "{name}" {kind}')
 

@@ -32,16 +32,38 @@ def triage_rule(frame: pd.DataFrame) -> np.ndarray:
 
 # Directions a CSM would sign off on: more tickets, breaches, escalations, errors or
 # negative tickets never lower the risk; more use, users, CSAT or tenure never raise it.
-_RAISES = (
-    "tickets_7d tickets_14d tickets_30d negative_tickets_30d negative_sentiment_share_30d "
-    "sla_breaches_30d escalations_30d tier3_escalations_30d errors_7d errors_28d "
-    "tickets_per_seat_30d errors_per_event_28d renewal_within_90d renewal_within_90d_manual"
-).split()
-_LOWERS = (
-    "csat_avg_30d csat_trend_30d events_7d usage_change_7d_vs_prior_28d active_users_7d "
-    "active_users_28d feature_breadth_28d seat_utilization events_per_seat_7d tenure_days "
-    "days_to_renewal auto_renew usage_vs_peak_90d usage_vs_avg_90d"
-).split()
+_RAISES = [
+    "tickets_7d",
+    "tickets_14d",
+    "tickets_30d",
+    "negative_tickets_30d",
+    "negative_sentiment_share_30d",
+    "sla_breaches_30d",
+    "escalations_30d",
+    "tier3_escalations_30d",
+    "errors_7d",
+    "errors_28d",
+    "tickets_per_seat_30d",
+    "errors_per_event_28d",
+    "renewal_within_90d",
+    "renewal_within_90d_manual",
+]
+_LOWERS = [
+    "csat_avg_30d",
+    "csat_trend_30d",
+    "events_7d",
+    "usage_change_7d_vs_prior_28d",
+    "active_users_7d",
+    "active_users_28d",
+    "feature_breadth_28d",
+    "seat_utilization",
+    "events_per_seat_7d",
+    "tenure_days",
+    "days_to_renewal",
+    "auto_renew",
+    "usage_vs_peak_90d",
+    "usage_vs_avg_90d",
+]
 
 TICKET_BURST = Signal(
     "ticket_burst",

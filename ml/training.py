@@ -32,8 +32,11 @@ from threadpoolctl import threadpool_limits
 
 from ml.datasets import Split, group_folds, random_split, thin_snapshots, time_split
 from ml.evaluation import evaluate
-from ml.model import FeatureSet, TaskSpec
-from ml.model import TrainedModel  # re-exported: models stored before the move need it
+from ml.model import (
+    FeatureSet,
+    TaskSpec,
+    TrainedModel,  # re-exported: models stored before the move need it
+)
 
 Kind = Literal["hgb", "logistic"]
 SplitKind = Literal["time", "random"]
@@ -56,8 +59,8 @@ CANDIDATES: dict[str, list[dict[str, Any]]] = {
     "logistic": [
         {"C": 0.003},
         {"C": 0.5},
-        {"C": 0.01, "l1_ratio": 1.0, "solver": "saga"},
-        {"C": 0.03, "l1_ratio": 1.0, "solver": "saga"},
+        {"C": 0.01, "l1_ratio": 1.0, "solver": "liblinear"},
+        {"C": 0.03, "l1_ratio": 1.0, "solver": "liblinear"},
     ],
     "hgb": [{}, {"max_leaf_nodes": 3, "max_iter": 100}],
 }
@@ -169,7 +172,9 @@ def _usable(features: FeatureSet, frame: pd.DataFrame) -> FeatureSet:
     return FeatureSet([c for c in features.numeric if known[c]], list(features.categorical))
 
 
-def _split(frame: pd.DataFrame, spec: TaskSpec, split: SplitKind, seed: int, test_days: int | None) -> Split:
+def _split(
+    frame: pd.DataFrame, spec: TaskSpec, split: SplitKind, seed: int, test_days: int | None
+) -> Split:
     if split == "time":
         return time_split(frame, spec, test_days=test_days)
     if split == "random":
@@ -234,7 +239,6 @@ def train(
     started = time.perf_counter()
     fit = thin_snapshots(parts.train, spec)
     features = _usable(spec.features, fit)
-    cols = features.columns
     y = {"train": fit[spec.label].to_numpy(bool), "test": parts.test[spec.label].to_numpy(bool)}
     for name, labels in y.items():
         if labels.all() or not labels.any():

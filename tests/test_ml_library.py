@@ -27,7 +27,8 @@ def _loans(n: int = 2_000, seed: int = 3) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "loan_id": [f"L{i:05d}" for i in range(n)],
-            "applied_on": pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D"),
+            "applied_on": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 200, n), "D"),
             "income": income,
             "debt_ratio": debt_ratio,
             "late_payments": late,

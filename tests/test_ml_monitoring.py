@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from ml.drift import DriftResult
-from ml.tasks import TASKS
 from ml.monitoring import NO_CHAMPION, SIGNALS, LivePerformance, Monitoring, live_performance
+from ml.tasks import TASKS
 
 
 def _drift(drifted: list[str], columns: list[str], threshold: float = 0.3) -> DriftResult:

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from ml.evaluation import calibration_table, metrics, threshold_for_precision, top_decile_lift
-from ml.tasks import health_score_risk, triage_rule
 from ml.scoring import sla_risk
+from ml.tasks import health_score_risk, triage_rule
 
 
 def test_top_decile_lift_counts_ties_at_their_average_rate() -> None:
