@@ -268,11 +268,13 @@ def top_reasons(
 
 def explain(trained: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """The id column(s) with reason_1..reason_k (None where fewer features raise the risk)."""
+    key = trained.spec.id_columns[0]
+    if frame.empty:  # nothing to explain (an empty outreach list): no model call
+        return pd.DataFrame(columns=[key, *(f"reason_{i + 1}" for i in range(k))])
     population = trained.reference
     pushes = contributions(trained, frame, population)
     reasons = top_reasons(trained.spec, frame, pushes, population, k)
     padded = [row + [None] * (k - len(row)) for row in reasons]
     table = pd.DataFrame(padded, columns=[f"reason_{i + 1}" for i in range(k)], index=frame.index)
-    key = trained.spec.id_columns[0]
     table.insert(0, key, frame[key].to_numpy())
     return table.reset_index(drop=True)

@@ -532,7 +532,11 @@ def outreach(
     if output_format == "json":
         print(frame.to_json(orient="records", date_format="iso", indent=2))
         return
-    table = Table(title=f"Outreach list: top {len(frame)} accounts by revenue at risk")
+    table = Table(
+        title=f"Outreach list: top {len(frame)} accounts by revenue at risk",
+        caption=f"expected churns among them {frame['churn_probability'].sum():.1f}, "
+        f"revenue at risk ${frame['revenue_at_risk'].sum():,.0f}",
+    )
     for column in ("rank", "account", "owner", "segment", "ARR", "churn p", "at risk",
                    "health", "reasons"):  # fmt: skip
         table.add_column(column, overflow="fold")

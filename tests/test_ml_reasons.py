@@ -101,3 +101,9 @@ def test_a_ticket_burst_is_the_first_reason() -> None:
         "ticket burst: 5 tickets in the last 14 days (the 4-in-two-weeks rule fires)"
     )
     assert reasons["reason_2"].startswith("22 active users in the last 28 days, fewer than 92%")
+
+
+def test_no_rows_no_reasons() -> None:
+    empty = explain(MODEL, _rows(tickets_14d=[], csat_trend_30d=[], active_users_28d=[], plan=[]))
+    assert list(empty.columns) == ["account_id", "reason_1", "reason_2", "reason_3"]
+    assert empty.empty
