@@ -25,6 +25,17 @@ from ml.model import TaskSpec, TrainedModel
 
 # Population rows each feature is swapped with: enough for a stable average.
 BACKGROUND_ROWS = 40
+# Features that say the same thing in a CSM's words: one reason per group (the strongest).
+_SAME_REASON = {
+    **dict.fromkeys(
+        ("days_to_renewal", "renewal_within_90d", "renewal_within_90d_manual"), "renewal"
+    ),
+    **dict.fromkeys(("tickets_7d", "tickets_14d", "tickets_30d"), "tickets"),
+    **dict.fromkeys(
+        ("usage_change_7d_vs_prior_28d", "usage_vs_peak_90d", "usage_vs_avg_90d"), "usage"
+    ),
+}
+
 # Contributions below this (probability points) are noise, not reasons.
 MIN_CONTRIBUTION = 0.001
 
@@ -149,8 +160,20 @@ def pick_features(
         ]
         behavioural = [f for f in ranked if f not in firmographic]
         chosen = fired + (behavioural or [f for f in ranked if f in firmographic])
-        picked.append(chosen[:k])
+        picked.append(_one_per_group(chosen)[:k])
     return picked
+
+
+def _one_per_group(features: list[str]) -> list[str]:
+    """The first feature of each `_SAME_REASON` group (features keep their order)."""
+    seen: set[str] = set()
+    kept = []
+    for feature in features:
+        group = _SAME_REASON.get(feature, feature)
+        if group not in seen:
+            seen.add(group)
+            kept.append(feature)
+    return kept
 
 
 def top_features(contributions: pd.DataFrame, k: int = 3) -> list[list[str]]:

@@ -107,3 +107,26 @@ def test_no_rows_no_reasons() -> None:
     empty = explain(MODEL, _rows(tickets_14d=[], csat_trend_30d=[], active_users_28d=[], plan=[]))
     assert list(empty.columns) == ["account_id", "reason_1", "reason_2", "reason_3"]
     assert empty.empty
+
+
+def test_one_reason_per_group_of_features_that_say_the_same() -> None:
+    features = FeatureSet(["tickets_7d", "tickets_14d", "renewal_within_90d"], ["plan"])
+    spec = TaskSpec("churn", features, "churned", ("account_id",), signals=(TICKET_BURST,))
+    population = _population().assign(tickets_7d=0, renewal_within_90d=False)
+
+    class Counts:
+        def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
+            risk = 0.05 + 0.01 * x["tickets_7d"] + 0.02 * x["tickets_14d"]
+            risk = (risk + 0.1 * x["renewal_within_90d"].astype(float)).to_numpy(float)
+            return np.c_[1 - risk, risk]
+
+    model = SimpleNamespace(spec=spec, features=features, raw=Counts(), reference=population)
+    rows = _rows(tickets_7d=[3], tickets_14d=[5], renewal_within_90d=[True], plan=["annual"])
+    rows["days_to_renewal"] = 40
+    reasons = explain(model, rows).iloc[0].tolist()
+    # the burst (tickets_14d) speaks for the ticket counts: tickets_7d adds no second reason
+    assert reasons[1:] == [
+        "ticket burst: 5 tickets in the last 14 days (the 4-in-two-weeks rule fires)",
+        "renewal due in 40 days",
+        None,
+    ]
