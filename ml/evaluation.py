@@ -211,9 +211,3 @@ def live_performance(
     if len(rows) < min_rows or y.sum() < min_positives or y.all():
         return None
     return metrics(y, trained.predict(rows))
-
-
-def calibration_on_test(trained: TrainedModel) -> pd.DataFrame:
-    """`calibration_table` of the model on its own test window."""
-    y = trained.test_frame[trained.spec.label].to_numpy(bool)
-    return calibration_table(y, trained.predict(trained.test_frame))

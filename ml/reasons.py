@@ -176,16 +176,6 @@ def _one_per_group(features: list[str]) -> list[str]:
     return kept
 
 
-def top_features(contributions: pd.DataFrame, k: int = 3) -> list[list[str]]:
-    """Per row, up to k features with the largest positive contribution, largest first."""
-    values = contributions.to_numpy(float)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
-    names = np.asarray(contributions.columns)
-    return [
-        [names[j] for j in row if values[i, j] > MIN_CONTRIBUTION] for i, row in enumerate(order)
-    ]
-
-
 def _share(population: np.ndarray, value: float, above: bool) -> int:
     """Whole percent of the sorted population strictly below (above=True) or above value."""
     n = len(population)
