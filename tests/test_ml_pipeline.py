@@ -237,6 +237,8 @@ def _shifted(batch: pd.DataFrame) -> pd.DataFrame:
     for column in USAGE:
         shifted[column] = shifted[column].astype(float) * 0.5
     prior_week = shifted["events_prior_28d"].astype(float) / 4
+    # no prior use: null, as the warehouse's nullif division gives (not infinity)
+    prior_week = prior_week.where(prior_week > 0)
     shifted["usage_change_7d_vs_prior_28d"] = (shifted["events_7d"] - prior_week) / prior_week
     shifted["events_per_seat_7d"] = shifted["events_per_seat_7d"].astype(float) * 0.5
     for column in TICKETS:
