@@ -245,6 +245,11 @@ def _shifted(batch: pd.DataFrame) -> pd.DataFrame:
         shifted[column] = shifted[column].astype(float) * 2 + 1
     shifted["tickets_per_seat_30d"] = shifted["tickets_per_seat_30d"].astype(float) * 2
     shifted["days_to_renewal"] = shifted["days_to_renewal"] % 90
+    shifted["renewal_within_90d"] = shifted["days_to_renewal"].between(0, 89)
+    manual = ~shifted["auto_renew"].astype("boolean").fillna(False)
+    shifted["renewal_within_90d_manual"] = shifted["renewal_within_90d"] & manual
+    for column in ("usage_vs_peak_90d", "usage_vs_avg_90d"):
+        shifted[column] = shifted[column].astype(float) * 0.5
     return shifted
 
 
