@@ -62,6 +62,11 @@ class Settings:
     performance_drop: float
     """Relative fall of live PR AUC (on newly matured labels) below the model's test PR AUC
     at which retraining starts."""
+    outreach_per_owner: int
+    """Accounts one owner can work in a week: the outreach list's cap per owner."""
+    outreach_target_precision: float
+    """Share of listed accounts that should be real churn risks: the churn probability
+    threshold of the outreach list is the lowest that reached it on the model's test rows."""
     sources_file: Path
     """`sources.yml`: the connector exports that feed landing sources (absent: native only)."""
     duckdb_memory_limit: str
@@ -99,7 +104,7 @@ def _pii_key(demo: bool) -> bytes:
 
 
 def _from_environment() -> Settings:
-    """The settings the environment gives now (ten lookups: cheap enough for every call)."""
+    """The settings the environment gives now (a dozen lookups: cheap enough for every call)."""
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
     engine = os.environ.get(QUALITY_ENGINE_ENV, "gx")
     if engine not in ("gx", "sql"):
@@ -122,6 +127,8 @@ def _from_environment() -> Settings:
         quality_engine=engine,
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
         performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
+        outreach_per_owner=int(os.environ.get("SUPPORTOPS_OUTREACH_PER_OWNER", "4")),
+        outreach_target_precision=float(os.environ.get("SUPPORTOPS_OUTREACH_PRECISION", "0.2")),
         sources_file=_path("SUPPORTOPS_SOURCES", "sources.yml"),
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )

@@ -12,6 +12,7 @@ Why it is shaped this way:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -266,17 +267,33 @@ def model_versions(db: Serving) -> pd.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def champion_evaluations(db: Serving) -> pd.DataFrame:
-    """Each champion's metrics beside the logistic baseline, the health score and the ceiling."""
+    """Each champion's metrics beside the logistic, its rule baseline and the ceiling."""
     return _frame(
         db,
-        """SELECT e.task, e.version, e.scorer, e.roc_auc, e.pr_auc, e.brier, e.top_decile_lift,
-                  e.rows, e.positives
+        """SELECT e.task, e.version, e.scorer, e.roc_auc, e.pr_auc, e.brier, e.base_rate_brier,
+                  e.top_decile_lift, e.rows, e.positives
            FROM ml.evaluations AS e
            JOIN ml.model_versions AS v USING (task, version)
            WHERE v.status = 'champion'
            ORDER BY e.task,
-                    list_position(['model', 'logistic_baseline', 'health_score', 'ceiling'], e.scorer)""",
+                    CASE e.scorer WHEN 'model' THEN 0 WHEN 'logistic' THEN 1
+                                  WHEN 'ceiling' THEN 3 ELSE 2 END""",
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def champion_signals(db: Serving) -> pd.DataFrame:
+    """Each champion's named signals (the ticket burst) against the model, from its card."""
+    frame = _frame(
+        db,
+        "SELECT task, version, card FROM ml.model_versions WHERE status = 'champion' ORDER BY task",
+    )
+    rows = [
+        {"task": r.task, "signal": name, **numbers}
+        for r in frame.itertuples()
+        for name, numbers in json.loads(r.card).get("signals", {}).items()
+    ]
+    return pd.DataFrame(rows)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -9,20 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class FeatureSet:
-    """Model inputs by kind: numeric columns are imputed (and scaled), categoricals encoded."""
-
-    numeric: list[str]
-    categorical: list[str]
-
-    @property
-    def columns(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
-
+from ml.model import FeatureSet, TaskSpec
 
 # Everything in these lists is known at the start of the as-of day (or at ticket creation).
 # history_days is left out: it only says how old the warehouse is, not the account. ARR and
@@ -56,8 +46,14 @@ ACCOUNT_FEATURES = FeatureSet(
         "tenure_days",
         "days_to_renewal",
         "auto_renew",
+        "renewal_within_90d",
+        "renewal_within_90d_manual",
+        "usage_vs_peak_90d",
+        "usage_vs_avg_90d",
     ],
-    categorical=["segment", "industry", "region", "tier", "plan"],
+    # Industry and region are left out: they say nothing a CSM can act on, and with a few
+    # hundred churners the booster used them to single out accounts.
+    categorical=["segment", "tier", "plan"],
 )
 
 TICKET_FEATURES = FeatureSet(
@@ -112,7 +108,10 @@ TICKET_FEATURES = FeatureSet(
 MIN_HISTORY_DAYS = 35
 
 # Per-seat and per-event ratios: the level of use against the account's size, which a tree
-# cannot divide out of two raw columns.
+# cannot divide out of two raw columns. A renewal inside the churn horizon is when most
+# churn happens (a lapse), above all without auto-renew: a flag the logistic cannot carve
+# out of days_to_renewal. Last week's use against the account's own 90-day peak and mean
+# (rows up to the as-of day only) shows a decline that began more than a month ago.
 ACTIVE_ACCOUNT_ROWS = """
     select
         features.*,
@@ -120,12 +119,23 @@ ACTIVE_ACCOUNT_ROWS = """
         features.tickets_30d / nullif(features.seats, 0) as tickets_per_seat_30d,
         features.errors_28d / nullif(features.events_7d + features.events_prior_28d, 0)
             as errors_per_event_28d,
+        coalesce(features.days_to_renewal between 0 and 89, false) as renewal_within_90d,
+        coalesce(features.days_to_renewal between 0 and 89 and not features.auto_renew, false)
+            as renewal_within_90d_manual,
+        features.events_7d / nullif(max(features.events_7d) over recent, 0)
+            as usage_vs_peak_90d,
+        features.events_7d / nullif(avg(features.events_7d) over recent, 0)
+            as usage_vs_avg_90d,
         health.health_score,
         health.health_band
     from features.feat_account_daily as features
     inner join features.health_score_daily as health
         on features.account_id = health.account_id and features.as_of_date = health.as_of_date
     where features.account_status = 'active' and features.subscription_status = 'active'
+    window recent as (
+        partition by features.account_id order by features.as_of_date
+        range between interval 90 days preceding and current row
+    )
 """
 
 
@@ -151,7 +161,8 @@ def churn_dataset(
         data_end as (
             select max(last_snapshot_date) as newest_snapshot from marts.dim_accounts
         ),
-        rows as ({ACTIVE_ACCOUNT_ROWS} and features.history_days >= $min_history)
+        active as ({ACTIVE_ACCOUNT_ROWS}),
+        rows as (select * from active where history_days >= $min_history)
         select
             rows.*,
             exists (
@@ -193,21 +204,27 @@ def escalation_dataset(con: duckdb.DuckDBPyConnection, *, maturity_days: int = 1
 
 @dataclass(frozen=True)
 class Split:
-    """Time windows of one dataset; each frame holds only rows with mature labels."""
+    """Training and test rows of one dataset (rows with mature labels only).
+
+    Validation is not a window here: training cuts the training rows into group folds
+    (`group_folds`), so selection and calibration use every training row out of fold.
+    """
 
     train: pd.DataFrame
-    valid: pd.DataFrame
     test: pd.DataFrame
-    date_column: str
+    date_column: str | None
+    kind: str
 
     def windows(self) -> dict[str, dict[str, str]]:
-        """First and last date of each part, for the model card."""
+        """First and last date of each part, for the model card (empty without dates)."""
+        if self.date_column is None:
+            return {}
         return {
             name: {
                 "start": _iso(part[self.date_column].min()),
                 "end": _iso(part[self.date_column].max()),
             }
-            for name, part in (("train", self.train), ("valid", self.valid), ("test", self.test))
+            for name, part in (("train", self.train), ("test", self.test))
         }
 
 
@@ -215,30 +232,65 @@ def _iso(value: object) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def time_split(
-    frame: pd.DataFrame, date_column: str, *, test_days: int, valid_days: int, gap_days: int
-) -> Split:
-    """Newest mature `test_days` are test; validation ends `gap_days` before the test starts.
-
-    The gap is the label horizon: a validation row as of D looks at [D, D + gap), which
-    then ends before the test window opens, so no outcome is seen twice. Train is
-    everything before validation.
-    """
-    mature = frame[frame["label_mature"]]
+def mature_rows(frame: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
+    """Rows whose label can no longer change (all rows when the spec names no such column)."""
+    mature = frame if spec.mature_column is None else frame[frame[spec.mature_column]]
     if mature.empty:
-        raise ValueError("no rows with mature labels")
-    dates = pd.to_datetime(mature[date_column]).dt.normalize()
-    test_start = dates.max() - pd.Timedelta(days=test_days - 1)
-    valid_end = test_start - pd.Timedelta(days=gap_days)
-    valid_start = valid_end - pd.Timedelta(days=valid_days - 1)
-    train = mature[dates < valid_start]
+        raise ValueError(f"{spec.name}: no rows with mature labels")
+    return mature
+
+
+def time_split(frame: pd.DataFrame, spec: TaskSpec, *, test_days: int | None = None) -> Split:
+    """The newest mature `test_days` are test; training rows end `horizon_days` earlier.
+
+    A training row as of D is labelled from [D, D + horizon), which then closes before the
+    test window opens, so no outcome is seen twice. With a zero horizon training still
+    stops the day before the test starts (the boundary day is in one part only).
+    """
+    if spec.date_column is None:
+        raise ValueError(f"{spec.name}: a time split needs the spec's date_column")
+    mature = mature_rows(frame, spec)
+    dates = pd.to_datetime(mature[spec.date_column]).dt.normalize()
+    days = test_days or spec.test_days
+    test_start = dates.max() - pd.Timedelta(days=days - 1)
+    train_end = test_start - pd.Timedelta(days=max(spec.horizon_days, 1))
+    train = mature[dates <= train_end]
     if train.empty:
-        needed = test_days + gap_days + valid_days
         span = (dates.max() - dates.min()).days + 1
-        raise ValueError(f"mature labels span {span} days; the split needs more than {needed}")
-    return Split(
-        train=train,
-        valid=mature[(dates >= valid_start) & (dates <= valid_end)],
-        test=mature[dates >= test_start],
-        date_column=date_column,
-    )
+        needed = days + spec.horizon_days
+        raise ValueError(
+            f"{spec.name}: mature labels span {span} days; the split needs more than {needed}"
+        )
+    return Split(train, mature[dates >= test_start], spec.date_column, "time")
+
+
+def random_split(frame: pd.DataFrame, spec: TaskSpec, *, seed: int = 0) -> Split:
+    """A random `test_share` of the groups (or rows) is test, the rest trains."""
+    mature = mature_rows(frame, spec)
+    groups = mature[spec.group_column] if spec.group_column else pd.Series(range(len(mature)))
+    unique = np.sort(groups.unique())
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(unique, size=max(1, round(spec.test_share * len(unique))), replace=False)
+    is_test = groups.isin(chosen).to_numpy()
+    return Split(mature[~is_test], mature[is_test], spec.date_column, "random")
+
+
+def thin_snapshots(frame: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
+    """One snapshot every `snapshot_every_days` days (counted from the first date)."""
+    if spec.snapshot_every_days <= 1 or spec.date_column is None:
+        return frame
+    dates = pd.to_datetime(frame[spec.date_column]).dt.normalize()
+    return frame[((dates - dates.min()).dt.days % spec.snapshot_every_days) == 0]
+
+
+def group_folds(
+    frame: pd.DataFrame, spec: TaskSpec, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) positions of `folds` folds that never split a group: one
+    account's near-identical days would otherwise sit on both sides and flatter the fit."""
+    groups = frame[spec.group_column] if spec.group_column else pd.Series(range(len(frame)))
+    unique = np.sort(groups.unique())
+    fold_of = pd.Series(np.random.default_rng(seed).permutation(len(unique)) % folds, unique)
+    assigned = groups.map(fold_of).to_numpy()
+    positions = np.arange(len(frame))
+    return [(positions[assigned != k], positions[assigned == k]) for k in range(folds)]

@@ -1,13 +1,15 @@
-"""A trained task model and its task spec: the shape training produces and evaluation,
-the registry, scoring and reasons consume.
+"""A task spec and a trained model: the shapes training produces and evaluation, the
+registry, scoring and reasons consume.
 
-It lives apart from training so that evaluation can type against it without importing
-training (which calls evaluation). Stored models pickle this class by its module path;
-`ml.training` re-exports it so versions pickled before the move still load.
+Nothing here names a support table: a task spec says which columns are the features, the
+label, the ids, the time and the rule baseline, so the same library trains on any table.
+The support tasks' specs live in `ml.tasks`. Kept apart from training so that evaluation
+can type against it without importing training.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -16,50 +18,94 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import Pipeline
 
-from ml.datasets import ACCOUNT_FEATURES, TICKET_FEATURES, FeatureSet
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Model inputs by kind: numeric columns are imputed (and scaled), categoricals encoded."""
+
+    numeric: list[str]
+    categorical: list[str]
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A named rule of thumb a team already uses ("4 or more tickets in two weeks"): fires
+    when `feature` >= `at_least`. It is measured against the model and, when it fires on a
+    row, it is that row's first reason."""
+
+    name: str
+    feature: str
+    at_least: float
+    text: str
+    """The reason when it fires; {v} is the row's value as an integer."""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A rule baseline under its own name: `score(frame)` is a risk in [0, 1] per row."""
+
+    name: str
+    score: Callable[[pd.DataFrame], np.ndarray]
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """Where a task's label and date live and how its windows are cut."""
+    """Everything the library needs to know about a user's table.
 
+    `horizon_days` is the label's look-ahead (a row as of D is labelled from [D, D + horizon)):
+    the time split leaves that many days between the training rows and the test window so
+    no outcome is seen twice. `mature_column` (optional) marks rows whose label can no
+    longer change; without it every row counts. `group_column` keeps all rows of one entity
+    (an account) in one validation fold; without it rows are independent.
+    """
+
+    name: str
     features: FeatureSet
     label: str
-    date_column: str
     id_columns: tuple[str, ...]
-    test_days: int
-    valid_days: int
-    gap_days: int
-    """The label horizon: churn looks 90 days ahead, escalations mature within 14."""
-
-
-TASKS: dict[str, TaskSpec] = {
-    "churn": TaskSpec(
-        ACCOUNT_FEATURES, "churned", "as_of_date", ("account_id", "as_of_date"), 14, 14, 90
-    ),
-    "escalation": TaskSpec(
-        TICKET_FEATURES, "escalated_tier3", "created_date", ("ticket_id",), 28, 28, 14
-    ),
-}
+    date_column: str | None = None
+    baseline: Baseline | None = None
+    horizon_days: int = 0
+    test_days: int = 14
+    test_share: float = 0.2
+    """The random split's test share (of groups)."""
+    group_column: str | None = None
+    mature_column: str | None = None
+    snapshot_every_days: int = 1
+    """Training pools one snapshot every this many days: consecutive days of an entity are
+    near copies, so thinning them costs little signal and most of the fitting time."""
+    directions: Mapping[str, int] = field(default_factory=dict)
+    """+1 where a higher value can only raise the risk, -1 where it can only lower it:
+    monotonic constraints for the booster and the side a reason must be on."""
+    firmographic: tuple[str, ...] = ()
+    """Features about who the entity is rather than what it does: reasons only when nothing
+    behavioural explains the score."""
+    signals: tuple[Signal, ...] = ()
+    id_label: str = "rows"
+    """How reasons name the population ("accounts")."""
 
 
 @dataclass
 class TrainedModel:
     """A calibrated model with what it takes to use, explain and compare it later."""
 
-    task: str
+    spec: TaskSpec
     estimator: CalibratedClassifierCV
     raw: Pipeline
-    """The uncalibrated booster: smooth scores for per-feature contributions."""
+    """The uncalibrated champion, refit on every training row: smooth scores for reasons."""
     baseline: CalibratedClassifierCV
+    """The calibrated logistic regression (the champion itself when logistic wins)."""
     features: FeatureSet
     windows: dict[str, dict[str, str]]
     params: dict[str, Any]
     metrics: dict[str, dict[str, float]]
     reference: pd.DataFrame
-    """A sample of training feature rows: the drift reference and percentile population."""
-    typical: dict[str, Any]
-    """Training median (numeric) or mode (categorical) per feature, for contributions."""
+    """A sample of the recent scored population: the drift reference and the population
+    reasons compare with (set from the current batch when the pipeline registers a model)."""
     rows: dict[str, int]
     positives: dict[str, int]
     trained_at: str
@@ -67,10 +113,21 @@ class TrainedModel:
     code_version: str
     version: str | None = None
     test_frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Card sections added after training: calibration bins, signals, outreach threshold."""
 
     @property
-    def spec(self) -> TaskSpec:
-        return TASKS[self.task]
+    def task(self) -> str:
+        return self.spec.name
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Versions pickled before task specs named their task instead of carrying a spec."""
+        if "spec" not in state:
+            from ml.tasks import TASKS
+
+            state["spec"] = TASKS[state.pop("task")]
+        state.setdefault("extras", {})
+        self.__dict__.update(state)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of the positive class."""
@@ -97,4 +154,5 @@ class TrainedModel:
             "train_seconds": round(self.train_seconds, 3),
             "rows": self.rows,
             "positives": self.positives,
+            **self.extras,
         }

@@ -1,5 +1,6 @@
-"""Is a champion still fit to score? Drift of what it scores now against its training
-reference, and its PR AUC on labels that matured after its test window.
+"""Is a champion still fit to score? Drift of what it scores now against the population it
+scored when it was registered (`reference_sample`), and its PR AUC on labels that matured
+after its test window.
 
 Each signal is a pass/fail decision with the numbers behind it; any failure is a reason to
 retrain. The orchestration turns these into warning checks, and a failed check into a
@@ -22,9 +23,10 @@ from ml.model import TrainedModel
 # The signals, each a warning check in the orchestration, with what it measures.
 SIGNALS = {
     "feature_drift": "Evidently: share of model features whose distribution in the scoring "
-    "batch drifted from the training reference (warn at the threshold).",
+    "batch drifted from the population scored when the champion was registered (warn at "
+    "the threshold).",
     "prediction_drift": "Evidently: drift of the predicted probability against its "
-    "distribution on the training reference.",
+    "distribution on that reference population.",
     "live_performance": "PR AUC of the champion on labels matured since its test window, "
     "against its test PR AUC (warn past the configured relative drop).",
 }
@@ -41,6 +43,18 @@ def recent_tickets(con: duckdb.DuckDBPyConnection, days: int = RECENT_TICKET_DAY
     tickets = datasets.escalation_dataset(con)
     created = pd.to_datetime(tickets["created_date"])
     return tickets[created > created.max() - pd.Timedelta(days=days)]
+
+
+# Rows of the scored population kept with a model as its drift and reasons reference.
+REFERENCE_ROWS = 2_000
+
+
+def reference_sample(
+    batch: pd.DataFrame, rows: int = REFERENCE_ROWS, seed: int = 0
+) -> pd.DataFrame:
+    """A sample of the population a model scores when it is registered: what later batches
+    are compared with (drift) and what reasons measure against."""
+    return batch.sample(n=min(rows, len(batch)), random_state=seed)
 
 
 def current_batch(task: str, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -160,7 +174,7 @@ def monitor(
     threshold: float = DEFAULT_THRESHOLD,
     performance_drop: float,
 ) -> Monitoring:
-    """Drift of `current` (features and predictions) against the model's training reference,
+    """Drift of `current` (features and predictions) against the model's reference population,
     with HTML reports `<task>_features.html` and `<task>_predictions.html` in `report_dir`,
     and live performance on `labelled`."""
     task, folder = model.task, Path(report_dir)

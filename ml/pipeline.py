@@ -20,6 +20,7 @@ import pandas as pd
 
 from ml import datasets, evaluation, monitoring, outreach, reasons, registry, scoring, store
 from ml.model import TrainedModel
+from ml.tasks import TASKS
 from ml.training import train
 
 Connect = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -49,25 +50,43 @@ def no_champion(task: str) -> dict[str, Any]:
     return {"row_count": 0, "model_version": f"no {task} champion yet"}
 
 
-def train_and_register(
-    task: str, connect: Connect, root: Path, *, seed: int = 0, truth_dir: Path | None = None
-) -> dict[str, Any]:
-    """Train, evaluate against baseline, rule and (demo data: `truth_dir`) the ceiling,
-    register, promote if at least as good as the champion, record evaluations.
+# Defaults when the caller passes none (the orchestration passes the settings').
+TARGET_PRECISION = 0.2
+PER_OWNER = 4
 
+
+def train_and_register(
+    task: str,
+    connect: Connect,
+    root: Path,
+    *,
+    seed: int = 0,
+    truth_dir: Path | None = None,
+    target_precision: float = TARGET_PRECISION,
+) -> dict[str, Any]:
+    """Train, evaluate against the logistic, the rule and (demo data: `truth_dir`) the
+    ceiling, register, promote if at least as good as the champion, record evaluations.
+
+    The drift and reasons reference is today's scored population, not the training rows
+    of months ago: right after a retrain nothing has drifted, so drift that retraining
+    cannot remove does not ask for retraining again.
     Too little labelled history is not an error: the summary says why nothing was trained.
     """
     with connect() as con:
         frame = DATASETS[task](con)
+        current = monitoring.current_batch(task, con)
     try:
-        trained = train(task, frame, seed=seed)
+        trained = train(TASKS[task], frame, seed=seed)
     except ValueError as exc:  # too little labelled history for the task's windows
         return {"trained": False, "reason": str(exc)}
-    table = evaluation.scorer_table(trained, truth_dir)
+    if len(current):
+        trained.reference = monitoring.reference_sample(current, seed=seed)
+    evaluation.complete_card(trained, truth_dir, target_precision)
+    table = evaluation.scorer_table(trained)
     models = models_dir(root)
     version = registry.register(trained, models)
     promoted = registry.promote_if_better(models, task, version.version)
-    calibration = evaluation.calibration_on_test(trained)
+    calibration = pd.DataFrame(trained.extras["calibration"])
     with connect() as con:
         versions = registry.versions_table(models)
         store.record_training(con, task, version.version, table, calibration, versions)
@@ -77,6 +96,7 @@ def train_and_register(
         "trained": True,
         "version": version.version,
         "promoted_to_champion": promoted,
+        "champion_family": trained.params["champion"]["family"],
         "test_window": f"{test['start']}..{test['end']}",
         "metrics": scorers.round(4).to_markdown(),
         "pr_auc": float(scorers.loc["model", "pr_auc"]),
@@ -116,14 +136,27 @@ def score_tickets(connect: Connect, root: Path) -> dict[str, Any]:
     }
 
 
-def build_outreach(connect: Connect, root: Path) -> dict[str, Any]:
-    """`ml.outreach_list` from the stored account scores plus reasons, and its CSV export."""
+def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) -> dict[str, Any]:
+    """`ml.outreach_list`: what a team can work this week, with reasons, and its CSV.
+
+    Accounts at least as likely to churn as the champion's threshold for its target
+    precision (on its test rows), at most `per_owner` per owner, by revenue at risk; only
+    those are explained, against the model's reference population.
+    """
     if (model := champion(root, "churn")) is None:
         return no_champion("churn")
+    threshold = model.extras.get("outreach_threshold", {}).get("threshold", 0.0)
     with connect() as con:
-        why = reasons.explain(model, scoring.accounts_to_score(con))
         scores = store.read_table(con, "account_scores")
-        ranked = outreach.outreach_list(scores, why, outreach.current_accounts(con))
+        accounts = outreach.current_accounts(con)
+        listed = outreach.select_for_capacity(
+            scores, accounts, per_owner=per_owner, min_probability=threshold
+        )
+        rows = scoring.accounts_to_score(con)
+        why = reasons.explain(model, rows[rows["account_id"].isin(listed["account_id"])])
+        ranked = outreach.outreach_list(
+            scores, why, accounts, min_probability=threshold, per_owner=per_owner
+        )
         store.replace_table(con, "outreach_list", ranked)
     export = store.write_csv(ranked, Path(root) / OUTREACH_CSV)
     top = ranked.head(10)[
@@ -131,6 +164,9 @@ def build_outreach(connect: Connect, root: Path) -> dict[str, Any]:
     ]
     return {
         "row_count": len(ranked),
+        **outreach.coverage(ranked),
+        "threshold": threshold,
+        "per_owner": per_owner,
         "csv": str(export),
         "top_10": top.to_markdown(index=False),
     }

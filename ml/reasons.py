@@ -1,12 +1,17 @@
-"""Why an account scores high: per-feature contributions and plain-language reasons.
+"""Why an entity scores high: per-feature contributions and plain-language reasons.
 
-A feature's contribution on a row is how much the predicted risk drops when that feature
-alone is set to its typical training value (median, or mode for categories), the rest of
-the row unchanged. It needs no extra dependency, is in probability units a customer
-success manager can read, keeps the booster's interactions at the row's own values, and
-costs one batch prediction per feature (vectorised over all rows). It uses the
-uncalibrated booster: isotonic calibration is a step function, so on the calibrated
-scale a real but small push often vanishes inside a step.
+A feature's contribution on a row is how much the risk drops, on average, when that
+feature alone takes the values it has across the scored population (a sample of it, kept
+with the model as `reference`), the rest of the row unchanged. Against the population,
+not its mode: a common value that raises the risk (a month-to-month contract) can still
+be a reason, and nothing depends on which rows are being explained. It uses the
+uncalibrated model (sigmoid calibration is monotone, so the ranking of pushes is the same)
+and costs one batch prediction per feature.
+
+A reason must agree with the risk: a feature with a known direction (`TaskSpec.directions`)
+is a reason only on its risky side of the population median. Behavioural features come
+first; firmographics (`TaskSpec.firmographic`) only when nothing behavioural explains the
+score; a named signal that fires (the ticket burst) is always the first reason.
 """
 
 from __future__ import annotations
@@ -16,7 +21,20 @@ import math
 import numpy as np
 import pandas as pd
 
-from ml.model import TrainedModel
+from ml.model import TaskSpec, TrainedModel
+
+# Population rows each feature is swapped with: enough for a stable average.
+BACKGROUND_ROWS = 40
+# Features that say the same thing in a CSM's words: one reason per group (the strongest).
+_SAME_REASON = {
+    **dict.fromkeys(
+        ("days_to_renewal", "renewal_within_90d", "renewal_within_90d_manual"), "renewal"
+    ),
+    **dict.fromkeys(("tickets_7d", "tickets_14d", "tickets_30d"), "tickets"),
+    **dict.fromkeys(
+        ("usage_change_7d_vs_prior_28d", "usage_vs_peak_90d", "usage_vs_avg_90d"), "usage"
+    ),
+}
 
 # Contributions below this (probability points) are noise, not reasons.
 MIN_CONTRIBUTION = 0.001
@@ -68,34 +86,94 @@ _MISSING = {
     "usage_change_7d_vs_prior_28d": "no product usage in the prior 4 weeks to compare with",
 }
 # Features whose sentence already says enough without a population comparison.
-_NO_COMPARISON = {"days_to_renewal", "usage_change_7d_vs_prior_28d", "csat_trend_30d", "auto_renew"}
+_NO_COMPARISON = {
+    "days_to_renewal",
+    "usage_change_7d_vs_prior_28d",
+    "csat_trend_30d",
+    "auto_renew",
+    "renewal_within_90d",
+    "renewal_within_90d_manual",
+    "usage_vs_peak_90d",
+    "usage_vs_avg_90d",
+}
 
 
-def contributions(trained: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Risk points each feature adds on each row (positive = pushes risk up).
-
-    All the "feature set to typical" copies are stacked into one frame and scored in one
-    call: one prediction pass instead of one per feature.
-    """
+def contributions(
+    trained: TrainedModel, frame: pd.DataFrame, population: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Risk points each feature adds on each row (positive = pushes risk up), measured
+    against `population` (default: the model's reference, the recent scored population)."""
     columns = trained.features.columns
+    population = trained.reference if population is None else population
+    background = population[columns].sample(n=min(BACKGROUND_ROWS, len(population)), random_state=0)
     x = frame[columns].reset_index(drop=True)
-    swapped = pd.concat(
-        [x.assign(**{feature: trained.typical[feature]}) for feature in columns],
-        ignore_index=True,
-    )
+    n, b = len(x), len(background)
     risk = trained.raw.predict_proba(x)[:, 1]
-    typical_risk = trained.raw.predict_proba(swapped)[:, 1].reshape(len(columns), len(x))
-    return pd.DataFrame((risk - typical_risk).T, columns=columns, index=frame.index)
+    repeated = x.loc[np.tile(np.arange(n), b)].reset_index(drop=True)
+    pushes = {}
+    for feature in columns:
+        swapped = repeated.copy()
+        swapped[feature] = np.repeat(background[feature].to_numpy(), n)
+        average = trained.raw.predict_proba(swapped)[:, 1].reshape(b, n).mean(axis=0)
+        pushes[feature] = risk - average
+    return pd.DataFrame(pushes, index=frame.index)[columns]
 
 
-def top_features(contributions: pd.DataFrame, k: int = 3) -> list[list[str]]:
-    """Per row, up to k features with the largest positive contribution, largest first."""
+def _risky_side(spec: TaskSpec, feature: str, value: object, median: float | None) -> bool:
+    """False when the feature's known direction says this value lowers the risk."""
+    direction = spec.directions.get(feature, 0)
+    if direction == 0 or median is None or _missing(value):
+        return True
+    number = float(value)
+    return number > median if direction > 0 else number < median
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def pick_features(
+    spec: TaskSpec,
+    frame: pd.DataFrame,
+    contributions: pd.DataFrame,
+    medians: dict[str, float],
+    k: int = 3,
+) -> list[list[str]]:
+    """Per row, up to k features that raise its risk: fired signals first, then behavioural
+    features by push, then firmographics only if no behavioural feature qualified."""
+    firmographic = set(spec.firmographic)
     values = contributions.to_numpy(float)
-    order = np.argsort(-values, axis=1, kind="stable")[:, :k]
-    names = np.asarray(contributions.columns)
-    return [
-        [names[j] for j in row if values[i, j] > MIN_CONTRIBUTION] for i, row in enumerate(order)
-    ]
+    names = list(contributions.columns)
+    picked = []
+    for i in range(len(frame)):
+        row = frame.iloc[i]
+        fired = [
+            s.feature for s in spec.signals
+            if not _missing(row[s.feature]) and float(row[s.feature]) >= s.at_least
+        ]  # fmt: skip
+        ranked = [
+            names[j]
+            for j in np.argsort(-values[i], kind="stable")
+            if values[i, j] > MIN_CONTRIBUTION
+            and names[j] not in fired
+            and _risky_side(spec, names[j], row[names[j]], medians.get(names[j]))
+        ]
+        behavioural = [f for f in ranked if f not in firmographic]
+        chosen = fired + (behavioural or [f for f in ranked if f in firmographic])
+        picked.append(_one_per_group(chosen)[:k])
+    return picked
+
+
+def _one_per_group(features: list[str]) -> list[str]:
+    """The first feature of each `_SAME_REASON` group (features keep their order)."""
+    seen: set[str] = set()
+    kept = []
+    for feature in features:
+        group = _SAME_REASON.get(feature, feature)
+        if group not in seen:
+            seen.add(group)
+            kept.append(feature)
+    return kept
 
 
 def _share(population: np.ndarray, value: float, above: bool) -> int:
@@ -112,11 +190,20 @@ def _sorted_known(values: pd.Series) -> np.ndarray:
     return np.sort(pd.to_numeric(values, errors="coerce").dropna().to_numpy(float))
 
 
-def describe(feature: str, value: object, population: np.ndarray, typical: object) -> str:
-    """One reason: the account's own value, and where it sits in the sorted `population`."""
+def describe(
+    feature: str,
+    row: pd.Series,
+    population: np.ndarray,
+    direction: int = 0,
+    who: str = "accounts",
+) -> str:
+    """One reason: the row's own value, and where it sits in the sorted `population`
+    (the share of the population it is above, or below for a feature that raises risk
+    when low)."""
+    value = row[feature]
     if feature not in _PHRASES and isinstance(value, str):
         return f"{feature.replace('_', ' ')}: {value}"
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _missing(value):
         return _MISSING.get(feature, f"no {feature.replace('_', ' ')} recorded")
     number = float(value)
     if feature == "usage_change_7d_vs_prior_28d":
@@ -127,6 +214,14 @@ def describe(feature: str, value: object, population: np.ndarray, typical: objec
         return f"CSAT {word} {abs(number):.1f} points against the prior 30 days"
     if feature == "auto_renew":
         return "auto-renew is on" if number else "auto-renew is off"
+    if feature in ("renewal_within_90d", "renewal_within_90d_manual"):
+        days = row.get("days_to_renewal")
+        when = "within 90 days" if _missing(days) else f"in {round(float(days))} days"
+        manual = " without auto-renew" if feature.endswith("manual") else ""
+        return f"renewal due {when}{manual}"
+    if feature in ("usage_vs_peak_90d", "usage_vs_avg_90d"):
+        level = "peak" if feature == "usage_vs_peak_90d" else "average"
+        return f"product usage last week at {round(number * 100)}% of its 90-day {level}"
     if feature in _PHRASES:
         text = _PHRASES[feature].format(v=round(number))
     elif feature in ("negative_sentiment_share_30d", "seat_utilization"):
@@ -143,55 +238,56 @@ def describe(feature: str, value: object, population: np.ndarray, typical: objec
         text = f"{round(number * 100)}% of product events in the last 28 days were errors"
     elif feature == "csat_avg_30d":
         text = f"average CSAT {number:.1f} in the last 30 days"
-    elif feature == "arr":
-        text = f"ARR {number:,.0f}"
     else:
         text = f"{number:g} ({feature.replace('_', ' ')})"
-    if feature in _NO_COMPARISON:
+    if feature in _NO_COMPARISON or not len(population):
         return text
-    above = typical is None or number >= float(typical)
+    above = direction > 0 or (direction == 0 and number >= float(np.median(population)))
     share = _share(population, number, above)
     more, less = ("more", "fewer") if feature in _COUNTS else ("higher", "lower")
-    word = more if above else less
-    return f"{text}, {word} than {share}% of accounts"
+    return f"{text}, {more if above else less} than {share}% of {who}"
 
 
 def top_reasons(
+    spec: TaskSpec,
     frame: pd.DataFrame,
     contributions: pd.DataFrame,
+    population: pd.DataFrame,
     k: int = 3,
-    typical: dict[str, object] | None = None,
 ) -> list[list[str]]:
-    """Plain-language reasons per row, from the features that push its risk up most.
-
-    Percentiles are among the rows of `frame` (the scored accounts); `typical` (the
-    model's training medians) decides whether a value is "more" or "fewer" than usual.
-    """
-    typical = typical or {}
-    picked = top_features(contributions, k)
-    used = {feature for features in picked for feature in features}
-    populations = {
-        f: _sorted_known(frame[f]) for f in used if not pd.api.types.is_object_dtype(frame[f])
-    }
+    """Plain-language reasons per row (`pick_features`); shares are of `population`."""
+    numeric = [f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])]
+    sorted_values = {f: _sorted_known(population[f]) for f in numeric}
+    medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
+    picked = pick_features(spec, frame, contributions, medians, k)
+    signals = {s.feature: s for s in spec.signals}
     empty = np.array([])
-    return [
-        [
-            describe(
-                feature,
-                frame[feature].iloc[i],
-                populations.get(feature, empty),
-                typical.get(feature),
-            )
-            for feature in features
-        ]
-        for i, features in enumerate(picked)
-    ]
+    reasons = []
+    for i, features in enumerate(picked):
+        row = frame.iloc[i]
+        texts = []
+        for feature in features:
+            signal = signals.get(feature)
+            fired = signal is not None and not _missing(row[feature])
+            if fired and float(row[feature]) >= signal.at_least:
+                texts.append(signal.text.format(v=round(float(row[feature]))))
+                continue
+            direction = spec.directions.get(feature, 0)
+            population_values = sorted_values.get(feature, empty)
+            texts.append(describe(feature, row, population_values, direction, spec.id_label))
+        reasons.append(texts)
+    return reasons
 
 
 def explain(trained: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
-    """account_id with reason_1..reason_k (None where fewer features push risk up)."""
-    reasons = top_reasons(frame, contributions(trained, frame), k, trained.typical)
+    """The id column(s) with reason_1..reason_k (None where fewer features raise the risk)."""
+    key = trained.spec.id_columns[0]
+    if frame.empty:  # nothing to explain (an empty outreach list): no model call
+        return pd.DataFrame(columns=[key, *(f"reason_{i + 1}" for i in range(k))])
+    population = trained.reference
+    pushes = contributions(trained, frame, population)
+    reasons = top_reasons(trained.spec, frame, pushes, population, k)
     padded = [row + [None] * (k - len(row)) for row in reasons]
     table = pd.DataFrame(padded, columns=[f"reason_{i + 1}" for i in range(k)], index=frame.index)
-    table.insert(0, "account_id", frame["account_id"].to_numpy())
+    table.insert(0, key, frame[key].to_numpy())
     return table.reset_index(drop=True)

@@ -56,8 +56,22 @@ def append_rows(
     where = " AND ".join(f"{column} = ?" for column in key)
     with _with_frame(con, frame):
         con.execute(f"CREATE TABLE IF NOT EXISTS {ML_SCHEMA}.{table} AS FROM _frame LIMIT 0")
+        _add_new_columns(con, table)
         con.execute(f"DELETE FROM {ML_SCHEMA}.{table} WHERE {where}", list(key.values()))
         con.execute(f"INSERT INTO {ML_SCHEMA}.{table} BY NAME SELECT * FROM _frame")
+
+
+def _add_new_columns(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Columns of `_frame` the history table lacks (a metric added since), added as nulls
+    for the older rows so the insert by name still fits."""
+    have = {c for (c,) in con.execute(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ?", [ML_SCHEMA, table]).fetchall()}  # fmt: skip
+    for name, kind in con.execute(
+        "SELECT column_name, column_type FROM (DESCRIBE _frame)"
+    ).fetchall():
+        if name not in have:
+            con.execute(f'ALTER TABLE {ML_SCHEMA}.{table} ADD COLUMN "{name}" {kind}')
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:

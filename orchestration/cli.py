@@ -717,21 +717,25 @@ def models(
     if not versions:
         console.print("No models trained yet: run `make demo` (or `supportops materialize`).")
         raise typer.Exit(1)
-    table = Table(title="Model registry")
-    for column in ("task", "version", "status", "test window", "ROC AUC", "PR AUC", "Brier",
-                   "top-decile lift", "baseline PR AUC", "health-score PR AUC", "trained at"):  # fmt: skip
+    table = Table(title="Model registry: ROC AUC on each version's test rows")
+    for column in ("task", "version", "status", "family", "test window", "model", "logistic",
+                   "rule", "ceiling", "Brier", "base-rate Brier", "top-decile lift",
+                   "trained at"):  # fmt: skip
         table.add_column(
-            column, justify="left" if column in ("task", "version", "status") else "right"
+            column, justify="left" if column in ("task", "version", "status", "family") else "right"
         )
     for v in versions:
         m = v.card["metrics"]
-        test = v.card["data_window"]["test"]
+        test = v.card["data_window"].get("test", {})
+        rule = next((name for name in m if name not in ("model", "logistic", "ceiling")), None)
+        auc = {name: f"{m[name]['roc_auc']:.3f}" if name in m else "-" for name in m}
         table.add_row(
-            v.task, v.version, v.status, f"{test['start']}..{test['end']}",
-            f"{m['model']['roc_auc']:.3f}", f"{m['model']['pr_auc']:.3f}",
-            f"{m['model']['brier']:.4f}", f"{m['model']['top_decile_lift']:.2f}",
-            f"{m['logistic_baseline']['pr_auc']:.3f}", f"{m['health_score']['pr_auc']:.3f}",
-            str(v.card["trained_at"])[:16],
+            v.task, v.version, v.status,
+            str(v.card["parameters"].get("champion", {}).get("family", "-")),
+            f"{test.get('start')}..{test.get('end')}", auc["model"], auc.get("logistic", "-"),
+            f"{auc[rule]} ({rule})" if rule else "-", auc.get("ceiling", "-"),
+            f"{m['model']['brier']:.4f}", f"{m['model'].get('base_rate_brier', float('nan')):.4f}",
+            f"{m['model']['top_decile_lift']:.2f}", str(v.card["trained_at"])[:16],
         )  # fmt: skip
     console.print(table)
 
@@ -765,7 +769,11 @@ def outreach(
     if output_format == "json":
         print(frame.to_json(orient="records", date_format="iso", indent=2))
         return
-    table = Table(title=f"Outreach list: top {len(frame)} accounts by revenue at risk")
+    table = Table(
+        title=f"Outreach list: top {len(frame)} accounts by revenue at risk",
+        caption=f"expected churns among them {frame['churn_probability'].sum():.1f}, "
+        f"revenue at risk ${frame['revenue_at_risk'].sum():,.0f}",
+    )
     for column in ("rank", "account", "owner", "segment", "ARR", "churn p", "at risk",
                    "health", "reasons"):  # fmt: skip
         table.add_column(column, overflow="fold")

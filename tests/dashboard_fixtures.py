@@ -76,13 +76,13 @@ def add_ml_and_quarantine(serving: Path) -> dict[int, float]:
             )
         con.execute(
             """CREATE TABLE ml.evaluations (task VARCHAR, version VARCHAR, scorer VARCHAR,
-               roc_auc DOUBLE, pr_auc DOUBLE, brier DOUBLE, top_decile_lift DOUBLE, rows BIGINT,
-               positives BIGINT)"""
+               roc_auc DOUBLE, pr_auc DOUBLE, brier DOUBLE, base_rate_brier DOUBLE,
+               top_decile_lift DOUBLE, rows BIGINT, positives BIGINT)"""
         )
         for task, version, _ in versions:
-            for j, scorer in enumerate(("model", "logistic_baseline", "health_score", "ceiling")):
+            for j, scorer in enumerate(("ceiling", "health_score", "logistic", "model")):
                 con.execute(
-                    "INSERT INTO ml.evaluations VALUES (?, ?, ?, ?, ?, 0.1, 2.0, 1000, 100)",
+                    "INSERT INTO ml.evaluations VALUES (?, ?, ?, ?, ?, 0.1, 0.09, 2.0, 1000, 100)",
                     [task, version, scorer, 0.6 + 0.1 * j, 0.2 + 0.05 * j],
                 )
         con.execute(

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from ml.datasets import churn_dataset, escalation_dataset, time_split
+from ml.model import FeatureSet, TaskSpec
 
 D = dt.date
 
@@ -55,8 +56,14 @@ def warehouse() -> duckdb.DuckDBPyConnection:
     )
     # inputs of the builder's per-seat ratios
     features = features.assign(
-        events_7d=70, events_prior_28d=280, seats=10, tickets_30d=2, errors_28d=35
-    )
+        events_7d=70, events_prior_28d=280, seats=10, tickets_30d=2, errors_28d=35,
+        days_to_renewal=200, auto_renew=True,
+    )  # fmt: skip
+    # A's renewal comes into the 90-day horizon on 2026-01-11, without auto-renew
+    features.loc[features["account_id"] == "A", "auto_renew"] = False
+    features.loc[:1, "days_to_renewal"] = [90, 89]
+    # B's use halves, then doubles its 90-day peak
+    features.loc[5:6, "events_7d"] = [35, 140]
     health = features[["account_id", "as_of_date"]].assign(health_score=80, health_band="green")
     con.register("features_df", features)
     con.register("health_df", health)
@@ -84,9 +91,22 @@ def test_churn_labels_follow_the_crm_versions(warehouse: duckdb.DuckDBPyConnecti
         ("C", D(2026, 3, 23)): (True, True),
     }
     assert frame["health_score"].eq(80).all()
-    assert frame["events_per_seat_7d"].eq(7.0).all()
+    steady = frame[frame["events_7d"] == 70]
+    assert len(steady) == 6
+    assert steady["events_per_seat_7d"].eq(7.0).all()
     assert frame["tickets_per_seat_30d"].eq(0.2).all()
-    assert frame["errors_per_event_28d"].eq(0.1).all()
+    assert steady["errors_per_event_28d"].eq(0.1).all()
+    flags = frame.set_index(["account_id", frame["as_of_date"].dt.date])
+    due = flags[["renewal_within_90d", "renewal_within_90d_manual"]]
+    assert due.loc[("A", D(2026, 1, 10))].tolist() == [False, False]
+    assert due.loc[("A", D(2026, 1, 11))].tolist() == [True, True]
+    assert not due.drop([("A", D(2026, 1, 11))]).any().any()
+    # B: 35 against the peak 70 of 2026-01-11; then 140 against itself, and the mean of
+    # 70, 35 and 140; the 2026-01-11 row has only itself
+    assert flags.loc[("B", D(2026, 4, 2)), "usage_vs_peak_90d"] == 0.5
+    assert flags.loc[("B", D(2026, 4, 3)), "usage_vs_peak_90d"] == 1.0
+    assert flags.loc[("B", D(2026, 4, 3)), "usage_vs_avg_90d"] == pytest.approx(140 / (245 / 3))
+    assert flags.loc[("B", D(2026, 1, 11)), "usage_vs_avg_90d"] == 1.0
 
 
 def test_a_shorter_horizon_moves_the_labels(warehouse: duckdb.DuckDBPyConnection) -> None:
@@ -126,23 +146,27 @@ def test_escalation_labels_and_maturity() -> None:
     assert frame["label_mature"].to_dict() == {1: True, 2: True, 3: False, 4: True}
 
 
-def test_time_split_leaves_the_label_horizon_between_valid_and_test() -> None:
+def _spec(horizon: int, test_days: int) -> TaskSpec:
+    return TaskSpec("t", FeatureSet([], []), "y", ("day",), date_column="day",
+                    horizon_days=horizon, test_days=test_days, mature_column="label_mature")  # fmt: skip
+
+
+def test_time_split_leaves_the_label_horizon_between_train_and_test() -> None:
     days = pd.date_range("2026-01-01", periods=100, freq="D")
     frame = pd.DataFrame({"day": days, "label_mature": days <= "2026-03-31"})
-    split = time_split(frame, "day", test_days=10, valid_days=7, gap_days=20)
+    split = time_split(frame, _spec(horizon=20, test_days=10))
     # mature days end 2026-03-31 (day 90): test is the last 10 of them
     assert split.test["day"].min() == pd.Timestamp("2026-03-22")
     assert split.test["day"].max() == pd.Timestamp("2026-03-31")
-    # a valid row as of D sees [D, D + 20): the last one ends the day before the test
-    assert split.valid["day"].max() == pd.Timestamp("2026-03-02")
-    assert split.valid["day"].min() == pd.Timestamp("2026-02-24")
-    assert split.train["day"].max() == pd.Timestamp("2026-02-23")
+    # a train row as of D sees [D, D + 20): the last one ends the day before the test
+    assert split.train["day"].max() == pd.Timestamp("2026-03-02")
+    assert split.train["day"].min() == pd.Timestamp("2026-01-01")
     assert not split.train["label_mature"].eq(False).any()
-    assert split.windows()["valid"] == {"start": "2026-02-24", "end": "2026-03-02"}
+    assert split.windows()["train"] == {"start": "2026-01-01", "end": "2026-03-02"}
 
 
 def test_time_split_refuses_a_history_too_short() -> None:
     days = pd.date_range("2026-01-01", periods=30, freq="D")
     frame = pd.DataFrame({"day": days, "label_mature": True})
     with pytest.raises(ValueError, match="needs more than"):
-        time_split(frame, "day", test_days=10, valid_days=10, gap_days=14)
+        time_split(frame, _spec(horizon=21, test_days=10))

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from ml.drift import DriftResult
-from ml.model import TASKS
 from ml.monitoring import NO_CHAMPION, SIGNALS, LivePerformance, Monitoring, live_performance
+from ml.tasks import TASKS
 
 
 def _drift(drifted: list[str], columns: list[str], threshold: float = 0.3) -> DriftResult:
@@ -121,3 +121,28 @@ def test_too_few_matured_rows_give_no_verdict() -> None:
     model, frame = _labelled(n_old=1000, n_new=150, positives=30, perfect=False)
     live = live_performance(model, frame, performance_drop=0.2)
     assert live.live is None and live.passed
+
+
+def test_the_retraining_sensor_requests_one_run_then_cools_down() -> None:
+    import datetime as dt
+
+    from orchestration.defs.ml import retrain_request
+
+    day = dt.timedelta(hours=24)
+    t0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
+    failing = {"ml/account_scores feature_drift": 10, "ml/account_scores prediction_drift": 12}
+    request, _, cursor = retrain_request(failing, None, t0, day)
+    assert request.run_key == "drift:12"  # one run for both failing checks
+    assert request.tags["trigger"] == ", ".join(sorted(failing))
+    # the same failures an hour later: already answered
+    again, why, same = retrain_request(failing, cursor, t0 + dt.timedelta(hours=1), day)
+    assert again is None and same == cursor and "no failed drift check since" in why
+    # the check fails again after the retrain (drift it cannot remove): wait out the cooldown
+    still = {**failing, "ml/account_scores feature_drift": 15}
+    waiting, why, kept = retrain_request(still, cursor, t0 + dt.timedelta(hours=6), day)
+    assert waiting is None and kept == cursor
+    assert why == "drift checks fail; cooling down until 2026-12-01 08:00"
+    later, _, moved = retrain_request(still, cursor, t0 + day, day)
+    assert later.run_key == "drift:15" and moved != cursor
+    nothing, why, _ = retrain_request({}, moved, t0 + 3 * day, day)
+    assert nothing is None

@@ -58,12 +58,22 @@ def test_append_rows_replaces_only_its_key() -> None:
     assert rows == [("v1", "model"), ("v2", "model")]
 
 
+def test_an_append_with_a_new_column_keeps_the_older_rows() -> None:
+    con = duckdb.connect()
+    old = pd.DataFrame({"task": ["churn"], "version": ["v1"], "brier": [0.05]})
+    append_rows(con, "evaluations", old, {"task": "churn", "version": "v1"})
+    new = old.assign(version="v2", base_rate_brier=0.055)
+    append_rows(con, "evaluations", new, {"task": "churn", "version": "v2"})
+    rows = con.execute("SELECT version, brier, base_rate_brier FROM ml.evaluations ORDER BY 1")
+    assert rows.fetchall() == [("v1", 0.05, None), ("v2", 0.05, 0.055)]
+
+
 def test_a_failed_append_rolls_back_the_delete() -> None:
     con = duckdb.connect()
     first = pd.DataFrame({"task": ["churn"], "checked_at": [1], "drift_share": [0.1]})
     append_rows(con, "drift", first, {"task": "churn", "checked_at": 1})
-    # a column the table lacks: the INSERT fails after the DELETE of the same key
-    bad = pd.DataFrame({"task": ["churn"], "checked_at": [1], "no_such_column": [0.9]})
+    # a value that is no number: the INSERT fails after the DELETE of the same key
+    bad = pd.DataFrame({"task": ["churn"], "checked_at": [1], "drift_share": ["high"]})
     with pytest.raises(duckdb.Error):
         append_rows(con, "drift", bad, {"task": "churn", "checked_at": 1})
     assert con.execute("SELECT * FROM ml.drift").fetchall() == [("churn", 1, 0.1)]

@@ -1,4 +1,5 @@
-"""Metrics, reasons and SLA bands on hand-built inputs whose answers are worked out by hand."""
+"""Metrics, thresholds, rules and SLA bands on hand-built inputs whose answers are worked out
+by hand. Reasons have their own module (test_ml_reasons.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml.evaluation import calibration_table, metrics, rule_score, top_decile_lift
-from ml.reasons import top_features, top_reasons
+from ml.evaluation import calibration_table, metrics, threshold_for_precision, top_decile_lift
 from ml.scoring import sla_risk
+from ml.tasks import health_score_risk, triage_rule
 
 
 def test_top_decile_lift_counts_ties_at_their_average_rate() -> None:
@@ -28,6 +29,7 @@ def test_metrics_of_a_perfect_ranking() -> None:
     got = metrics(y, np.array([0.1, 0.2, 0.3, 0.9]))
     assert got["roc_auc"] == 1.0 and got["pr_auc"] == 1.0
     assert got["brier"] == pytest.approx((0.01 + 0.04 + 0.09 + 0.01) / 4)
+    assert got["base_rate_brier"] == pytest.approx(0.25 * 0.75)
     assert got["rows"] == 4 and got["positives"] == 1
     assert got["top_decile_lift"] == pytest.approx(4.0)
 
@@ -50,38 +52,28 @@ def test_escalation_rule_score() -> None:
             "is_negative_sentiment": [True, False, False],
         }
     )
-    assert rule_score("escalation", tickets).tolist() == [1.0, 0.0, 0.4]
+    assert triage_rule(tickets).tolist() == [1.0, 0.0, 0.4]
     health = pd.DataFrame({"health_score": [100, 25]})
-    assert rule_score("churn", health).tolist() == [0.0, 0.75]
+    assert health_score_risk(health).tolist() == [0.0, 0.75]
 
 
-def test_reasons_read_the_rows_own_values() -> None:
-    frame = pd.DataFrame(
-        {
-            "tickets_14d": [0] * 98 + [1, 6],
-            "usage_change_7d_vs_prior_28d": [0.0] * 99 + [-0.45],
-            "days_to_renewal": [300] * 99 + [21],
-            "sla_breaches_30d": [0] * 99 + [3],
-            "active_users_28d": [10] * 99 + [2],
-            "plan": ["pro"] * 99 + ["starter"],
-        }
-    )
-    pushes = pd.DataFrame(0.0, index=frame.index, columns=frame.columns)
-    pushes.iloc[99] = [0.30, 0.20, 0.10, 0.05, 0.04, -0.10]
-    typical = {"tickets_14d": 0.0, "active_users_28d": 10.0, "sla_breaches_30d": 0.0}
-    reasons = top_reasons(frame, pushes, k=3, typical=typical)
-    assert reasons[99] == [
-        "6 tickets in the last 14 days, more than 99% of accounts",
-        "product usage down 45% against the prior 4 weeks",
-        "renewal in 21 days",
-    ]
-    assert reasons[0] == []  # nothing pushes its risk up
-    more = top_reasons(frame, pushes, k=5, typical=typical)[99]
-    assert more[3:] == [
-        "3 SLA breaches in 30 days, more than 99% of accounts",
-        "2 active users in the last 28 days, fewer than 99% of accounts",
-    ]
-    assert top_features(pushes, k=6)[99][-1] == "active_users_28d"  # plan lowers risk
+def test_threshold_for_a_target_precision() -> None:
+    # scores 0.9 .. 0.1; positives at ranks 1, 2, 4, 7 (10 rows, 4 positives)
+    y = np.array([1, 1, 0, 1, 0, 0, 1, 0, 0, 0])
+    p = np.linspace(0.9, 0.0, 10)
+    # precision at each cut: 1, 1, 2/3, 3/4, 3/5, 1/2, 4/7, 1/2, 4/9, 2/5
+    got = threshold_for_precision(y, p, target=0.55, min_flagged=1)
+    assert got["threshold"] == pytest.approx(p[6])  # 4/7 = 0.571, the lowest cut >= 0.55
+    assert got["precision"] == pytest.approx(4 / 7) and got["recall"] == 1.0
+    assert got["reached"]
+    # ties: the two rows at 0.8 go together (a cut cannot split them)
+    tied = np.array([0.9, 0.8, 0.8, 0.1])
+    got = threshold_for_precision(np.array([1, 0, 1, 0]), tied, target=0.6, min_flagged=1)
+    assert got["threshold"] == 0.8 and got["precision"] == pytest.approx(2 / 3)
+    # out of reach: the most precise cut with at least min_flagged rows instead
+    got = threshold_for_precision(y, p, target=0.95, min_flagged=3)
+    assert not got["reached"] and got["precision"] == pytest.approx(3 / 4)
+    assert got["threshold"] == pytest.approx(p[3])
 
 
 def test_sla_bands() -> None:

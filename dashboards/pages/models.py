@@ -25,8 +25,12 @@ st.dataframe(versions[versions["status"] == "champion"], hide_index=True)
 with st.expander("All versions"):
     st.dataframe(versions, hide_index=True)
 
-st.subheader("Test-window metrics: model vs logistic baseline vs health score vs ceiling")
-st.caption("The ceiling scores the planted truth: a model above it would have a leak.")
+st.subheader("Test-window metrics: champion vs logistic vs rule baseline vs ceiling")
+st.caption(
+    "Same test rows for every scorer. The rule baseline is the health score (churn) or the "
+    "triage rule (escalation). The ceiling scores the planted truth: a model above it would "
+    "have a leak. A useful probability has a Brier score below base_rate_brier, p(1 - p)."
+)
 evaluations = queries.champion_evaluations(db)
 st.dataframe(evaluations, hide_index=True)
 for column, (task, rows) in zip(st.columns(2) * 2, evaluations.groupby("task"), strict=False):
@@ -36,6 +40,13 @@ for column, (task, rows) in zip(st.columns(2) * 2, evaluations.groupby("task"), 
                title=f"{task}: champion {rows['version'].iloc[0]}"),
         width="stretch",
     )  # fmt: skip
+
+st.subheader("Named signals against the model")
+st.caption(
+    "The rule a team already uses (4 or more tickets in two weeks), on the test rows: its "
+    "precision and recall, and the model's when it flags as many rows."
+)
+st.dataframe(queries.champion_signals(db), hide_index=True)
 
 st.subheader("Calibration")
 calibration = queries.champion_calibration(db)

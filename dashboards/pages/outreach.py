@@ -24,10 +24,16 @@ owners = middle.multiselect("Owner", owner_options, key="outreach_owner")
 min_probability = right.slider("Minimum churn probability", 0.0, 1.0, 0.0, 0.05, key="min_p")
 accounts = queries.outreach(db, tuple(segments), tuple(owners or own or ()), min_probability)
 
-a, b, c = st.columns(3)
+st.caption(
+    "The list is sized for the team: accounts above the churn probability that reached the "
+    "target precision on the model's test rows, at most SUPPORTOPS_OUTREACH_PER_OWNER per "
+    "owner (SUPPORTOPS_OUTREACH_PRECISION sets the target)."
+)
+a, b, c, d = st.columns(4)
 a.metric("Accounts to contact", f"{len(accounts):,}")
-b.metric("Revenue at risk", f"${accounts['revenue_at_risk'].sum():,.0f}")
-c.metric("ARR of these accounts", f"${accounts['arr'].sum():,.0f}")
+b.metric("Expected churns among them", f"{accounts['churn_probability'].sum():,.1f}")
+c.metric("Revenue at risk", f"${accounts['revenue_at_risk'].sum():,.0f}")
+d.metric("ARR of these accounts", f"${accounts['arr'].sum():,.0f}")
 if not accounts.empty:
     st.caption(f"Scores as of {accounts['as_of_date'].max():%Y-%m-%d}.")
 st.dataframe(

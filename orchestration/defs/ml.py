@@ -7,6 +7,8 @@ with the serving copy. Scoring sits downstream of the feature marts, so a failed
 quality gate upstream means no scores in that run.
 """
 
+import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +67,11 @@ def _model_asset(task: str, deps: list[dg.AssetKey], description: str) -> dg.Ass
     ) -> dg.MaterializeResult:
         truth = Path(landing.landing_dir).parent / "truth"  # demo data only: planted truth
         summary = pipeline.train_and_register(
-            task, *_where(warehouse), seed=config.seed, truth_dir=truth if truth.is_dir() else None
+            task,
+            *_where(warehouse),
+            seed=config.seed,
+            truth_dir=truth if truth.is_dir() else None,
+            target_precision=get_settings().outreach_target_precision,
         )
         if not summary["trained"]:
             context.log.warning(f"{task}: not trained: {summary['reason']}")
@@ -77,9 +83,10 @@ def _model_asset(task: str, deps: list[dg.AssetKey], description: str) -> dg.Ass
 churn_model = _model_asset(
     "churn",
     [_model("feat_account_daily"), _model("health_score_daily"), _model("dim_accounts")],
-    "Churn in the next 90 days: gradient boosting with a logistic baseline, calibrated, "
-    "registered with its model card; promoted when at least as good as the champion on the "
-    "newest test window.",
+    "Churn in the next 90 days: logistic regression and gradient boosting tuned on "
+    "account-grouped folds, the better one calibrated and registered with its model card "
+    "(health score and logistic baselines, planted ceiling on demo data); promoted when at "
+    "least as good as the champion on the newest test window.",
 )
 escalation_model = _model_asset(
     "escalation",
@@ -117,13 +124,16 @@ def ticket_scores(warehouse: DuckDBResource) -> dg.MaterializeResult:
 @dg.asset(
     key=["ml", "outreach_list"],
     deps=[account_scores, _model("dim_accounts")],
-    description="At-risk accounts ranked by revenue at risk, with churn probability, health "
-    "band, owner and the top three reasons in plain language; also data/exports/"
-    "outreach_list.csv.",
+    description="The accounts a customer-success team can work this week: churn probability "
+    "above the threshold for the target precision, at most the configured number per owner, "
+    "ranked by revenue at risk, with owner and three reasons in plain language; also "
+    "data/exports/outreach_list.csv.",
     **_SCORES,
 )
 def outreach_list(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    summary = pipeline.build_outreach(*_where(warehouse))
+    summary = pipeline.build_outreach(
+        *_where(warehouse), per_owner=get_settings().outreach_per_owner
+    )
     return dg.MaterializeResult(metadata=_metadata(summary))
 
 
@@ -170,6 +180,32 @@ weekly_training = dg.ScheduleDefinition(
 )
 
 
+# After a drift-triggered retraining run is requested, further failing checks wait this
+# long: a retrain needs time to land, and drift it cannot remove must not retrain in a loop.
+RETRAIN_COOLDOWN = dt.timedelta(hours=24)
+
+
+def retrain_request(
+    failing: dict[str, int], cursor: str | None, now: dt.datetime, cooldown: dt.timedelta
+) -> tuple[dg.RunRequest | None, str, str]:
+    """One retraining run for every check failing now (name -> evaluation storage id), or
+    none: within `cooldown` of the last request, or when no failure is newer than the
+    ones it answered. Returns (request or None, why, the new cursor)."""
+    state = json.loads(cursor) if cursor else {}
+    seen = int(state.get("seen", -1))
+    newest = max(failing.values(), default=-1)
+    if newest <= seen:
+        return None, "no failed drift check since the last retraining request", cursor or ""
+    last = state.get("requested_at")
+    if last is not None and now - dt.datetime.fromisoformat(last) < cooldown:
+        wait_until = dt.datetime.fromisoformat(last) + cooldown
+        return None, f"drift checks fail; cooling down until {wait_until:%Y-%m-%d %H:%M}", cursor
+    request = dg.RunRequest(
+        run_key=f"drift:{newest}", tags={"trigger": ", ".join(sorted(failing))[:200]}
+    )
+    return request, "", json.dumps({"seen": newest, "requested_at": now.isoformat()})
+
+
 @dg.sensor(
     job=train_models_job,
     name="retrain_on_drift",
@@ -177,22 +213,24 @@ weekly_training = dg.ScheduleDefinition(
     default_status=dg.DefaultSensorStatus.STOPPED,
 )
 def retrain_on_drift(context: dg.SensorEvaluationContext):
-    """Requests a retraining run when the newest evaluation of a drift or live-performance
-    check failed. The run key is the failing evaluation's storage id, so one event trains once.
-    """
+    """Requests one retraining run when the newest evaluation of drift or live-performance
+    checks failed, then waits out a cooldown (`retrain_request`)."""
     keys = [
         dg.AssetCheckKey(asset.key, name)
         for asset in (account_scores, ticket_scores)
         for name in monitoring.SIGNALS
     ]
     latest = context.instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    requests = []
+    failing = {}
     for key, record in latest.items():
         data = record.event.asset_check_evaluation if record.event else None
         if data is not None and not data.passed:
-            trigger = f"{key.asset_key.to_user_string()} {key.name}"
-            requests.append(dg.RunRequest(run_key=f"drift:{record.id}", tags={"trigger": trigger}))
-    return requests or dg.SkipReason("no failed drift check")
+            failing[f"{key.asset_key.to_user_string()} {key.name}"] = record.id
+    now = dt.datetime.now(dt.UTC)
+    request, why, cursor = retrain_request(failing, context.cursor, now, RETRAIN_COOLDOWN)
+    if cursor != (context.cursor or ""):
+        context.update_cursor(cursor)
+    return [request] if request else dg.SkipReason(why)
 
 
 ml_assets = [churn_model, escalation_model, account_scores, ticket_scores, outreach_list]
