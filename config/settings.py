@@ -49,6 +49,9 @@ class Settings:
     at which retraining starts."""
     sources_file: Path
     """`sources.yml`: the connector exports that feed landing sources (absent: native only)."""
+    text_languages: tuple[str, ...]
+    """ISO 639-1 codes that language detection chooses among (`SUPPORTOPS_TEXT_LANGUAGES`,
+    comma-separated; default the generator's en,es,de,fr)."""
     duckdb_memory_limit: str
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
@@ -60,7 +63,7 @@ class Settings:
 
 
 def _from_environment() -> Settings:
-    """The settings the environment gives now (ten lookups: cheap enough for every call)."""
+    """The settings the environment gives now (a dozen lookups: cheap enough for every call)."""
     data_dir = _path("SUPPORTOPS_DATA_DIR", "data")
     engine = os.environ.get(QUALITY_ENGINE_ENV, "gx")
     if engine not in ("gx", "sql"):
@@ -82,6 +85,11 @@ def _from_environment() -> Settings:
         drift_threshold=float(os.environ.get("SUPPORTOPS_DRIFT_THRESHOLD", "0.3")),
         performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
         sources_file=_path("SUPPORTOPS_SOURCES", "sources.yml"),
+        text_languages=tuple(
+            code.strip().lower()
+            for code in os.environ.get("SUPPORTOPS_TEXT_LANGUAGES", "en,es,de,fr").split(",")
+            if code.strip()
+        ),
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )
 

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from extracts.contracts import CATEGORIES
-from extracts.lexicon import SENTIMENT, tokenize
+from extracts.lexicon import sentiment_score
 
 LANGUAGES = ("en", "es", "de", "fr")
 POLARITIES = ("negative", "neutral", "positive")
@@ -444,8 +444,10 @@ class Pool:
     """A family of phrases flattened for vectorised lookup.
 
     Group `g` (a language x category or language x polarity cell) owns entries
-    `offset[g] .. offset[g] + count[g]`; `score_sum`/`score_n` are each entry's lexicon
-    matches, so a composed text's sentiment is known without tokenising it.
+    `offset[g] .. offset[g] + count[g]`; `score_sum` is each entry's own sentiment score and
+    `score_n` 1 where it is not 0, so the mean over a composed text's scored parts (what the
+    generator plants) is known without tokenising it; ingestion scores the whole text,
+    which tracks that mean closely (tests/test_generator.py measures how closely).
     """
 
     texts: pa.Array
@@ -459,27 +461,28 @@ class Pool:
         return self.offset[group] + (u * self.count[group]).astype(np.int64)
 
 
-def _pool(cells: list[tuple[str, ...]]) -> Pool:
-    flat = [text for cell in cells for text in cell]
-    counts = np.array([len(cell) for cell in cells], dtype=np.int64)
-    matches = [[SENTIMENT[w] for w in tokenize(text) if w in SENTIMENT] for text in flat]
+def _pool(cells: list[tuple[str, tuple[str, ...]]]) -> Pool:
+    """Pool of (language, phrases) cells; each phrase scored as ingestion would score it."""
+    flat = [(lang, text) for lang, cell in cells for text in cell]
+    counts = np.array([len(cell) for _, cell in cells], dtype=np.int64)
+    scores = np.array([sentiment_score(text, lang) for lang, text in flat])
     return Pool(
-        texts=pa.array(flat, pa.string()),
+        texts=pa.array([text for _, text in flat], pa.string()),
         offset=np.concatenate([[0], np.cumsum(counts)[:-1]]),
         count=counts,
-        score_sum=np.array([sum(m) for m in matches]),
-        score_n=np.array([len(m) for m in matches], dtype=np.int64),
+        score_sum=scores,
+        score_n=(scores != 0).astype(np.int64),
     )
 
 
 def _by_category(table: dict[str, dict[str, tuple[str, ...]]]) -> Pool:
     """Groups indexed `language * len(CATEGORIES) + category`."""
-    return _pool([table[lang][cat] for lang in LANGUAGES for cat in CATEGORIES])
+    return _pool([(lang, table[lang][cat]) for lang in LANGUAGES for cat in CATEGORIES])
 
 
 def _by_polarity(table: dict[str, dict[str, tuple[str, ...]]]) -> Pool:
     """Groups indexed `language * 3 + polarity`."""
-    return _pool([table[lang][pol] for lang in LANGUAGES for pol in POLARITIES])
+    return _pool([(lang, table[lang][pol]) for lang in LANGUAGES for pol in POLARITIES])
 
 
 SUBJECT_POOL = _by_category(SUBJECTS)

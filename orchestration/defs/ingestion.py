@@ -49,6 +49,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                     last_day,
                     settings.pii_key,
                     earliest=settings.earliest_event_date,
+                    languages=settings.text_languages,
                 )
         except ExtractFileError as exc:
             raise dg.Failure(
