@@ -1,9 +1,12 @@
 """Sentiment and language of support text: the hand-labelled fixture, SQL = Python, the
 generator's planted sentiment, the configurable languages.
 
-tests/fixtures/support_messages.csv: 98 support messages in en/es/de/fr written for this test
-and labelled by hand (negative / neutral / positive), tagged by what they exercise. A score
-of at least +0.05 reads positive, at most -0.05 negative (VADER's own convention).
+tests/fixtures/support_messages.csv: 122 support messages in en/es/de/fr written for this
+test and labelled by hand (negative / neutral / positive), tagged by what they exercise. The
+98 `tuning` rows were seen while the domain lexicon was written; the 24 `held_out` rows were
+written after it and scored once, the lexicon left as it was (docs/text_signals.md has the
+figures). A score of at least +0.05 reads positive, at most -0.05 negative (VADER's own
+convention).
 """
 
 from __future__ import annotations
@@ -48,8 +51,9 @@ def _label(score: float) -> str:
     return "positive" if score >= 0.05 else "negative" if score <= -0.05 else "neutral"
 
 
-def _agreement(scores: list[float]) -> float:
-    return sum(_label(s) == r["label"] for s, r in zip(scores, ROWS, strict=True)) / len(ROWS)
+def _agreement(scores: list[float], split: str | None = None) -> float:
+    pairs = [(s, r) for s, r in zip(scores, ROWS, strict=True) if split in (None, r["split"])]
+    return sum(_label(s) == r["label"] for s, r in pairs) / len(pairs)
 
 
 def _sql_scores(texts: list[str], languages: list[str]) -> list[float]:
@@ -66,6 +70,7 @@ def _sql_scores(texts: list[str], languages: list[str]) -> list[float]:
 
 def test_fixture_is_big_varied_and_multilingual() -> None:
     assert len(ROWS) >= 80
+    assert {r["split"] for r in ROWS} == {"tuning", "held_out"}
     assert {r["language"] for r in ROWS} == {"en", "es", "de", "fr"}
     assert {r["label"] for r in ROWS} == {"negative", "neutral", "positive"}
     kinds = {r["kind"] for r in ROWS}
@@ -73,12 +78,17 @@ def test_fixture_is_big_varied_and_multilingual() -> None:
 
 
 def test_scorer_agrees_with_the_hand_labels_and_beats_plain_vader() -> None:
-    ours = _agreement([sentiment_score(r["text"]) for r in ROWS])
+    scores = [sentiment_score(r["text"]) for r in ROWS]
     vader = SentimentIntensityAnalyzer()
-    plain = _agreement([vader.polarity_scores(r["text"])["compound"] for r in ROWS])
-    print(f"agreement on {len(ROWS)} messages: lexicon {ours:.1%}, plain VADER {plain:.1%}")
-    assert ours >= AGREEMENT_FLOOR, f"{ours:.1%} (plain VADER {plain:.1%})"
-    assert ours - plain >= 0.2
+    plain = [vader.polarity_scores(r["text"])["compound"] for r in ROWS]
+    ours, held_out = _agreement(scores), _agreement(scores, "held_out")
+    print(
+        f"agreement on {len(ROWS)} messages: lexicon {ours:.1%} (held out {held_out:.1%}), "
+        f"plain VADER {_agreement(plain):.1%} (held out {_agreement(plain, 'held_out'):.1%})"
+    )
+    assert ours >= AGREEMENT_FLOOR, f"{ours:.1%}"
+    assert held_out >= 0.8, f"{held_out:.1%}"
+    assert ours - _agreement(plain) >= 0.2
 
 
 def test_the_issues_examples_score_as_a_reader_would() -> None:
