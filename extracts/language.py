@@ -15,6 +15,9 @@ from lingua import IsoCode639_1, LanguageDetector, LanguageDetectorBuilder
 
 DEFAULT_LANGUAGES = ("en", "es", "de", "fr")
 """The generator's languages; settings (`SUPPORTOPS_TEXT_LANGUAGES`) choose others."""
+DETECT_CHARS = 300
+"""Detection reads a text's first 300 characters: enough to tell these languages apart, and
+it bounds the cost of long emails (lingua's time grows with the text)."""
 UNDETERMINED = "und"
 """ISO 639's code for a text without a detectable language (no letters, or too short)."""
 
@@ -34,6 +37,8 @@ def detector(languages: tuple[str, ...]) -> LanguageDetector:
 
 
 def detect_languages(texts: Sequence[str], languages: tuple[str, ...]) -> list[str]:
-    """ISO 639-1 code per text (`und` when undecided), detected in parallel."""
-    found = detector(languages).detect_languages_in_parallel_of(list(texts))
+    """ISO 639-1 code per text (`und` when undecided), detected in parallel on its start."""
+    found = detector(languages).detect_languages_in_parallel_of(
+        [text[:DETECT_CHARS] for text in texts]
+    )
     return [UNDETERMINED if lang is None else lang.iso_code_639_1.name.lower() for lang in found]

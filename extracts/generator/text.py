@@ -212,62 +212,62 @@ CORES: dict[str, dict[str, tuple[str, ...]]] = {
 OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "negative": (
-            "This is really frustrating and we are losing time.",
-            "Honestly, this is unacceptable.",
-            "We are very disappointed with how this has been handled.",
+            "This is really frustrating and we are losing time, awful.",
+            "Honestly, this is totally unacceptable and frustrating.",
+            "We are very disappointed and annoyed with how this has been handled.",
             "I am annoyed, this is the worst week we have had with the product.",
         ),
         "neutral": ("Hello team,", "Hi support,", "Hello,", "Hi there,"),
         "positive": (
             "Thanks for the great product so far.",
             "We love the new release, great work.",
-            "Hope you are well, the last update was excellent.",
-            "First of all, thank you for the helpful onboarding.",
+            "Hope you are well, the last update was excellent and very helpful.",
+            "First of all, thank you for the great and helpful onboarding.",
         ),
     },
     "es": {
         "negative": (
             "Esto es muy frustrante y estamos perdiendo tiempo.",
-            "Sinceramente, la situación es inaceptable.",
+            "Sinceramente, la situación es totalmente inaceptable y frustrante.",
             "Estamos muy decepcionados, el soporte es lamentable.",
             "Estoy harto, es el peor mes con la herramienta.",
         ),
         "neutral": ("Hola equipo,", "Buenos días,", "Hola,", "Estimado soporte,"),
         "positive": (
             "Gracias por el excelente producto.",
-            "Estamos muy contentos con la nueva versión.",
-            "Primero, gracias por la ayuda tan rápida de siempre.",
+            "Estamos muy contentos con la nueva versión, es excelente.",
+            "Primero, muchas gracias por la ayuda tan rápida y amable de siempre.",
             "El equipo es genial, enhorabuena.",
         ),
     },
     "de": {
         "negative": (
-            "Das ist wirklich ärgerlich und wir verlieren Zeit.",
-            "Ehrlich gesagt ist das inakzeptabel.",
-            "Wir sind sehr enttäuscht von der Bearbeitung.",
+            "Das ist wirklich ärgerlich und frustrierend, wir verlieren Zeit.",
+            "Ehrlich gesagt ist das völlig inakzeptabel und ärgerlich.",
+            "Wir sind sehr enttäuscht und verärgert von der Bearbeitung.",
             "Ich bin verärgert, das ist eine Katastrophe für uns.",
         ),
         "neutral": ("Hallo zusammen,", "Guten Tag,", "Hallo Support-Team,", "Sehr geehrte Damen,"),
         "positive": (
             "Danke für das großartige Produkt.",
-            "Wir sind mit dem neuen Release sehr zufrieden.",
+            "Wir sind mit dem neuen Release sehr zufrieden, es ist großartig.",
             "Vorab vielen Dank, der Support ist immer hilfreich.",
-            "Ihr seid super, weiter so.",
+            "Ihr seid super und sehr hilfreich, weiter so.",
         ),
     },
     "fr": {
         "negative": (
-            "C'est vraiment frustrant et nous perdons du temps.",
-            "Honnêtement, cette situation est inacceptable.",
-            "Je suis très déçu du traitement de notre demande.",
+            "C'est vraiment frustrant et déplorable, nous perdons du temps.",
+            "Honnêtement, cette situation est totalement inacceptable et frustrante.",
+            "Je suis très déçu et agacé du traitement de notre demande.",
             "Je suis agacé, c'est la pire semaine avec l'outil.",
         ),
         "neutral": ("Bonjour,", "Bonjour l'équipe,", "Madame, Monsieur,", "Bonjour le support,"),
         "positive": (
             "Merci pour cet excellent produit.",
-            "Nous sommes ravis de la nouvelle version.",
-            "Tout d'abord merci, le support est toujours efficace.",
-            "Votre équipe est formidable.",
+            "Nous sommes ravis de la nouvelle version, elle est excellente.",
+            "Tout d'abord merci, le support est toujours très efficace et agréable.",
+            "Votre équipe est formidable et très efficace.",
         ),
     },
 }
@@ -275,10 +275,10 @@ OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
 CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "negative": (
-            "Please fix this today, it is a terrible experience.",
-            "If nothing changes this week we are cancelling our plan.",
+            "Please fix this today, it is a terrible and frustrating experience.",
+            "If nothing changes this week we are cancelling our plan, this is unacceptable.",
             "Still broken after two attempts, awful.",
-            "This is ridiculous and a waste of our time.",
+            "This is ridiculous and a complete waste of our time, awful.",
         ),
         "neutral": (
             "Can you take a look?",
@@ -287,18 +287,18 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "Could you check this for us?",
         ),
         "positive": (
-            "Thanks a lot for your help!",
-            "Appreciate the quick support as always.",
+            "Thanks a lot for your great help!",
+            "Appreciate the quick and excellent support as always.",
             "You are awesome, thank you.",
-            "Glad to have such a reliable team behind us.",
+            "Glad to have such a reliable and helpful team behind us.",
         ),
     },
     "es": {
         "negative": (
-            "Por favor, arreglen esto ya, es un desastre.",
-            "Si no se soluciona vamos a cancelar el contrato.",
+            "Por favor, arreglen esto ya, es un desastre lamentable.",
+            "Si no se soluciona vamos a cancelar el contrato, es inaceptable.",
             "Sigue roto después de dos intentos, es lamentable.",
-            "Es ridículo y estamos perdiendo el tiempo.",
+            "Es ridículo y frustrante, estamos perdiendo el tiempo.",
         ),
         "neutral": (
             "¿Pueden revisarlo?",
@@ -307,16 +307,16 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "¿Nos pueden ayudar?",
         ),
         "positive": (
-            "¡Muchas gracias por la ayuda!",
-            "Agradecido como siempre por el soporte.",
+            "¡Muchas gracias por la ayuda, excelente!",
+            "Muy agradecido como siempre por el soporte tan eficiente.",
             "Son increíbles, gracias.",
             "Muy contentos de contar con un equipo tan eficiente.",
         ),
     },
     "de": {
         "negative": (
-            "Bitte beheben Sie das sofort, die Lage ist schrecklich.",
-            "Wenn sich nichts ändert, werden wir kündigen.",
+            "Bitte beheben Sie das sofort, die Lage ist schrecklich und ärgerlich.",
+            "Wenn sich nichts ändert, werden wir kündigen, das ist inakzeptabel.",
             "Immer noch kaputt nach zwei Versuchen, furchtbar.",
             "Das ist lächerlich und reine Zeitverschwendung.",
         ),
@@ -328,17 +328,17 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "positive": (
             "Vielen Dank für die Hilfe, danke!",
-            "Danke für den schnellen Support wie immer.",
+            "Danke für den schnellen und hervorragenden Support wie immer.",
             "Ihr seid klasse, danke.",
             "Der Support ist zuverlässig und freundlich, danke.",
         ),
     },
     "fr": {
         "negative": (
-            "Corrigez cela au plus vite, c'est inadmissible.",
-            "Si rien ne change, nous allons résilier notre contrat.",
+            "Corrigez cela au plus vite, c'est inadmissible et déplorable.",
+            "Si rien ne change, nous allons résilier notre contrat, c'est inacceptable.",
             "Toujours en panne après deux essais, c'est déplorable.",
-            "C'est ridicule, nous perdons notre temps.",
+            "C'est ridicule et frustrant, nous perdons notre temps.",
         ),
         "neutral": (
             "Pouvez-vous regarder ?",
@@ -347,8 +347,8 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "Pourriez-vous vérifier pour nous ?",
         ),
         "positive": (
-            "Merci beaucoup pour votre aide !",
-            "Merci pour le support rapide, comme toujours.",
+            "Merci beaucoup pour votre aide excellente !",
+            "Merci pour le support rapide et efficace, comme toujours.",
             "Vous êtes géniaux, merci.",
             "Ravi de travailler avec une équipe aussi efficace.",
         ),
