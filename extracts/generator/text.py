@@ -1,9 +1,11 @@
 """Ticket texts: per-category templates and sentiment phrases in four languages.
 
 Texts are composed from small pools so that generation is a vectorised index lookup, and
-every pool entry's lexicon score is known up front: the planted description sentiment is
-exactly what the SQL lexicon join recovers. Polarity phrases carry the sentiment words;
-category sentences are neutral and carry the language's stopwords.
+every pool entry's sentiment (`extracts.lexicon.sentiment_score`, what ingestion computes)
+is known up front, so the planted description sentiment is what ingestion recovers, up to
+combining the parts (docs/text_signals.md). Tone phrases carry two sentiment words or an
+intensifier; category sentences state the problem, and those that report a failure ("does
+not load", "charged twice") read negative as a customer's would.
 """
 
 from __future__ import annotations
