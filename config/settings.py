@@ -69,6 +69,9 @@ class Settings:
     threshold of the outreach list is the lowest that reached it on the model's test rows."""
     sources_file: Path
     """`sources.yml`: the connector exports that feed landing sources (absent: native only)."""
+    text_languages: tuple[str, ...]
+    """ISO 639-1 codes that language detection chooses among (`SUPPORTOPS_TEXT_LANGUAGES`,
+    comma-separated; default the generator's en,es,de,fr)."""
     duckdb_memory_limit: str
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
@@ -130,6 +133,11 @@ def _from_environment() -> Settings:
         outreach_per_owner=int(os.environ.get("SUPPORTOPS_OUTREACH_PER_OWNER", "4")),
         outreach_target_precision=float(os.environ.get("SUPPORTOPS_OUTREACH_PRECISION", "0.2")),
         sources_file=_path("SUPPORTOPS_SOURCES", "sources.yml"),
+        text_languages=tuple(
+            code.strip().lower()
+            for code in os.environ.get("SUPPORTOPS_TEXT_LANGUAGES", "en,es,de,fr").split(",")
+            if code.strip()
+        ),
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )
 

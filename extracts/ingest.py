@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from extracts.contracts import Entity, Field, landing_path
 from extracts.files import fingerprint
+from extracts.language import DEFAULT_LANGUAGES, detect_languages
 from extracts.ledger import ensure_ledger, record_days, record_load
-from extracts.lexicon import LANGUAGE_STOPWORDS, SENTIMENT
+from extracts.lexicon import load_lexicon_tables, sentiment_sql
 from extracts.pii_key import check_key
 
 RAW_SCHEMA = "raw"
@@ -96,7 +98,7 @@ QUARANTINE_COLUMNS = [
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Create the raw and quarantine tables and the lexicons if they do not exist yet."""
+    """Create the raw and quarantine tables if they do not exist yet."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
     for schema, columns in (
@@ -431,30 +433,51 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
     return "coalesce(" + ",\n ".join(checks) + ")"
 
 
+def _text_features(
+    con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...]
+) -> None:
+    """`_text_features(text, sentiment, language)`: one row per distinct valid text.
+
+    Sentiment is the lexicon SQL over the distinct texts; language is one parallel batch of
+    lingua over the same texts, handed back to DuckDB as an Arrow table."""
+    texts = " UNION ".join(
+        f'SELECT "{f.name}" AS text FROM _classified WHERE _problem IS NULL AND "{f.name}" IS NOT NULL'
+        for f in entity.fields
+        if f.text
+    )
+    distinct = con.sql(
+        f"SELECT row_number() OVER () AS text_id, text FROM (SELECT DISTINCT text FROM ({texts}))"
+    ).to_arrow_table()
+    detected = pa.table(
+        {
+            "text_id": distinct["text_id"],
+            "text": distinct["text"],
+            "language": detect_languages(distinct["text"].to_pylist(), languages),
+        }
+    )
+    con.register("_text_language_arrow", detected)
+    con.execute("CREATE OR REPLACE TEMP TABLE _texts AS SELECT * FROM _text_language_arrow")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _text_features AS
+            SELECT t.text, s.sentiment, t.language
+            FROM _texts t JOIN ({sentiment_sql("_texts")}) AS s USING (text_id)"""
+    )
+    con.unregister("_text_language_arrow")
+
+
 def _derived_text_sql(entity: Entity) -> tuple[str, dict[str, str]]:
-    """Per text field: character count, lexicon sentiment and stopword language, set-based.
+    """Per text field: character count, sentiment and language from `_text_features`.
 
     Returns the joins and, per text field, its three derived columns' select list."""
     joins, selects = [], {}
     for f in (f for f in entity.fields if f.text):
         alias = f"t_{f.name}"
-        joins.append(
-            f"""LEFT JOIN (
-                SELECT _file, _line,
-                       coalesce(avg(s.score), 0.0) AS sentiment,
-                       mode(l.language) AS language
-                FROM (SELECT _file, _line, unnest(regexp_split_to_array(lower("{f.name}"), '[^\\p{{L}}]+')) AS token
-                      FROM _classified
-                      WHERE _problem IS NULL AND "{f.name}" IS NOT NULL) AS w
-                LEFT JOIN _lexicon_sentiment s USING (token)
-                LEFT JOIN _lexicon_language l USING (token)
-                GROUP BY _file, _line) AS {alias} USING (_file, _line)"""
-        )
+        joins.append(f'LEFT JOIN _text_features AS {alias} ON {alias}.text = "{f.name}"')
         selects[f.name] = ", ".join(
             [
                 f'length("{f.name}")::INTEGER AS "{f.name}_chars"',
-                f'CASE WHEN "{f.name}" IS NOT NULL THEN round({alias}.sentiment, 4) END AS "{f.name}_sentiment"',
-                f'CASE WHEN "{f.name}" IS NOT NULL THEN coalesce({alias}.language, \'und\') END AS "{f.name}_language"',
+                f'{alias}.sentiment AS "{f.name}_sentiment"',
+                f'{alias}.language AS "{f.name}_language"',
             ]
         )
     return "\n".join(joins), selects
@@ -473,16 +496,6 @@ def _record_sql(entity: Entity) -> str:
         else:
             parts.append(f'{_quote(f.name)}: "{f.name}"')
     return "to_json({" + ", ".join(parts) + "})"
-
-
-def _load_lexicons(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _lexicon_sentiment (token VARCHAR, score DOUBLE)")
-    con.executemany("INSERT INTO _lexicon_sentiment VALUES (?, ?)", list(SENTIMENT.items()))
-    con.execute("CREATE OR REPLACE TEMP TABLE _lexicon_language (token VARCHAR, language VARCHAR)")
-    con.executemany(
-        "INSERT INTO _lexicon_language VALUES (?, ?)",
-        [(word, lang) for lang, words in LANGUAGE_STOPWORDS.items() for word in words],
-    )
 
 
 def _resent_sql(entity: Entity) -> str:
@@ -507,10 +520,12 @@ def load_range(
     last_day: dt.date,
     pii_key: bytes,
     earliest: dt.date | None = None,
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
 ) -> LoadResult:
     """Replace the partitions [first_day, last_day] of `raw.<table>` and its quarantine.
 
-    `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`).
+    `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`);
+    `languages`: the ISO 639-1 codes that text language detection chooses among.
     Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
     Refuses an empty `pii_key`, and one other than the key the warehouse's hashes are under.
     """
@@ -535,7 +550,7 @@ def load_range(
     ensure_tables(con, entity)
     ensure_ledger(con)
     check_key(con, pii_key)
-    _load_lexicons(con)
+    load_lexicon_tables(con)
     use_pii_key(con, pii_key)
     loaded_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     con.execute("SET VARIABLE loaded_at = ?", [loaded_at])
@@ -596,6 +611,8 @@ def load_range(
         raise _unreadable(exc, entity, files) from None
 
     text_joins, text_selects = _derived_text_sql(entity)
+    if text_selects:
+        _text_features(con, entity, languages)
     typed = []
     for f in entity.fields:
         if f.pii:
@@ -678,7 +695,7 @@ def load_range(
         for f, cols in file_columns.items()
         if set(cols) - declared
     }
-    for temp in ("_classified", "_file_schema"):
+    for temp in ("_classified", "_file_schema", "_texts", "_text_features"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return LoadResult(
         table=entity.table,

@@ -106,6 +106,34 @@ def test_native_and_connector_runs_agree(
     assert diff == []
 
 
+def test_connector_run_has_sentiment_and_language(
+    tiny_pipeline: Pipeline, connector_run: dict
+) -> None:
+    """The Zendesk-shaped run's text features are not flat, and match the native run's."""
+    con = _attach(tiny_pipeline.warehouse, connector_run["warehouse"])
+    stats = con.execute(
+        """SELECT count(*), stddev(description_sentiment),
+                  count(*) FILTER (WHERE description_sentiment <= -0.05),
+                  count(*) FILTER (WHERE description_sentiment >= 0.05),
+                  count(DISTINCT description_language),
+                  max(share) FILTER (WHERE description_language = 'und')
+           FROM (SELECT *, count(*) OVER (PARTITION BY description_language)
+                           / count(*) OVER () AS share
+                 FROM c.raw.helpdesk_tickets)"""
+    ).fetchone()
+    rows, spread, negative, positive, languages, undetermined = stats
+    assert rows > 100 and spread > 0.2
+    assert negative > 0.1 * rows and positive > 0.1 * rows
+    assert languages >= 4 and (undetermined or 0) < 0.01
+    differing = con.execute(
+        """SELECT count(*) FROM n.raw.helpdesk_tickets n JOIN c.raw.helpdesk_tickets c
+               USING (ticket_id)
+           WHERE n.description_sentiment <> c.description_sentiment
+              OR n.description_language <> c.description_language"""
+    ).fetchone()[0]
+    assert differing == 0
+
+
 def test_csat_keeps_satisfied_and_maps_the_score(
     tiny_pipeline: Pipeline, connector_run: dict
 ) -> None:

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from extracts.contracts import HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS
 from extracts.generator.zendesk_fivetran import write as write_zendesk_fivetran
 from extracts.ingest import load_range
+from extracts.lexicon import sentiment_score
 from extracts.sources.connector import clear_deletions, sources_with_deletions
 from extracts.sources.zendesk_fivetran import (
     ZendeskFivetranConfig,
@@ -317,6 +318,19 @@ def test_hand_built_export_loads_with_native_pii_rules(tmp_path: Path) -> None:
     ).fetchone()
     assert chars == len("Thanks for waiting - fixed it")
     assert language == "en"
+    # the connector's text gets the native scorer: the reply reads positive, "The invoice
+    # is wrong" negative
+    reply_sentiment = con.execute(
+        "SELECT body_sentiment FROM raw.helpdesk_ticket_events "
+        "WHERE ticket_id = 101 AND event_type = 'agent_reply'"
+    ).fetchone()[0]
+    description = con.execute(
+        "SELECT description_sentiment, description_language FROM raw.helpdesk_tickets "
+        "WHERE ticket_id = 101"
+    ).fetchone()
+    assert reply_sentiment == sentiment_score("Thanks for waiting - fixed it", "en") > 0.3
+    assert description == (sentiment_score("The invoice is wrong", "en"), "en")
+    assert description[0] < -0.3
     text = con.execute(
         "SELECT string_agg(CAST(t AS VARCHAR), ' ') FROM raw.helpdesk_ticket_events AS t"
     ).fetchone()[0] + " ".join(

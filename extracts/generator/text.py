@@ -1,9 +1,11 @@
 """Ticket texts: per-category templates and sentiment phrases in four languages.
 
 Texts are composed from small pools so that generation is a vectorised index lookup, and
-every pool entry's lexicon score is known up front: the planted description sentiment is
-exactly what the SQL lexicon join recovers. Polarity phrases carry the sentiment words;
-category sentences are neutral and carry the language's stopwords.
+every pool entry's sentiment (`extracts.lexicon.sentiment_score`, what ingestion computes)
+is known up front, so the planted description sentiment is what ingestion recovers, up to
+combining the parts (docs/text_signals.md). Tone phrases carry two sentiment words or an
+intensifier; category sentences state the problem, and those that report a failure ("does
+not load", "charged twice") read negative as a customer's would.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from extracts.contracts import CATEGORIES
-from extracts.lexicon import SENTIMENT, tokenize
+from extracts.lexicon import sentiment_score
 
 LANGUAGES = ("en", "es", "de", "fr")
 POLARITIES = ("negative", "neutral", "positive")
@@ -212,62 +214,62 @@ CORES: dict[str, dict[str, tuple[str, ...]]] = {
 OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "negative": (
-            "This is really frustrating and we are losing time.",
-            "Honestly, this is unacceptable.",
-            "We are very disappointed with how this has been handled.",
+            "This is really frustrating and we are losing time, awful.",
+            "Honestly, this is totally unacceptable and frustrating.",
+            "We are very disappointed and annoyed with how this has been handled.",
             "I am annoyed, this is the worst week we have had with the product.",
         ),
         "neutral": ("Hello team,", "Hi support,", "Hello,", "Hi there,"),
         "positive": (
             "Thanks for the great product so far.",
             "We love the new release, great work.",
-            "Hope you are well, the last update was excellent.",
-            "First of all, thank you for the helpful onboarding.",
+            "Hope you are well, the last update was excellent and very helpful.",
+            "First of all, thank you for the great and helpful onboarding.",
         ),
     },
     "es": {
         "negative": (
             "Esto es muy frustrante y estamos perdiendo tiempo.",
-            "Sinceramente, la situación es inaceptable.",
+            "Sinceramente, la situación es totalmente inaceptable y frustrante.",
             "Estamos muy decepcionados, el soporte es lamentable.",
             "Estoy harto, es el peor mes con la herramienta.",
         ),
         "neutral": ("Hola equipo,", "Buenos días,", "Hola,", "Estimado soporte,"),
         "positive": (
             "Gracias por el excelente producto.",
-            "Estamos muy contentos con la nueva versión.",
-            "Primero, gracias por la ayuda tan rápida de siempre.",
+            "Estamos muy contentos con la nueva versión, es excelente.",
+            "Primero, muchas gracias por la ayuda tan rápida y amable de siempre.",
             "El equipo es genial, enhorabuena.",
         ),
     },
     "de": {
         "negative": (
-            "Das ist wirklich ärgerlich und wir verlieren Zeit.",
-            "Ehrlich gesagt ist das inakzeptabel.",
-            "Wir sind sehr enttäuscht von der Bearbeitung.",
+            "Das ist wirklich ärgerlich und frustrierend, wir verlieren Zeit.",
+            "Ehrlich gesagt ist das völlig inakzeptabel und ärgerlich.",
+            "Wir sind sehr enttäuscht und verärgert von der Bearbeitung.",
             "Ich bin verärgert, das ist eine Katastrophe für uns.",
         ),
         "neutral": ("Hallo zusammen,", "Guten Tag,", "Hallo Support-Team,", "Sehr geehrte Damen,"),
         "positive": (
             "Danke für das großartige Produkt.",
-            "Wir sind mit dem neuen Release sehr zufrieden.",
+            "Wir sind mit dem neuen Release sehr zufrieden, es ist großartig.",
             "Vorab vielen Dank, der Support ist immer hilfreich.",
-            "Ihr seid super, weiter so.",
+            "Ihr seid super und sehr hilfreich, weiter so.",
         ),
     },
     "fr": {
         "negative": (
-            "C'est vraiment frustrant et nous perdons du temps.",
-            "Honnêtement, cette situation est inacceptable.",
-            "Je suis très déçu du traitement de notre demande.",
+            "C'est vraiment frustrant et déplorable, nous perdons du temps.",
+            "Honnêtement, cette situation est totalement inacceptable et frustrante.",
+            "Je suis très déçu et agacé du traitement de notre demande.",
             "Je suis agacé, c'est la pire semaine avec l'outil.",
         ),
         "neutral": ("Bonjour,", "Bonjour l'équipe,", "Madame, Monsieur,", "Bonjour le support,"),
         "positive": (
             "Merci pour cet excellent produit.",
-            "Nous sommes ravis de la nouvelle version.",
-            "Tout d'abord merci, le support est toujours efficace.",
-            "Votre équipe est formidable.",
+            "Nous sommes ravis de la nouvelle version, elle est excellente.",
+            "Tout d'abord merci, le support est toujours très efficace et agréable.",
+            "Votre équipe est formidable et très efficace.",
         ),
     },
 }
@@ -275,10 +277,10 @@ OPENERS: dict[str, dict[str, tuple[str, ...]]] = {
 CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {
         "negative": (
-            "Please fix this today, it is a terrible experience.",
-            "If nothing changes this week we are cancelling our plan.",
+            "Please fix this today, it is a terrible and frustrating experience.",
+            "If nothing changes this week we are cancelling our plan, this is unacceptable.",
             "Still broken after two attempts, awful.",
-            "This is ridiculous and a waste of our time.",
+            "This is ridiculous and a complete waste of our time, awful.",
         ),
         "neutral": (
             "Can you take a look?",
@@ -287,18 +289,18 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "Could you check this for us?",
         ),
         "positive": (
-            "Thanks a lot for your help!",
-            "Appreciate the quick support as always.",
+            "Thanks a lot for your great help!",
+            "Appreciate the quick and excellent support as always.",
             "You are awesome, thank you.",
-            "Glad to have such a reliable team behind us.",
+            "Glad to have such a reliable and helpful team behind us.",
         ),
     },
     "es": {
         "negative": (
-            "Por favor, arreglen esto ya, es un desastre.",
-            "Si no se soluciona vamos a cancelar el contrato.",
+            "Por favor, arreglen esto ya, es un desastre lamentable.",
+            "Si no se soluciona vamos a cancelar el contrato, es inaceptable.",
             "Sigue roto después de dos intentos, es lamentable.",
-            "Es ridículo y estamos perdiendo el tiempo.",
+            "Es ridículo y frustrante, estamos perdiendo el tiempo.",
         ),
         "neutral": (
             "¿Pueden revisarlo?",
@@ -307,16 +309,16 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "¿Nos pueden ayudar?",
         ),
         "positive": (
-            "¡Muchas gracias por la ayuda!",
-            "Agradecido como siempre por el soporte.",
+            "¡Muchas gracias por la ayuda, excelente!",
+            "Muy agradecido como siempre por el soporte tan eficiente.",
             "Son increíbles, gracias.",
             "Muy contentos de contar con un equipo tan eficiente.",
         ),
     },
     "de": {
         "negative": (
-            "Bitte beheben Sie das sofort, die Lage ist schrecklich.",
-            "Wenn sich nichts ändert, werden wir kündigen.",
+            "Bitte beheben Sie das sofort, die Lage ist schrecklich und ärgerlich.",
+            "Wenn sich nichts ändert, werden wir kündigen, das ist inakzeptabel.",
             "Immer noch kaputt nach zwei Versuchen, furchtbar.",
             "Das ist lächerlich und reine Zeitverschwendung.",
         ),
@@ -328,17 +330,17 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "positive": (
             "Vielen Dank für die Hilfe, danke!",
-            "Danke für den schnellen Support wie immer.",
+            "Danke für den schnellen und hervorragenden Support wie immer.",
             "Ihr seid klasse, danke.",
             "Der Support ist zuverlässig und freundlich, danke.",
         ),
     },
     "fr": {
         "negative": (
-            "Corrigez cela au plus vite, c'est inadmissible.",
-            "Si rien ne change, nous allons résilier notre contrat.",
+            "Corrigez cela au plus vite, c'est inadmissible et déplorable.",
+            "Si rien ne change, nous allons résilier notre contrat, c'est inacceptable.",
             "Toujours en panne après deux essais, c'est déplorable.",
-            "C'est ridicule, nous perdons notre temps.",
+            "C'est ridicule et frustrant, nous perdons notre temps.",
         ),
         "neutral": (
             "Pouvez-vous regarder ?",
@@ -347,8 +349,8 @@ CLOSERS: dict[str, dict[str, tuple[str, ...]]] = {
             "Pourriez-vous vérifier pour nous ?",
         ),
         "positive": (
-            "Merci beaucoup pour votre aide !",
-            "Merci pour le support rapide, comme toujours.",
+            "Merci beaucoup pour votre aide excellente !",
+            "Merci pour le support rapide et efficace, comme toujours.",
             "Vous êtes géniaux, merci.",
             "Ravi de travailler avec une équipe aussi efficace.",
         ),
@@ -444,8 +446,10 @@ class Pool:
     """A family of phrases flattened for vectorised lookup.
 
     Group `g` (a language x category or language x polarity cell) owns entries
-    `offset[g] .. offset[g] + count[g]`; `score_sum`/`score_n` are each entry's lexicon
-    matches, so a composed text's sentiment is known without tokenising it.
+    `offset[g] .. offset[g] + count[g]`; `score_sum` is each entry's own sentiment score and
+    `score_n` 1 where it is not 0, so the mean over a composed text's scored parts (what the
+    generator plants) is known without tokenising it; ingestion scores the whole text,
+    which tracks that mean closely (tests/test_generator.py measures how closely).
     """
 
     texts: pa.Array
@@ -459,27 +463,28 @@ class Pool:
         return self.offset[group] + (u * self.count[group]).astype(np.int64)
 
 
-def _pool(cells: list[tuple[str, ...]]) -> Pool:
-    flat = [text for cell in cells for text in cell]
-    counts = np.array([len(cell) for cell in cells], dtype=np.int64)
-    matches = [[SENTIMENT[w] for w in tokenize(text) if w in SENTIMENT] for text in flat]
+def _pool(cells: list[tuple[str, tuple[str, ...]]]) -> Pool:
+    """Pool of (language, phrases) cells; each phrase scored as ingestion would score it."""
+    flat = [(lang, text) for lang, cell in cells for text in cell]
+    counts = np.array([len(cell) for _, cell in cells], dtype=np.int64)
+    scores = np.array([sentiment_score(text, lang) for lang, text in flat])
     return Pool(
-        texts=pa.array(flat, pa.string()),
+        texts=pa.array([text for _, text in flat], pa.string()),
         offset=np.concatenate([[0], np.cumsum(counts)[:-1]]),
         count=counts,
-        score_sum=np.array([sum(m) for m in matches]),
-        score_n=np.array([len(m) for m in matches], dtype=np.int64),
+        score_sum=scores,
+        score_n=(scores != 0).astype(np.int64),
     )
 
 
 def _by_category(table: dict[str, dict[str, tuple[str, ...]]]) -> Pool:
     """Groups indexed `language * len(CATEGORIES) + category`."""
-    return _pool([table[lang][cat] for lang in LANGUAGES for cat in CATEGORIES])
+    return _pool([(lang, table[lang][cat]) for lang in LANGUAGES for cat in CATEGORIES])
 
 
 def _by_polarity(table: dict[str, dict[str, tuple[str, ...]]]) -> Pool:
     """Groups indexed `language * 3 + polarity`."""
-    return _pool([table[lang][pol] for lang in LANGUAGES for pol in POLARITIES])
+    return _pool([(lang, table[lang][pol]) for lang in LANGUAGES for pol in POLARITIES])
 
 
 SUBJECT_POOL = _by_category(SUBJECTS)

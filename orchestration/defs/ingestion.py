@@ -55,6 +55,7 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                     last_day,
                     settings.require_pii_key(),
                     earliest=settings.earliest_event_date,
+                    languages=settings.text_languages,
                 )
             except (MissingSecretError, KeyMismatchError) as exc:
                 raise dg.Failure(description=f"{entity.table} not loaded: {exc}") from exc
