@@ -47,13 +47,14 @@ def warehouse_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
         "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
         "AND schema_name || '.' || table_name = ?",
         [KEY_TABLE],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         return None
-    row = con.execute(
+    # fetchall, not fetchone: a half-read result blocks `register` on this connection.
+    rows = con.execute(
         f"SELECT fingerprint FROM {KEY_TABLE} ORDER BY recorded_at DESC LIMIT 1"
-    ).fetchone()
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def check_key(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
