@@ -6,8 +6,6 @@
 --   {landing}            the landing folder (holds helpdesk/<day>/tickets.jsonl, ticket_events.jsonl
 --                        and crm/<day>/accounts.csv)
 --   {seeds}              the dbt seeds folder (business_hours.csv, sla_policies.csv, cost_model.csv)
---   {sentiment_lexicon}  `(word, score), ...` rows of extracts.lexicon.SENTIMENT: not a
---                        parameter, the ingestion's own lexicon, so the two cannot drift
 --
 -- It assumes clean extracts (generator run with fault_rate=0): no quarantine, and no
 -- de-duplication, because a clean export writes each ticket once (tickets.jsonl of its
@@ -186,15 +184,6 @@ ticket_segments as (
 
 ),
 
-sentiment_lexicon as (
-
-    select
-        token,
-        cast(score as double) as score
-    from (values {sentiment_lexicon}) as lexicon (token, score)
-
-),
-
 -- ---------------------------------------------------------------------------- per-ticket facts
 
 event_facts as (
@@ -229,21 +218,14 @@ event_facts as (
 
 negative_tickets as (
 
-    -- description sentiment as ingestion scores it (extracts/ingest.py, _derived_text_sql):
-    -- the mean lexicon score of the lower-cased letter runs, rounded to 4 decimals, 0 when
-    -- no word is in the lexicon; negative below -0.2 (only scored words can make it so)
-    select tokens.ticket_id
-    from (
-        select
-            ticket_id,
-            unnest(regexp_split_to_array(lower(description), '[^\p{L}]+')) as token
-        from tickets
-        where description is not null
-    ) as tokens
-    inner join sentiment_lexicon
-        on tokens.token = sentiment_lexicon.token
-    group by tokens.ticket_id
-    having round(avg(sentiment_lexicon.score), 4) < -0.2
+    -- description sentiment as ingestion scores it: `_text_features` (text, sentiment,
+    -- language) is made by extracts.ingest.score_texts before this script runs (bench/floor.py);
+    -- negative below -0.2, the dbt var negative_sentiment_threshold
+    select tickets.ticket_id
+    from tickets
+    inner join _text_features
+        on tickets.description = _text_features.text
+    where _text_features.sentiment < -0.2
 
 ),
 

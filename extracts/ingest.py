@@ -436,15 +436,27 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
 def _text_features(
     con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...]
 ) -> None:
-    """`_text_features(text, sentiment, language)`: one row per distinct valid text.
-
-    Sentiment is the lexicon SQL over the distinct texts; language is one parallel batch of
-    lingua over the same texts, handed back to DuckDB as an Arrow table."""
+    """`_text_features(text, sentiment, language)`: one row per distinct valid text."""
     texts = " UNION ".join(
         f'SELECT "{f.name}" AS text FROM _classified WHERE _problem IS NULL AND "{f.name}" IS NOT NULL'
         for f in entity.fields
         if f.text
     )
+    score_texts(con, texts, languages)
+
+
+def score_texts(
+    con: duckdb.DuckDBPyConnection,
+    texts: str,
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    into: str = "_text_features",
+) -> None:
+    """Temp table `into(text, sentiment, language)`, one row per distinct text of the query
+    `texts` (a column `text`); needs `load_lexicon_tables` on `con`.
+
+    Sentiment is the lexicon SQL over the distinct texts; language is one parallel batch of
+    lingua over the same texts, handed back to DuckDB as an Arrow table. The benchmark's
+    floor scores its texts with this too, so both sides do the same work."""
     distinct = con.sql(
         f"SELECT row_number() OVER () AS text_id, text FROM (SELECT DISTINCT text FROM ({texts}))"
     ).to_arrow_table()
@@ -458,7 +470,7 @@ def _text_features(
     con.register("_text_language_arrow", detected)
     con.execute("CREATE OR REPLACE TEMP TABLE _texts AS SELECT * FROM _text_language_arrow")
     con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _text_features AS
+        f"""CREATE OR REPLACE TEMP TABLE {into} AS
             SELECT t.text, s.sentiment, t.language
             FROM _texts t JOIN ({sentiment_sql("_texts")}) AS s USING (text_id)"""
     )
