@@ -158,8 +158,8 @@ def pick_features(
             and names[j] not in fired
             and _risky_side(spec, names[j], row[names[j]], medians.get(names[j]))
         ]
-        behavioural = [f for f in ranked if f not in firmographic]
-        chosen = fired + (behavioural or [f for f in ranked if f in firmographic])
+        behavioural = fired + [f for f in ranked if f not in firmographic]
+        chosen = behavioural or [f for f in ranked if f in firmographic]
         picked.append(_one_per_group(chosen)[:k])
     return picked
 
