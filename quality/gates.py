@@ -58,7 +58,8 @@ GATES: dict[str, tuple[Severity, str]] = {
     "volume": (
         CRITICAL,
         "Every day's row count within 0.5x-2x the median of the trailing 14 days of the same "
-        "type (weekdays or weekend days).",
+        "type (weekdays or weekend days), or within 3 standard deviations of it (Poisson's; "
+        "above it, those days' own spread when wider).",
     ),
     "freshness": (
         CRITICAL,

@@ -22,6 +22,8 @@ from quality.suites import CRITICAL, WARNING, Severity, SuiteDef, get_suite
 MAX_QUARANTINE_SHARE = 0.01
 MAX_LATE_SHARE = 0.05
 MIN_FAULTY_ROWS = 3
+# A normal distribution's standard deviation is 1.4826 x its median absolute deviation.
+MAD_TO_SIGMA = 1.4826
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
@@ -56,7 +58,7 @@ def check_column_types(
     )
 
 
-def _median(values: list[int]) -> float:
+def _median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
@@ -78,8 +80,13 @@ def check_volume(
     severity: Severity = CRITICAL,
 ) -> Outcome:
     """Every day's row count lies in [low, high] x the median daily count of its trailing days,
-    or within `noise_sigmas` Poisson standard deviations (sqrt(median)) of that median: at a
-    few dozen rows a day, halving happens by chance, and a gate must not stop on chance.
+    or within `noise_sigmas` standard deviations of that median: Poisson's sqrt(median), and
+    above the median the trailing days' own robust spread (1.4826 x their median absolute
+    deviation) when wider. At a few dozen rows a day halving happens by chance, and support
+    traffic is burstier than Poisson upwards (an incident doubles a day): a gate must not
+    stop on what the table's own recent days show to be ordinary. Nothing but chance takes
+    traffic away, so below the median only Poisson's noise is forgiven: a shortfall beyond
+    it is missing data.
 
     Support and product traffic has a strong weekly shape (weekends carry about a third of a
     weekday in the demo), so by default the median is taken over the trailing days of the
@@ -116,7 +123,11 @@ def check_volume(
         median = _median(history)
         ratio = rows / median if median else (1.0 if rows == 0 else math.inf)
         judged[str(day)] = {"rows": rows, "median": median, "ratio": round(ratio, 4)}
-        within_noise = abs(rows - median) <= noise_sigmas * math.sqrt(median)
+        sigma = math.sqrt(median)
+        if rows > median:  # bursts add traffic; a shortfall beyond chance is missing data
+            sigma = max(sigma, MAD_TO_SIGMA * _median([abs(h - median) for h in history]))
+        judged[str(day)]["sigma"] = round(sigma, 2)
+        within_noise = abs(rows - median) <= noise_sigmas * sigma
         if not low <= ratio <= high and not within_noise:
             failed[str(day)] = judged[str(day)]
     observed: dict[str, Any] = {

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -103,20 +104,36 @@ CLI = str(Path(sys.executable).parent / "supportops")
 PROJECT = Path(__file__).resolve().parent.parent
 
 
+def isolated_env(**settings: str) -> dict[str, str]:
+    """This process's environment for a child process, without the SUPPORTOPS_* that
+    in-process runs leave behind (a run points SUPPORTOPS_WAREHOUSE at its own file, and a
+    child would then read that warehouse), in demo mode, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
+    return env | {"SUPPORTOPS_DEMO": "1"} | settings
+
+
 def cli_env(home: Path, landing: Path | None = None, demo: bool = True) -> dict[str, str]:
     """Environment for `supportops` run as a user runs it, in its own process: Dagster's
     instance (project dagster.yaml; run the CLI with cwd=home, its storage paths are
-    relative) and data under `home`, none of this session's SUPPORTOPS_* (in-process runs
-    point SUPPORTOPS_WAREHOUSE at their own files); demo mode (the demo PII key) unless
-    `demo` is False; landing under the data folder unless `landing` is given."""
+    relative) and data under `home`; demo mode (the demo PII key) unless `demo` is False;
+    landing under the data folder unless `landing` is given."""
     shutil.copy(PROJECT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SUPPORTOPS_")}
-    env |= {"DAGSTER_HOME": str(home), "SUPPORTOPS_DATA_DIR": str(home / "data")}
-    if demo:
-        env["SUPPORTOPS_DEMO"] = "1"
+    env = isolated_env(DAGSTER_HOME=str(home), SUPPORTOPS_DATA_DIR=str(home / "data"))
+    if not demo:
+        del env["SUPPORTOPS_DEMO"]
     if landing is not None:
         env["SUPPORTOPS_LANDING"] = str(landing)
     return env
+
+
+def run_cli(
+    home: Path, *args: str, landing: Path | None = None, check: bool = False
+) -> subprocess.CompletedProcess:
+    """`supportops <args>` in its own process with `cli_env(home, landing)`, output captured."""
+    return subprocess.run(
+        [CLI, *args], cwd=home, env=cli_env(home, landing), capture_output=True, text=True,
+        check=check,
+    )  # fmt: skip
 
 
 def email_hmac(key: str | bytes, email: str) -> str:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from tests.conftest import CLI, Pipeline, cli_env, run_pipeline
+from tests.conftest import Pipeline, run_cli, run_pipeline
 
 pytestmark = pytest.mark.e2e
 
@@ -89,13 +88,7 @@ def test_a_redelivered_day_without_a_ticket_removes_it_everywhere_via_the_cli(
     for events in (landing / "helpdesk").glob("*/ticket_events.jsonl"):
         _rewrite_jsonl(events, lambda r: r["ticket_id"] != ticket)
 
-    run = subprocess.run(
-        [CLI, "materialize"],
-        cwd=tmp_path,
-        env=cli_env(tmp_path, landing),
-        capture_output=True,
-        text=True,
-    )
+    run = run_cli(tmp_path, "materialize", landing=landing)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
 
     for table in with_ticket:

@@ -21,6 +21,7 @@ from dashboard_fixtures import APP, add_ml_and_quarantine, copy_serving
 from playwright.sync_api import Page, sync_playwright
 
 from config.settings import PROJECT_ROOT
+from tests.conftest import isolated_env
 
 SCREENSHOTS = PROJECT_ROOT / "data" / "screenshots"
 WAIT_MS = 120_000
@@ -49,7 +50,7 @@ def serve(data_dir: Path, cwd: Path | None = None) -> Iterator[str]:
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        env={**os.environ, "SUPPORTOPS_DATA_DIR": str(data_dir)},
+        env=isolated_env(SUPPORTOPS_DATA_DIR=str(data_dir)),
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

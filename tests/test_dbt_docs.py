@@ -7,12 +7,13 @@ temporary target path so the project's own `dbt_project/target` is left alone.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import isolated_env
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 MARTS = ("fct_tickets", "fct_ticket_events", "dim_accounts", "fct_support_kpis_daily")
@@ -22,7 +23,7 @@ FEATURES = ("feat_account_daily", "feat_ticket_at_creation", "health_score_daily
 @pytest.fixture(scope="module")
 def docs(tiny_pipeline, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("dbt_docs")
-    env = {**os.environ, "SUPPORTOPS_WAREHOUSE": str(tiny_pipeline.warehouse.resolve())}
+    env = isolated_env(SUPPORTOPS_WAREHOUSE=str(tiny_pipeline.warehouse.resolve()))
     dbt = Path(sys.executable).with_name("dbt")
     command = [
         str(dbt),

@@ -10,7 +10,6 @@ so this is in the fast tier (about ten seconds).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import duckdb
 
 from extracts.contracts import LOADED_ENTITIES
 from extracts.ingest import ensure_tables
+from tests.conftest import isolated_env
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 
@@ -36,7 +36,7 @@ def test_every_dbt_unit_test_passes(tmp_path):
     done = subprocess.run(
         command,
         cwd=DBT_PROJECT,
-        env={**os.environ, "SUPPORTOPS_WAREHOUSE": str(warehouse)},
+        env=isolated_env(SUPPORTOPS_WAREHOUSE=str(warehouse)),
         capture_output=True,
         text=True,
         timeout=600,

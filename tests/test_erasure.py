@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import duckdb
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from config.settings import DEMO_PII_KEY
 from orchestration.cli import app
-from tests.conftest import CLI, Pipeline, cli_env, email_hmac, runs_pipeline
+from tests.conftest import Pipeline, email_hmac, run_cli, runs_pipeline
 
 KPI_CELL = ["kpi_date", "channel", "category", "tier", "handling_path"]
 KPI_SUMS = ["tickets", "agent_replies", "handle_seconds"]
@@ -83,15 +82,12 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
         "kpis": _frame(tiny_pipeline.warehouse, "SELECT * FROM marts.fct_support_kpis_daily"),
     }
 
-    env = cli_env(root)
     runs = []
     for args in (
         ["--requester", f"  {person.requester_email.upper()} ", "--no-refresh"],
         ["--account", account, "--reference", "REQ-2026-17"],
     ):
-        done = subprocess.run(
-            [CLI, "erase", *args], cwd=root, env=env, capture_output=True, text=True
-        )
+        done = run_cli(root, "erase", *args)
         assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
         runs.append(done.stdout + done.stderr)
     return {"data": data, "subject": subject, "before": before, "output": runs}

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from extracts.contracts import CRM_CONTACTS, HELPDESK_TICKET_EVENTS, HELPDESK_TICKETS, landing_path
-from tests.conftest import CLI, Pipeline, cli_env, landed_days
+from tests.conftest import Pipeline, landed_days, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -56,13 +55,7 @@ def test_a_poisoned_landing_fails_by_name_and_leaks_no_pii(
     }
     _append(tickets, json.dumps(poisoned) + "\n")
 
-    run = subprocess.run(
-        [CLI, "materialize"],
-        cwd=tmp_path,
-        env=cli_env(tmp_path, landing),
-        capture_output=True,
-        text=True,
-    )
+    run = run_cli(tmp_path, "materialize", landing=landing)
     output = " ".join((run.stdout + run.stderr).split())
     assert run.returncode == 1, output[-3000:]
     # The failed steps, each with its file and what is wrong with it.
@@ -79,14 +72,7 @@ def test_a_poisoned_landing_fails_by_name_and_leaks_no_pii(
             assert value.encode() not in path.read_bytes(), (value, path)
 
     # `supportops quality` tells the same story: both refused files and the quarantined row.
-    quality = subprocess.run(
-        [CLI, "quality", "--json"],
-        cwd=tmp_path,
-        env=cli_env(tmp_path, landing),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    quality = run_cli(tmp_path, "quality", "--json", landing=landing, check=True)
     rows = json.loads(quality.stdout)
     refused = {
         r["suite"]: json.loads(r["observed_value"])

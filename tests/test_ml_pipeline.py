@@ -29,7 +29,7 @@ from ml.reasons import contributions, explain, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
 from ml.training import TrainedModel, train
-from tests.conftest import landed_days, run_pipeline, runs_pipeline
+from tests.conftest import isolated_env, landed_days, run_pipeline, runs_pipeline
 
 # Long enough for 35 days of feature history, then ~90 train days, 14 validation days, the
 # 90-day gap, 14 test days, and the 90 days that make the newest test labels mature. About
@@ -461,11 +461,10 @@ def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None
 
 def test_cli_lists_models_and_the_outreach_list(ml_data: MLData) -> None:
     import json
-    import os
     import subprocess
     import sys
 
-    env = {**os.environ, "SUPPORTOPS_DATA_DIR": str(ml_data.warehouse.parent)}
+    env = isolated_env(SUPPORTOPS_DATA_DIR=str(ml_data.warehouse.parent))
 
     def cli(*args: str) -> str:
         command = [sys.executable, "-m", "orchestration.cli", *args]

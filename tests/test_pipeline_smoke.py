@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import duckdb
 
 from extracts.contracts import LOADED_ENTITIES
+from tests.conftest import isolated_env
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -29,7 +29,7 @@ def test_every_asset_materialises_and_serving_is_published(tiny_pipeline):
 
 
 def _cli(pipeline, *args: str) -> list[dict]:
-    env = {**os.environ, "SUPPORTOPS_DATA_DIR": str(pipeline.serving.parent)}
+    env = isolated_env(SUPPORTOPS_DATA_DIR=str(pipeline.serving.parent))
     out = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", *args, "--json"],
         env=env,

@@ -235,6 +235,31 @@ def test_small_volumes_fail_volume_only_beyond_chance() -> None:
     assert not check_volume(con, TICKETS, Window.day(weekday), table="daily").success
 
 
+def _weekday_volumes(history: list[int], today: int) -> tuple[duckdb.DuckDBPyConnection, dt.date]:
+    """A table with `history` rows on consecutive weekdays, weekends empty, then `today`."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE daily (_landing_date DATE)")
+    weekdays = (FIRST + dt.timedelta(days=i) for i in range(60))
+    days = [d for d in weekdays if d.weekday() < 5][: len(history) + 1]
+    for day, rows in zip(days, [*history, today], strict=True):
+        con.execute("INSERT INTO daily SELECT ?::DATE FROM range(?)", [day, rows])
+    return con, days[-1]
+
+
+def test_a_spike_ordinary_for_a_bursty_table_passes_volume() -> None:
+    """2.1x the median: beyond Poisson noise, but within 3x the spread these days show
+    (median 106, absolute deviations 40, 42, 22, 22: robust sigma 1.4826 x 31 = 46)."""
+    con, today = _weekday_volumes([66, 148, 84, 128], 225)
+    outcome = check_volume(con, TICKETS, Window.day(today), table="daily")
+    assert outcome.success, outcome.observed_value
+    assert outcome.observed_value["sigma"] == pytest.approx(45.96, abs=0.01)
+    # The same spike after steady days is not ordinary; nor is a tenth after bursty ones.
+    steady, today = _weekday_volumes([100, 104, 98, 102], 225)
+    assert not check_volume(steady, TICKETS, Window.day(today), table="daily").success
+    bursty, today = _weekday_volumes([66, 148, 84, 128], 10)
+    assert not check_volume(bursty, TICKETS, Window.day(today), table="daily").success
+
+
 def test_stale_partition_fails_freshness(con) -> None:
     # The last day's extract stopped at 09:00: nothing for the last 15 hours of the day.
     con.execute(f"DELETE FROM {EVENTS} WHERE created_at >= TIMESTAMP '{LAST} 09:00:00'")
