@@ -119,7 +119,11 @@ class OutreachTeam:
             listed_on = self.config.start + dt.timedelta(days=unit["day"])
             rng = stream(self.config.seed, "outreach", unit["day"])
             contacted = unit["rows"][~unit["held"]]
-            drawn = outcomes[np.minimum(np.searchsorted(np.cumsum(shares), rng.random(len(contacted))), len(shares) - 1)]
+            drawn = outcomes[
+                np.minimum(
+                    np.searchsorted(np.cumsum(shares), rng.random(len(contacted))), len(shares) - 1
+                )
+            ]
             minutes = rng.integers(9 * 60, 17 * 60, len(contacted))
             rows = [
                 (account, unit["period"], listed_on.isoformat(), "contacted",
