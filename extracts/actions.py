@@ -237,6 +237,7 @@ def in_holdout(account_ids: Iterable[str], period: str, share: float) -> list[bo
     ]
 
 
+WAREHOUSE_SCHEMA = "actions"
 RAW_COLUMNS = {
     "review_decisions": {
         "decision_id": "bigint", "ticket_id": "bigint", "decision": "varchar",
@@ -250,18 +251,19 @@ RAW_COLUMNS = {
         "recorded_at": "timestamp",
     },
 }  # fmt: skip
-"""The raw warehouse tables' columns: `raw.actions_<table>`, replaced whole each refresh."""
+"""The warehouse tables' columns: `actions.<table>`, replaced whole each refresh (a schema
+of their own: the `raw` schema holds landing tables, with landing days and quarantine)."""
 
 
 def load_into_warehouse(con: duckdb.DuckDBPyConnection, path: Path | str) -> dict[str, int]:
-    """Copy a snapshot of the store into `raw.actions_<table>` (typed), in one transaction.
+    """Copy a snapshot of the store into `actions.<table>` (typed), in one transaction.
 
     The store is small (people's decisions), so each refresh copies it whole: a decision
     edited or deleted in the store leaves the warehouse too. A value that does not cast (a
     hand-edited row) stops the load with the store, table, row id and field named."""
     frames = read_tables(path)
     counts = {}
-    con.execute("create schema if not exists raw")
+    con.execute(f"create schema if not exists {WAREHOUSE_SCHEMA}")
     con.execute("begin")
     try:
         for table, columns in RAW_COLUMNS.items():
@@ -282,7 +284,7 @@ def load_into_warehouse(con: duckdb.DuckDBPyConnection, path: Path | str) -> dic
                     )
             select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns.items())
             con.execute(
-                f"create or replace table raw.actions_{table} as "
+                f"create or replace table {WAREHOUSE_SCHEMA}.{table} as "
                 f"select {select}, current_timestamp::timestamp as _loaded_at from _actions"
             )
             con.unregister("_actions")

@@ -1,4 +1,4 @@
-"""The actions store as a source: one step copies it into `raw.actions_*` on each refresh.
+"""The actions store as a source: one step copies it into schema `actions` on each refresh.
 
 Only wiring: `extracts.actions.load_into_warehouse` does the work. Reviewers and CSMs write
 the store (SQLite) from the dashboards and the CLI at any time; the warehouse sees their
@@ -21,13 +21,13 @@ _TEXT = {
     name="actions_store",
     specs=[
         dg.AssetSpec(
-            ["raw", f"actions_{table}"],
+            ["actions", table],
             group_name="raw",
             kinds={"duckdb", "sqlite"},
             owners=["team:data-engineering"],
             tags={"source": "actions"},
             description=f"The actions store's `{table}` ({_TEXT[table]}), copied whole into "
-            f"`raw.actions_{table}` on each refresh.",
+            f"`actions.{table}` on each refresh.",
         )
         for table in RAW_COLUMNS
     ],
@@ -41,6 +41,6 @@ def actions_store(warehouse: DuckDBResource, actions: ActionsResource):
             raise dg.Failure(description=str(exc)) from None
     for table, rows in counts.items():
         yield dg.MaterializeResult(
-            asset_key=["raw", f"actions_{table}"],
-            metadata={"dagster/row_count": rows, "dagster/table_name": f"raw.actions_{table}"},
+            asset_key=["actions", table],
+            metadata={"dagster/row_count": rows, "dagster/table_name": f"actions.{table}"},
         )
