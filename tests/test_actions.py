@@ -29,6 +29,7 @@ from extracts.generator.config import GeneratorConfig
 from extracts.generator.core import generate
 from extracts.generator.outreach import planted_uplift
 from ml.feedback import uplift, uplift_table
+from ml.pipeline import _hold_out
 from tests.conftest import isolated_env
 
 CS = actions.Reviewer("cs", actions.person_hash("Ana@Example.com ", b"key"))
@@ -158,6 +159,27 @@ def test_holdout_is_deterministic_with_its_share_and_new_each_period():
     assert actions.period_of(dt.date(2026, 12, 31)) == "2026-Q4"
     assert actions.period_end("2026-Q4") == dt.date(2027, 1, 1)
     assert actions.period_end("2026-Q1") == dt.date(2026, 4, 1)
+
+
+def test_the_list_keeps_its_holdout_off_and_records_it(tmp_path):
+    store = tmp_path / "actions.sqlite"
+    ids = [f"AC{i:06d}" for i in range(1, 201)]
+    ranked = pd.DataFrame(
+        {"rank": range(1, 201), "account_id": ids, "as_of_date": pd.Timestamp("2026-05-20")}
+    )
+    kept, held = _hold_out(ranked, 0.2, store)
+    expected = {a for a, h in zip(ids, actions.in_holdout(ids, "2026-Q2", 0.2)) if h}
+    assert held == len(expected) > 0
+    assert set(kept["account_id"]) == set(ids) - expected
+    assert list(kept["rank"]) == list(range(1, len(kept) + 1))
+    assert list(kept["account_id"]) == [a for a in ids if a not in expected]  # order kept
+    records = actions.read_tables(store)["outreach_records"]
+    assert set(records["account_id"]) == expected
+    assert set(records["arm"]) == {"holdout"} and set(records["listed_on"]) == {"2026-05-20"}
+    # A rebuild of the list the same quarter holds out the same accounts, recorded once.
+    again, _ = _hold_out(ranked.assign(as_of_date=pd.Timestamp("2026-06-03")), 0.2, store)
+    assert list(again["account_id"]) == list(kept["account_id"])
+    assert len(actions.read_tables(store)["outreach_records"]) == len(expected)
 
 
 # Hand-built: period 2026-Q2, 10 held out (4 churn), 30 contacted (3 churn); 2026-Q3 is not
