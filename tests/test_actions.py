@@ -168,7 +168,7 @@ def test_the_list_keeps_its_holdout_off_and_records_it(tmp_path):
         {"rank": range(1, 201), "account_id": ids, "as_of_date": pd.Timestamp("2026-05-20")}
     )
     kept, held = _hold_out(ranked, 0.2, store)
-    expected = {a for a, h in zip(ids, actions.in_holdout(ids, "2026-Q2", 0.2)) if h}
+    expected = {a for a, h in zip(ids, actions.in_holdout(ids, "2026-Q2", 0.2), strict=True) if h}
     assert held == len(expected) > 0
     assert set(kept["account_id"]) == set(ids) - expected
     assert list(kept["rank"]) == list(range(1, len(kept) + 1))

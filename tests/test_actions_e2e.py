@@ -46,7 +46,11 @@ def test_recorded_decisions_reach_the_warehouse_after_a_refresh(tiny_pipeline, t
     probabilities = add_ml_and_quarantine(copy_serving(tiny_pipeline.serving, data))
     listed = read_table(data / "serving.duckdb", "ml.outreach_list")["account_id"].tolist()
     # The fixture's list is as of 2026-06-01 (2026-Q2): two listed accounts not held out.
-    free = [a for a, held in zip(listed, actions.in_holdout(listed, "2026-Q2", 0.2)) if not held]
+    free = [
+        a
+        for a, held in zip(listed, actions.in_holdout(listed, "2026-Q2", 0.2), strict=True)
+        if not held
+    ]
     assert len(free) >= 2, listed
     by_risk = sorted(probabilities, key=probabilities.get, reverse=True)
     cli_ticket, page_ticket = by_risk[0], by_risk[1]

@@ -13,7 +13,9 @@ assignments as (
 
 churn_events as (
 
-    select account_id, valid_from as churned_on
+    select
+        account_id,
+        valid_from as churned_on
     from {{ ref('dim_accounts') }}
     where account_status <> 'active' or subscription_status <> 'active'
 
@@ -35,8 +37,8 @@ first_churn as (
     inner join churn_events
         on
             assignments.account_id = churn_events.account_id
-            and churn_events.churned_on >= assignments.listed_on
-            and churn_events.churned_on < assignments.period_end
+            and assignments.listed_on <= churn_events.churned_on
+            and assignments.period_end > churn_events.churned_on
     group by assignments.account_id, assignments.outreach_period
 
 ),

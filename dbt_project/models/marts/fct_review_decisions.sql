@@ -12,7 +12,10 @@ decisions as (
 
 tickets as (
 
-    select ticket_id, is_escalated_to_tier3 from {{ ref('fct_tickets') }}
+    select
+        ticket_id,
+        is_escalated_to_tier3
+    from {{ ref('fct_tickets') }}
 
 ),
 

@@ -15,7 +15,8 @@ ranked as (
     select
         decisions.*,
         row_number() over (
-            partition by ticket_id order by decided_at desc, decision_id desc
+            partition by decisions.ticket_id
+            order by decisions.decided_at desc, decisions.decision_id desc
         ) as recency
     from decisions
 
