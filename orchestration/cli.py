@@ -52,6 +52,14 @@ def generate(
     fault_kinds: Annotated[
         str, typer.Option(help=f"Comma-separated fault kinds: {', '.join(FAULT_KINDS)}.")
     ] = ",".join(FAULT_KINDS),
+    outreach_effect: Annotated[
+        float | None,
+        typer.Option(
+            help="Planted effect of outreach (0-1): a simulated CSM team contacts at-risk "
+            "accounts each quarter (minus the holdout) and their churn hazards fall by this "
+            "share; the demo preset has 0.5, the others 0 (docs/actions.md)."
+        ),
+    ] = None,
     format: Annotated[
         str,
         typer.Option(
@@ -94,6 +102,7 @@ def generate(
         "days": days,
         "seed": seed,
         "fault_rate": fault_rate,
+        "outreach_effect": outreach_effect,
     }
     config = replace(
         SCALES[scale],

@@ -20,6 +20,7 @@ from dashboard_fixtures import APP, add_ml_and_quarantine, copy_serving, read_ta
 from streamlit.testing.v1 import AppTest
 
 from extracts import actions
+from ml.feedback import review_labels
 from orchestration.defs.actions import actions_store
 from orchestration.runs import run_refresh
 from tests.conftest import landed_days, run_cli
@@ -89,6 +90,7 @@ def test_recorded_decisions_reach_the_warehouse_after_a_refresh(tiny_pipeline, t
             "reviewer_role, reviewer_hash is not null, review_label from marts.fct_review_decisions "
             "order by decision_id"
         ).fetchall()
+        labels = review_labels(con)
         outcomes = con.execute(
             "select account_id, outreach_period, arm, listed_on, latest_outcome, is_mature "
             "from marts.fct_outreach_outcomes order by account_id"
@@ -99,6 +101,11 @@ def test_recorded_decisions_reach_the_warehouse_after_a_refresh(tiny_pipeline, t
         (page_ticket, "accept", "agree", "escalation-v1",
          pytest.approx(probabilities[page_ticket]), "cs", False, True),
     ]  # fmt: skip
+    # Training sees one label per reviewed ticket: the override says the flag was wrong.
+    assert dict(zip(labels["ticket_id"], labels["review_label"], strict=True)) == {
+        cli_ticket: False,
+        page_ticket: True,
+    }
     june = dt.date(2026, 6, 1)
     assert outcomes == sorted([
         (free[0], "2026-Q2", "contacted", june, "renewed", False),
