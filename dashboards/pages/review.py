@@ -19,7 +19,7 @@ if not queries.has_tables(db, "ml.ticket_scores"):
     st.info(ui.NO_MODELS)
 else:
     filters = ui.ticket_filters(db)
-    flag_at = st.slider("Flag at escalation probability", 0.0, 1.0, 0.5, 0.05, key="flag_at")
+    flag_at = st.slider("Flag at escalation probability", 0.0, 1.0, 0.3, 0.05, key="flag_at")
     tickets = queries.open_tickets_by_risk(db, filters, limit=1000)
     flagged = tickets[tickets["escalation_probability"] >= flag_at]
     st.caption(
