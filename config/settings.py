@@ -67,6 +67,14 @@ class Settings:
     outreach_target_precision: float
     """Share of listed accounts that should be real churn risks: the churn probability
     threshold of the outreach list is the lowest that reached it on the model's test rows."""
+    outreach_holdout: float
+    """Share of the accounts eligible for outreach kept off the list each period (a random
+    holdout by account id hash and quarter, `extracts.actions.in_holdout`), so the uplift of
+    outreach can be measured against it (`SUPPORTOPS_OUTREACH_HOLDOUT`; 0 turns it off)."""
+    actions_store: Path
+    """The actions store: a SQLite file of review decisions and outreach records, written by
+    the dashboards and the CLI, read by each refresh (`SUPPORTOPS_ACTIONS`; default
+    `<data dir>/actions.sqlite`)."""
     sources_file: Path
     """`sources.yml`: the connector exports that feed landing sources (absent: native only)."""
     text_languages: tuple[str, ...]
@@ -132,6 +140,8 @@ def _from_environment() -> Settings:
         performance_drop=float(os.environ.get("SUPPORTOPS_PERFORMANCE_DROP", "0.2")),
         outreach_per_owner=int(os.environ.get("SUPPORTOPS_OUTREACH_PER_OWNER", "4")),
         outreach_target_precision=float(os.environ.get("SUPPORTOPS_OUTREACH_PRECISION", "0.2")),
+        outreach_holdout=float(os.environ.get("SUPPORTOPS_OUTREACH_HOLDOUT", "0.2")),
+        actions_store=_path("SUPPORTOPS_ACTIONS", str(data_dir / "actions.sqlite")),
         sources_file=_path("SUPPORTOPS_SOURCES", "sources.yml"),
         text_languages=tuple(
             code.strip().lower()

@@ -31,12 +31,14 @@ from typing import Literal
 import streamlit as st
 
 from config.settings import get_settings
+from extracts.actions import Reviewer, person_hash
 
 ROLES = ("leadership", "cs", "data_engineer")
 PAGE_ROLES = {
     "executive": "leadership",
     "operations": "leadership",
     "outreach": "cs",
+    "review": "cs",
     "models": "data_engineer",
     "quality": "data_engineer",
 }
@@ -97,6 +99,13 @@ def access_for(secrets: Mapping, email: str | None, demo: bool) -> Access:
     # Leadership and data engineers may see every account; CS only its own.
     everyone = bool(granted & {"leadership", "data_engineer"})
     return Access("signed_in", email, granted, None if everyone else owners.get(email, ()))
+
+
+def recorder(access: Access, page: str) -> Reviewer:
+    """Who a decision recorded on `page` is from: the page's role and the HMAC of the
+    signed-in email (none in open demo mode); the actions store never holds the email."""
+    key = get_settings().pii_key
+    return Reviewer(PAGE_ROLES[page], person_hash(access.email, key) if key else None)
 
 
 def current_access() -> Access:

@@ -362,3 +362,21 @@ def quarantine_counts(db: Serving) -> pd.DataFrame:
         f"""SELECT table_name, fault_kind, coalesce(field, '-') AS field, count(*) AS quarantined
             FROM ({union}) GROUP BY ALL ORDER BY quarantined DESC, table_name, fault_kind""",
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def review_decisions(db: Serving) -> pd.DataFrame:
+    """Every recorded review decision (`marts.fct_review_decisions`), newest first."""
+    return _frame(db, "SELECT * FROM marts.fct_review_decisions ORDER BY decided_at DESC")
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def outreach_outcomes(db: Serving) -> pd.DataFrame:
+    """Listed accounts per outreach period with arm and churn (`marts.fct_outreach_outcomes`)."""
+    return _frame(db, "SELECT * FROM marts.fct_outreach_outcomes")
+
+
+def lookup(db: Serving, function, *args):
+    """A lookup of ml/feedback.py (a ticket's score, an account's listing day) in the file."""
+    with duckdb.connect(db.path, read_only=True) as con:
+        return function(con, *args)

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from extracts import actions
 from ml import datasets, evaluation, monitoring, outreach, reasons, registry, scoring, store
 from ml.model import TrainedModel
 from ml.tasks import TASKS
@@ -136,12 +137,21 @@ def score_tickets(connect: Connect, root: Path) -> dict[str, Any]:
     }
 
 
-def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) -> dict[str, Any]:
+def build_outreach(
+    connect: Connect,
+    root: Path,
+    *,
+    per_owner: int = PER_OWNER,
+    holdout_share: float = 0.0,
+    actions_store: Path | None = None,
+) -> dict[str, Any]:
     """`ml.outreach_list`: what a team can work this week, with reasons, and its CSV.
 
     Accounts at least as likely to churn as the champion's threshold for its target
     precision (on its test rows), at most `per_owner` per owner, by revenue at risk; only
-    those are explained, against the model's reference population.
+    those are explained, against the model's reference population. Of these, the period's
+    holdout (`holdout_share`, `extracts.actions.in_holdout`) is kept off the list and
+    recorded in the actions store, so churn among them measures what outreach does.
     """
     if (model := champion(root, "churn")) is None:
         return no_champion("churn")
@@ -157,6 +167,7 @@ def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) 
         ranked = outreach.outreach_list(
             scores, why, accounts, min_probability=threshold, per_owner=per_owner
         )
+        ranked, held = _hold_out(ranked, holdout_share, actions_store)
         store.replace_table(con, "outreach_list", ranked)
     export = store.write_csv(ranked, Path(root) / OUTREACH_CSV)
     top = ranked.head(10)[
@@ -167,9 +178,26 @@ def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) 
         **outreach.coverage(ranked),
         "threshold": threshold,
         "per_owner": per_owner,
+        "holdout": held,
         "csv": str(export),
         "top_10": top.to_markdown(index=False),
     }
+
+
+def _hold_out(
+    ranked: pd.DataFrame, share: float, actions_store: Path | None
+) -> tuple[pd.DataFrame, int]:
+    """The list without its period's holdout (ranks renumbered), and how many were held out
+    (recorded in the actions store, once per account and period)."""
+    if ranked.empty or share <= 0 or actions_store is None:
+        return ranked, 0
+    as_of = pd.Timestamp(ranked["as_of_date"].max()).date()
+    held = actions.in_holdout(ranked["account_id"], actions.period_of(as_of), share)
+    kept = ranked[~pd.Series(held, index=ranked.index)].reset_index(drop=True)
+    kept["rank"] = kept.index + 1
+    ids = ranked.loc[held, "account_id"]
+    actions.record_holdout(actions_store, ids, as_of, actions.Reviewer("pipeline"))
+    return kept, len(ids)
 
 
 def monitor_champion(

@@ -52,6 +52,14 @@ def generate(
     fault_kinds: Annotated[
         str, typer.Option(help=f"Comma-separated fault kinds: {', '.join(FAULT_KINDS)}.")
     ] = ",".join(FAULT_KINDS),
+    outreach_effect: Annotated[
+        float | None,
+        typer.Option(
+            help="Planted effect of outreach (0-1): a simulated CSM team contacts at-risk "
+            "accounts each quarter (minus the holdout) and their churn hazards fall by this "
+            "share; the demo preset has 0.5, the others 0 (docs/actions.md)."
+        ),
+    ] = None,
     format: Annotated[
         str,
         typer.Option(
@@ -94,6 +102,7 @@ def generate(
         "days": days,
         "seed": seed,
         "fault_rate": fault_rate,
+        "outreach_effect": outreach_effect,
     }
     config = replace(
         SCALES[scale],
@@ -740,8 +749,16 @@ def models(
     console.print(table)
 
 
-@app.command()
+outreach_app = typer.Typer(
+    help="The proactive outreach list (`supportops outreach`), and recording contacts.",
+    invoke_without_command=True,
+)
+app.add_typer(outreach_app, name="outreach")
+
+
+@outreach_app.callback()
 def outreach(
+    ctx: typer.Context,
     top: Annotated[int, typer.Option(help="How many accounts.")] = 20,
     min_probability: Annotated[
         float, typer.Option(help="Only accounts at least this likely to churn (0-1).")
@@ -749,6 +766,8 @@ def outreach(
     output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """The proactive outreach list: at-risk accounts by revenue at risk, with reasons."""
+    if ctx.invoked_subcommand is not None:
+        return
     if output_format not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
     with _open_serving() as con:
@@ -785,6 +804,77 @@ def outreach(
             f"${r['revenue_at_risk']:,.0f}", str(r["health_band"]), reasons,
         )  # fmt: skip
     console.print(table)
+
+
+def _reviewer(email: str | None, role: str):
+    """Who records: a role, and the HMAC of their email when given (never the email)."""
+    from config.settings import get_settings
+    from extracts.actions import Reviewer, person_hash
+
+    return Reviewer(role, person_hash(email, _pii_key_or_exit(get_settings())) if email else None)
+
+
+def _serving_lookup(lookup, *args):
+    """A lookup in the serving copy (ml/feedback.py), None when nothing is published."""
+    from config.settings import get_settings
+
+    if not get_settings().serving.exists():
+        return None
+    with _open_serving() as con:
+        return lookup(con, *args)
+
+
+@outreach_app.command("record")
+def outreach_record(
+    account_id: Annotated[str, typer.Argument(help="CRM account id, e.g. AC000123.")],
+    outcome: Annotated[str, typer.Option(help="reached, no_answer, declined, renewed or churn_confirmed.")],
+    reviewer: Annotated[str | None, typer.Option(help="Your email (stored only as its hash).")] = None,
+) -> None:  # fmt: skip
+    """Record that you contacted an account, with the outcome, in the actions store; the
+    warehouse has it after the next refresh. A held-out account is refused."""
+    from config.settings import get_settings
+    from extracts.actions import ActionError, record_contact
+    from ml.feedback import listed_on
+
+    settings = get_settings()
+    try:
+        record = record_contact(
+            settings.actions_store, account_id, outcome, _reviewer(reviewer, "cli"),
+            listed_on=_serving_lookup(listed_on, account_id),
+            holdout_share=settings.outreach_holdout,
+        )  # fmt: skip
+    except ActionError as exc:
+        console.print(f"[red]Not recorded[/]: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"Recorded outreach {record}: {account_id} {outcome} ({settings.actions_store}).")
+
+
+@app.command()
+def review(
+    ticket_id: Annotated[int, typer.Argument(help="The flagged ticket.")],
+    decision: Annotated[str, typer.Argument(help="accept (the flag stands) or override.")],
+    reason: Annotated[str, typer.Option(help="An override's reason: not_urgent, already_handled, wrong_category, customer_context or other.")] = "",
+    reviewer: Annotated[str | None, typer.Option(help="Your email (stored only as its hash).")] = None,
+) -> None:  # fmt: skip
+    """Accept or override a flagged ticket's escalation score, in the actions store (with
+    the score and model version the serving copy has); the warehouse has it after the
+    next refresh."""
+    from config.settings import get_settings
+    from extracts.actions import ActionError, record_review
+    from ml.feedback import ticket_score
+
+    settings = get_settings()
+    score = _serving_lookup(ticket_score, ticket_id)
+    try:
+        record = record_review(
+            settings.actions_store, ticket_id, decision, reason, _reviewer(reviewer, "cli"),
+            escalation_probability=score[0] if score else None,
+            model_version=score[1] if score else None,
+        )  # fmt: skip
+    except ActionError as exc:
+        console.print(f"[red]Not recorded[/]: {exc}")
+        raise typer.Exit(1) from None
+    console.print(f"Recorded review {record}: ticket {ticket_id} {decision}.")
 
 
 @app.command()

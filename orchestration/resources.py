@@ -31,6 +31,12 @@ class ServingResource(dg.ConfigurableResource):
     path: str
 
 
+class ActionsResource(dg.ConfigurableResource):
+    """The actions store (SQLite): review decisions and outreach records people write."""
+
+    path: str
+
+
 def warehouse_dir(warehouse: DuckDBResource) -> Path:
     """What the pipeline writes beside the warehouse (data docs, models, exports, reports)
     lives in its folder, so a test's warehouse in a temporary folder keeps them there too."""
@@ -56,4 +62,5 @@ def build_resources(
         "warehouse": warehouse_resource(config.warehouse, config.duckdb_memory_limit),
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),
+        "actions": ActionsResource(path=str(config.actions_store)),
     }

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.resources import LandingResource, ServingResource, warehouse_resource
+from orchestration.resources import (
+    ActionsResource,
+    LandingResource,
+    ServingResource,
+    warehouse_resource,
+)
 
 RANGE_TAGS = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 FULL_REFRESH = {"ops": {"warehouse_models": {"config": {"full_refresh": True}}}}
@@ -31,7 +36,8 @@ def run_refresh(
     """The `refresh` job in one run (or `selection` of it): ingest landing days
     [first, last], gate them, build the warehouse, train and score, publish.
     `resources` replaces any other resource (a test's own dbt executable, say);
-    `full_refresh` rebuilds every dbt model, as `supportops materialize --full-refresh`."""
+    `full_refresh` rebuilds every dbt model, as `supportops materialize --full-refresh`.
+    The actions store read is `actions.sqlite` beside the warehouse."""
     from orchestration.definitions import defs
 
     # Absolute paths: dbt runs in dbt_project/, and a relative path would not survive that.
@@ -40,6 +46,8 @@ def run_refresh(
         "warehouse": warehouse_resource(warehouse.resolve()),
         "landing": LandingResource(landing_dir=str(landing.resolve())),
         "serving": ServingResource(path=str(serving.resolve())),
+        # Beside the warehouse, where the generator writes its simulated team's records.
+        "actions": ActionsResource(path=str(warehouse.resolve().parent / "actions.sqlite")),
         **(resources or {}),
     }
     nodes = [*defs.assets, *defs.asset_checks]

@@ -29,6 +29,7 @@ from serving import kpi_registry as registry
 PAGES = {
     "pages/operations.py": "Operations",
     "pages/outreach.py": "Outreach",
+    "pages/review.py": "Review",
     "pages/models.py": "Models",
     "pages/quality.py": "Data quality",
 }

@@ -21,6 +21,7 @@ from dashboard_fixtures import APP, add_ml_and_quarantine, copy_serving
 from playwright.sync_api import Page, sync_playwright
 
 from config.settings import PROJECT_ROOT
+from extracts import actions
 from tests.conftest import isolated_env
 
 SCREENSHOTS = PROJECT_ROOT / "data" / "screenshots"
@@ -30,6 +31,7 @@ PAGES = {
     "": ("Executive", "By channel"),
     "operations": ("Operations", "Open tickets by escalation risk"),
     "outreach": ("Outreach", "Download CSV"),
+    "review": ("Review", "How reviewers judge the model"),
     "models": ("Models", "Drift checks with drift detected"),
     "quality": ("Data quality", "Quarantined rows by reason"),
 }
@@ -138,6 +140,22 @@ def test_keeps_serving_across_a_publish(served, page, tmp_path):
     assert page.locator('[data-testid="stException"]').count() == 0
     open_page(page, f"{url}/", PAGES[""][1])
     assert page.get_by_text("Data as of 2031-01-02").count() == 1
+
+
+def test_a_reviewer_overrides_a_flagged_ticket_in_chromium(served, page):
+    """The Review page's control writes the decision to the actions store beside the
+    serving file (the warehouse gets it at the next refresh: tests/test_actions_e2e.py)."""
+    url, serving = served
+    open_page(page, f"{url}/review", PAGES["review"][1])
+    page.get_by_text("override", exact=True).click()
+    page.get_by_role("button", name="Record decision").click()
+    page.get_by_text("Recorded decision").wait_for(timeout=WAIT_MS)
+    decisions = actions.read_tables(serving.parent / "actions.sqlite")["review_decisions"]
+    assert len(decisions) == 1
+    shown = page.get_by_text("Recorded decision").inner_text()
+    assert f"ticket {decisions['ticket_id'][0]} override" in shown
+    assert (decisions["decision"][0], decisions["reason"][0]) == ("override", "not_urgent")
+    assert decisions["model_version"][0] == "escalation-v1"
 
 
 # A login configured against an identity provider nobody can reach (port 9, discard): the

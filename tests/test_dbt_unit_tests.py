@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from extracts.actions import load_into_warehouse
 from extracts.contracts import LOADED_ENTITIES
 from extracts.ingest import ensure_tables
 from tests.conftest import isolated_env
@@ -28,6 +29,7 @@ def test_every_dbt_unit_test_passes(tmp_path):
     with duckdb.connect(str(warehouse)) as con:
         for entity in LOADED_ENTITIES:
             ensure_tables(con, entity)
+        load_into_warehouse(con, tmp_path / "actions.sqlite")  # an empty store: empty tables
     target = tmp_path / "target"
     command = [str(Path(sys.executable).with_name("dbt")), "build", "--empty",
                "--exclude", "resource_type:test",

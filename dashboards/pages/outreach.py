@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from config.settings import get_settings
 from dashboards import auth, queries, ui
+from extracts import actions
+from ml.feedback import uplift_table
 
 access = auth.guard("outreach")
 st.title("Outreach")
@@ -54,3 +58,56 @@ st.download_button(
     mime="text/csv",
     disabled=accounts.empty,
 )
+
+st.subheader("Record an outreach")
+settings = get_settings()
+left, right = st.columns(2)
+account = left.selectbox("Account", accounts["account_id"].tolist(), key="contact_account")
+outcome = right.selectbox("Outcome", actions.OUTCOMES, key="contact_outcome")
+if st.button("Mark contacted", key="record_contact", disabled=account is None):
+    listed = accounts.loc[accounts["account_id"] == account, "as_of_date"].iloc[0]
+    try:
+        record = actions.record_contact(
+            settings.actions_store, account, outcome, auth.recorder(access, "outreach"),
+            listed_on=listed.date(), holdout_share=settings.outreach_holdout,
+        )  # fmt: skip
+        st.success(f"Recorded outreach {record}: {account} {outcome}.")
+    except actions.ActionError as exc:
+        st.error(str(exc))
+
+st.subheader("Does outreach work?")
+st.caption(
+    f"Each quarter a random {settings.outreach_holdout:.0%} of the listed accounts (by a hash "
+    "of account id and quarter, SUPPORTOPS_OUTREACH_HOLDOUT) is kept off the list. Uplift = "
+    "churn among them minus churn among the contacted, from listing to the quarter's end, "
+    "over quarters that have ended; 95% Newcombe interval."
+)
+outcomes = (
+    queries.outreach_outcomes(db) if queries.has_tables(db, "marts.fct_outreach_outcomes") else None
+)
+uplift = None if outcomes is None else uplift_table(outcomes)
+if uplift is None or uplift.iloc[0]["uplift"] is None or pd.isna(uplift.iloc[0]["uplift"]):
+    st.info("No quarter with both contacted and held-out accounts has ended yet.")
+else:
+    overall = uplift.iloc[0]
+    a, b, c = st.columns(3)
+    a.metric(
+        "Churn, holdout",
+        f"{overall['holdout_churn_rate']:.1%}",
+        help=f"{overall['holdout_churned']} of {overall['holdout_accounts']} accounts",
+    )
+    b.metric(
+        "Churn, contacted",
+        f"{overall['contacted_churn_rate']:.1%}",
+        help=f"{overall['contacted_churned']} of {overall['contacted_accounts']} accounts",
+    )
+    c.metric(
+        "Uplift of outreach",
+        f"{overall['uplift']:+.1%}",
+        help="Churn prevented per listed account contacted",
+    )
+    st.caption(
+        f"Uplift {overall['uplift']:+.1%} (95% interval {overall['uplift_low']:+.1%} to "
+        f"{overall['uplift_high']:+.1%})."
+    )  # fmt: skip
+    st.dataframe(uplift, hide_index=True)

@@ -22,6 +22,12 @@ class GeneratorConfig:
     fault_rate: float = 0.0
     """Per-row probability of a row-level fault (file-level renames come on top)."""
     fault_kinds: tuple[str, ...] = FAULT_KINDS
+    outreach_effect: float = 0.0
+    """The planted effect of outreach: a simulated CSM team contacts the accounts at risk at
+    each quarter's start (minus the holdout), and their cancellation hazard and non-renewal
+    probability are multiplied by 1 - effect until the quarter ends. 0: no team, no effect."""
+    outreach_holdout: float = 0.2
+    """The simulated team's holdout share (the rule of `extracts.actions.in_holdout`)."""
 
     def __post_init__(self) -> None:
         if self.accounts < 1 or self.days < 1:
@@ -30,6 +36,8 @@ class GeneratorConfig:
             raise ValueError("fault_rate must be within [0, 0.5]")
         if self.seed < 0:
             raise ValueError("seed must be non-negative")
+        if not (0.0 <= self.outreach_effect <= 1.0 and 0.0 <= self.outreach_holdout < 1.0):
+            raise ValueError("outreach_effect must be within [0, 1], outreach_holdout [0, 1)")
         unknown = set(self.fault_kinds) - set(FAULT_KINDS)
         if unknown:
             raise ValueError(f"unknown fault kinds: {sorted(unknown)}")
@@ -42,7 +50,10 @@ SCALES: dict[str, GeneratorConfig] = {
     "small": GeneratorConfig(accounts=300, start=_START, days=60),
     # Long enough for the churn model: 35 days of feature history, then train, validation,
     # a 90-day gap and a test window, all with labels that have matured for 90 days.
-    "demo": GeneratorConfig(accounts=1_500, start=dt.date(2026, 2, 2), days=270),
+    # The demo plants an outreach effect (halved churn hazards) for the uplift to recover.
+    "demo": GeneratorConfig(
+        accounts=1_500, start=dt.date(2026, 2, 2), days=270, outreach_effect=0.5
+    ),
     "large": GeneratorConfig(accounts=45_000, start=_START, days=180),
 }
 
@@ -67,6 +78,7 @@ _STREAMS = {
     "telemetry": 6,
     "faults": 7,
     "world": 8,
+    "outreach": 9,
 }
 
 

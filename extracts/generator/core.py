@@ -31,6 +31,7 @@ from extracts.generator.config import GenerationSummary, GeneratorConfig
 from extracts.generator.crm import Crm
 from extracts.generator.faults import MANIFEST_SCHEMA, FaultInjector
 from extracts.generator.helpdesk import Helpdesk
+from extracts.generator.outreach import OutreachTeam
 from extracts.generator.population import (
     CHURN_REASONS,
     HORIZON,
@@ -52,6 +53,9 @@ ACCOUNT_DAILY_SCHEMA = pa.schema(
         ("churned_within_90d", pa.bool_()),
     ]
 )
+ACTIONS_FILE = "actions.sqlite"
+"""The simulated CSM team's records, where the settings' default actions store is when the
+generator writes to the data folder (`make demo`)."""
 TICKET_TRUTH_SCHEMA = pa.schema(
     [
         ("ticket_id", pa.int64()),
@@ -81,6 +85,7 @@ def generate(
     churn_day, reason = _churn_outcomes(pop, config)
     start_epoch = epoch_seconds(config.start)
     chain = LatentChain(pop, config)
+    team = OutreachTeam(pop, config)
     world = World(config, pop.n)
     desk = Helpdesk(pop, config.seed, start_epoch, config.days, world)
     crm = Crm(pop, config.seed, start_epoch // DAY)
@@ -99,6 +104,7 @@ def generate(
         for d in range(config.days):
             date = config.start + dt.timedelta(days=d)
             weekend = date.weekday() >= 5
+            team.step(chain, d, record=True)
             daily.write_table(_account_day(pop, chain, churn_day, d, date, config.days))
             chain.settle(d)
             crm.step(d, chain)
@@ -127,6 +133,9 @@ def generate(
                 progress(d + 1, config.days)
 
     pq.write_table(world.table(), truth / "world_events.parquet")
+    if config.outreach_effect > 0:
+        pq.write_table(team.truth(churn_day), truth / "outreach.parquet")
+    team.write_records(out_dir / ACTIONS_FILE)
     pq.write_table(
         _accounts_truth(pop, churn_day, reason, config.start), truth / "accounts.parquet"
     )
@@ -136,9 +145,12 @@ def generate(
 
 
 def _churn_outcomes(pop: Population, config: GeneratorConfig) -> tuple[np.ndarray, np.ndarray]:
-    """First pass over the latent chain alone: when (and why) each account churns."""
+    """First pass over the latent chain (and the outreach that changes it): when (and why)
+    each account churns."""
     chain = LatentChain(pop, config)
+    team = OutreachTeam(pop, config)
     for d in range(config.days):
+        team.step(chain, d)
         chain.settle(d)
         chain.advance(d)
     return chain.churn_day, chain.reason
@@ -150,7 +162,10 @@ def _account_day(
     """Truth rows for accounts alive at the start of day `d` (call before `settle`)."""
     rows = np.flatnonzero(chain.alive)
     at_risk = chain.at_risk[rows]
-    probability = churn_probability(pop, rows, at_risk, chain.renewal[rows], d)
+    treated = np.maximum(chain.treated_until[rows] - d, 0)
+    probability = churn_probability(
+        pop, rows, at_risk, chain.renewal[rows], d, treated_days=treated, effect=chain.effect
+    )
     churned = churn_day[rows]
     label = (churned >= d) & (churned < d + HORIZON)
     return pa.table(

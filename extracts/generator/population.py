@@ -399,6 +399,17 @@ class LatentChain:
         self.renewal = pop.renewal.copy()
         self.term_start = self.renewal - _TERM_DAYS
         self.renewed_today = np.zeros(pop.n, dtype=bool)
+        self.effect = config.outreach_effect
+        self.treated_until = np.zeros(pop.n, dtype=np.int64)
+        """Outreach lowers churn hazards on days before this (`contact`); 0: never."""
+
+    def contact(self, rows: np.ndarray, until: int) -> None:
+        """Outreach to `rows`: their churn hazards fall by `effect` until day `until`."""
+        self.treated_until[rows] = until
+
+    def hazard_scale(self, day: int) -> np.ndarray:
+        """Per account, the factor on its churn hazards today (1 - effect while treated)."""
+        return np.where(day < self.treated_until, 1.0 - self.effect, 1.0)
 
     @property
     def alive(self) -> np.ndarray:
@@ -410,9 +421,10 @@ class LatentChain:
         rows = np.arange(self.pop.n)
         state = self.at_risk.astype(np.int64)
         alive = self.alive
-        cancelled = alive & (u[0] < self.pop.cancel[rows, state])
+        scale = self.hazard_scale(day)
+        cancelled = alive & (u[0] < self.pop.cancel[rows, state] * scale)
         due = alive & ~cancelled & (self.renewal == day)
-        lapsed = due & (u[1] < self.pop.non_renewal[rows, state])
+        lapsed = due & (u[1] < self.pop.non_renewal[rows, state] * scale)
         self.renewed_today = due & ~lapsed
         self.churn_day[cancelled | lapsed] = day
         self.reason[cancelled] = CANCELLED
@@ -434,13 +446,23 @@ class LatentChain:
 
 
 def churn_probability(
-    pop: Population, rows: np.ndarray, at_risk: np.ndarray, renewal: np.ndarray, day: int
+    pop: Population,
+    rows: np.ndarray,
+    at_risk: np.ndarray,
+    renewal: np.ndarray,
+    day: int,
+    *,
+    horizon: int | np.ndarray = HORIZON,
+    treated_days: np.ndarray | int = 0,
+    effect: float = 0.0,
 ) -> np.ndarray:
-    """Exact P(cancel or non-renewal within days [day, day + 90)) given the start-of-day state.
+    """Exact P(cancel or non-renewal within days [day, day + horizon)) given the
+    start-of-day state, with the hazards lowered by `effect` over each row's first
+    `treated_days` days (outreach, `LatentChain.contact`).
 
     Propagates the alive mass over the two states through the same daily rule as
     `LatentChain.settle` and `advance`. Only one renewal can fall inside the window (terms
-    are a year long).
+    are a year long, horizons at most 90 days).
     """
     cancel = pop.cancel[rows]
     non_renewal = pop.non_renewal[rows]
@@ -448,12 +470,16 @@ def churn_probability(
     healthy = (~at_risk).astype(float)
     risky = at_risk.astype(float)
     due_in = renewal - day
-    for t in range(HORIZON):
-        healthy *= 1.0 - cancel[:, 0]
-        risky *= 1.0 - cancel[:, 1]
+    horizon = np.broadcast_to(horizon, len(rows))
+    treated_days = np.broadcast_to(treated_days, len(rows))
+    for t in range(int(horizon.max(initial=0))):
+        # Past a row's horizon its mass only moves between states: churn is no longer counted.
+        scale = np.where(t < treated_days, 1.0 - effect, 1.0) * (t < horizon)
+        healthy *= 1.0 - cancel[:, 0] * scale
+        risky *= 1.0 - cancel[:, 1] * scale
         due = due_in == t
-        healthy *= np.where(due, 1.0 - non_renewal[:, 0], 1.0)
-        risky *= np.where(due, 1.0 - non_renewal[:, 1], 1.0)
+        healthy *= np.where(due, 1.0 - non_renewal[:, 0] * scale, 1.0)
+        risky *= np.where(due, 1.0 - non_renewal[:, 1] * scale, 1.0)
         healthy, risky = (
             healthy * (1.0 - to_risk) + risky * recover,
             healthy * to_risk + risky * (1.0 - recover),

@@ -19,7 +19,12 @@ from dagster_duckdb import DuckDBResource
 from config.settings import get_settings
 from ml import monitoring, pipeline
 from orchestration.defs.warehouse import warehouse_models
-from orchestration.resources import WAREHOUSE_POOL, LandingResource, warehouse_dir
+from orchestration.resources import (
+    WAREHOUSE_POOL,
+    ActionsResource,
+    LandingResource,
+    warehouse_dir,
+)
 
 
 def _model(name: str) -> dg.AssetKey:
@@ -126,13 +131,18 @@ def ticket_scores(warehouse: DuckDBResource) -> dg.MaterializeResult:
     deps=[account_scores, _model("dim_accounts")],
     description="The accounts a customer-success team can work this week: churn probability "
     "above the threshold for the target precision, at most the configured number per owner, "
-    "ranked by revenue at risk, with owner and three reasons in plain language; also "
-    "data/exports/outreach_list.csv.",
+    "ranked by revenue at risk, with owner and three reasons in plain language, minus the "
+    "period's random holdout (recorded in the actions store, to measure outreach against); "
+    "also data/exports/outreach_list.csv.",
     **_SCORES,
 )
-def outreach_list(warehouse: DuckDBResource) -> dg.MaterializeResult:
+def outreach_list(warehouse: DuckDBResource, actions: ActionsResource) -> dg.MaterializeResult:
+    settings = get_settings()
     summary = pipeline.build_outreach(
-        *_where(warehouse), per_owner=get_settings().outreach_per_owner
+        *_where(warehouse),
+        per_owner=settings.outreach_per_owner,
+        holdout_share=settings.outreach_holdout,
+        actions_store=Path(actions.path),
     )
     return dg.MaterializeResult(metadata=_metadata(summary))
 

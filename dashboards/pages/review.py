@@ -1,0 +1,77 @@
+"""Review: reviewers accept or override flagged tickets, and see how often they agree with
+the model. Decisions go to the actions store (never the warehouse); the figures below come
+from the warehouse, so a decision shows there after the next refresh."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from config.settings import get_settings
+from dashboards import auth, queries, ui
+from extracts import actions
+
+access = auth.guard("review")
+st.title("Review")
+db = ui.serving_or_stop()
+
+st.subheader("Flagged open tickets")
+if not queries.has_tables(db, "ml.ticket_scores"):
+    st.info(ui.NO_MODELS)
+else:
+    filters = ui.ticket_filters(db)
+    flag_at = st.slider("Flag at escalation probability", 0.0, 1.0, 0.3, 0.05, key="flag_at")
+    tickets = queries.open_tickets_by_risk(db, filters, limit=1000)
+    flagged = tickets[tickets["escalation_probability"] >= flag_at]
+    st.caption(
+        f"{len(flagged):,} open tickets at or above the flag. Accept: the ticket needs senior "
+        "attention as the model says; override: it does not (say why)."
+    )
+    st.dataframe(
+        flagged,
+        hide_index=True,
+        column_config={
+            "escalation_probability": st.column_config.ProgressColumn(
+                "escalation risk", format="percent", min_value=0.0, max_value=1.0
+            )
+        },
+    )
+    left, middle, right = st.columns(3)
+    ticket = left.selectbox("Ticket", flagged["ticket_id"].tolist(), key="review_ticket")
+    decision = middle.radio("Decision", actions.DECISIONS, horizontal=True, key="review_decision")
+    reason = right.selectbox("Reason of an override", actions.OVERRIDE_REASONS, key="review_reason")
+    if st.button("Record decision", key="record_review", disabled=ticket is None):
+        row = flagged[flagged["ticket_id"] == ticket].iloc[0]
+        decision_id = actions.record_review(
+            get_settings().actions_store, int(ticket), decision, reason,
+            auth.recorder(access, "review"),
+            escalation_probability=float(row["escalation_probability"]),
+            model_version=str(row["model_version"]),
+        )  # fmt: skip
+        st.success(f"Recorded decision {decision_id}: ticket {ticket} {decision}.")
+
+st.subheader("How reviewers judge the model")
+decisions = (
+    queries.review_decisions(db) if queries.has_tables(db, "marts.fct_review_decisions") else None
+)
+if decisions is None or decisions.empty:
+    st.info("No review decisions in the warehouse yet: they arrive with the next refresh.")
+else:
+    overrides = decisions[decisions["is_override"]]
+    a, b, c = st.columns(3)
+    a.metric("Decisions", f"{len(decisions):,}")
+    b.metric("Override rate", f"{len(overrides) / len(decisions):.1%}")
+    labelled = decisions[decisions["is_latest_for_ticket"]]
+    c.metric("Tickets labelled", f"{len(labelled):,}")
+    by_reason = (
+        overrides.groupby("decision_reason").size().div(len(decisions)).rename("override rate")
+    )
+    st.caption("Override rate by reason (share of all decisions)")
+    st.bar_chart(by_reason)
+    agreement = (
+        decisions.assign(agrees=~decisions["is_override"])
+        .groupby("decided_date")["agrees"]
+        .mean()
+        .rename("agreement with the model")
+    )
+    st.caption("Agreement with the model by day (share of decisions accepted)")
+    st.line_chart(agreement)
