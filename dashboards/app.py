@@ -17,6 +17,7 @@ PAGES = (
     ("executive", "Executive", "trending_up"),
     ("operations", "Operations", "support_agent"),
     ("outreach", "Outreach", "handshake"),
+    ("alerts", "Alerts", "notifications_active"),
     ("models", "Models", "model_training"),
     ("quality", "Data quality", "verified"),
 )

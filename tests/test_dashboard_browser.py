@@ -30,6 +30,7 @@ PAGES = {
     "": ("Executive", "By channel"),
     "operations": ("Operations", "Open tickets by escalation risk"),
     "outreach": ("Outreach", "Download CSV"),
+    "alerts": ("Account alerts", "No alert has fired yet"),
     "models": ("Models", "Drift checks with drift detected"),
     "quality": ("Data quality", "Quarantined rows by reason"),
 }
