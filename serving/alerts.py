@@ -51,9 +51,7 @@ class AlertDeliveryError(RuntimeError):
 
 def newest_day(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The newest as-of day with alert signals (None before any build)."""
-    return con.execute(
-        "SELECT max(as_of_date) FROM marts.fct_account_alerts"
-    ).fetchone()[0]  # fmt: skip
+    return con.execute(f"SELECT max(as_of_date) FROM {ALERTS_TABLE}").fetchone()[0]
 
 
 def alerts_for_day(
