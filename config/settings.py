@@ -33,6 +33,7 @@ MISSING_PII_KEY = (
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
+ALERTS_WEBHOOK_ENV = "SUPPORTOPS_ALERTS_WEBHOOK"
 DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
 
 
@@ -80,6 +81,9 @@ class Settings:
     text_languages: tuple[str, ...]
     """ISO 639-1 codes that language detection chooses among (`SUPPORTOPS_TEXT_LANGUAGES`,
     comma-separated; default the generator's en,es,de,fr)."""
+    alerts_webhook: str | None
+    """`SUPPORTOPS_ALERTS_WEBHOOK`: where the refresh posts the day's new account alerts as
+    Slack-compatible JSON (an incoming-webhook URL); unset: no post, only the CSV."""
     duckdb_memory_limit: str
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
@@ -148,6 +152,7 @@ def _from_environment() -> Settings:
             for code in os.environ.get("SUPPORTOPS_TEXT_LANGUAGES", "en,es,de,fr").split(",")
             if code.strip()
         ),
+        alerts_webhook=os.environ.get(ALERTS_WEBHOOK_ENV, "").strip() or None,
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
     )
 

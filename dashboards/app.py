@@ -18,6 +18,7 @@ PAGES = (
     ("operations", "Operations", "support_agent"),
     ("outreach", "Outreach", "handshake"),
     ("review", "Review", "rule"),
+    ("alerts", "Alerts", "notifications_active"),
     ("models", "Models", "model_training"),
     ("quality", "Data quality", "verified"),
 )

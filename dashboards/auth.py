@@ -39,6 +39,7 @@ PAGE_ROLES = {
     "operations": "leadership",
     "outreach": "cs",
     "review": "cs",
+    "alerts": "cs",
     "models": "data_engineer",
     "quality": "data_engineer",
 }

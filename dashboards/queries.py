@@ -380,3 +380,48 @@ def lookup(db: Serving, function, *args):
     """A lookup of ml/feedback.py (a ticket's score, an account's listing day) in the file."""
     with duckdb.connect(db.path, read_only=True) as con:
         return function(con, *args)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def alert_days(db: Serving) -> list[dt.date]:
+    """The as-of days with alerts, newest first."""
+    frame = _frame(
+        db, "SELECT DISTINCT as_of_date FROM marts.fct_account_alerts ORDER BY 1 DESC LIMIT 120"
+    )
+    return [pd.Timestamp(d).date() for d in frame["as_of_date"]]
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def alerts(
+    db: Serving, day: dt.date, types: tuple[str, ...], owners: tuple[str, ...]
+) -> pd.DataFrame:
+    """One day's alerts with the account's name and owner (current CRM version), filtered."""
+    return _frame(
+        db,
+        """WITH f AS (SELECT ?::DATE AS day, ?::VARCHAR[] AS types, ?::VARCHAR[] AS owners)
+           SELECT a.alert_type, a.is_new, a.account_id, d.account_name,
+                  d.account_owner AS owner, a.segment, a.tier, a.seats, a.arr, a.reason,
+                  a.observed, a.baseline, a.ratio, a.as_of_date
+           FROM marts.fct_account_alerts AS a CROSS JOIN f
+           LEFT JOIN marts.dim_accounts AS d ON d.account_id = a.account_id AND d.is_current
+           WHERE a.as_of_date = f.day
+             AND (len(f.types) = 0 OR list_contains(f.types, a.alert_type))
+             AND (len(f.owners) = 0 OR list_contains(f.owners, d.account_owner))
+           ORDER BY a.is_new DESC, a.arr DESC, a.account_id""",
+        [day, list(types), list(owners)],
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def alert_counts(db: Serving, owners: tuple[str, ...]) -> pd.DataFrame:
+    """Alerts firing and starting per day and type, for the trend."""
+    return _frame(
+        db,
+        """SELECT a.as_of_date AS day, a.alert_type, count(*) AS firing,
+                  count(*) FILTER (WHERE a.is_new) AS started
+           FROM marts.fct_account_alerts AS a
+           LEFT JOIN marts.dim_accounts AS d ON d.account_id = a.account_id AND d.is_current
+           WHERE len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], d.account_owner)
+           GROUP BY ALL ORDER BY 1, 2""",
+        [list(owners), list(owners)],
+    )

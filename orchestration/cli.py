@@ -878,6 +878,52 @@ def review(
 
 
 @app.command()
+def alerts(
+    day: Annotated[
+        str | None, typer.Option(help="As-of day YYYY-MM-DD (default: the newest day).")
+    ] = None,
+    new_only: Annotated[
+        bool, typer.Option("--new", help="Only alerts that started that day.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
+) -> None:
+    """Proactive account alerts of a day: usage drops and ticket bursts against each
+    account's own baseline, with the reason and its figures."""
+    from serving.alerts import ALERTS_TABLE, alerts_for_day
+
+    try:
+        chosen = dt.date.fromisoformat(day) if day else None
+    except ValueError:
+        raise typer.BadParameter(f"--day must be YYYY-MM-DD, not {day!r}") from None
+    with _open_serving() as con:
+        schema, table = ALERTS_TABLE.split(".")
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+            "AND table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+        if not exists:
+            console.print("No alerts published yet: run `make demo` (or `supportops materialize`).")
+            raise typer.Exit(1)
+        shown_day, frame = alerts_for_day(con, chosen, new_only=new_only)
+    if as_json:
+        print(frame.to_json(orient="records", date_format="iso", indent=2))
+        return
+    if shown_day is None:
+        console.print("No alerts yet: the alert baselines need 35 days of data (90 for bursts).")
+        return
+    table = Table(title=f"Account alerts as of {shown_day:%Y-%m-%d}: {len(frame)}")
+    for column in ("type", "account", "new", "segment", "tier", "ARR", "reason"):
+        table.add_column(column, overflow="fold")
+    for r in frame.to_dict("records"):
+        table.add_row(
+            r["alert_type"], r["account_id"], "yes" if r["is_new"] else "", str(r["segment"]),
+            str(r["tier"]), f"${r['arr']:,.0f}", r["reason"],
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
 def dashboard(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8501,

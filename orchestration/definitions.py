@@ -6,6 +6,7 @@ import dagster as dg
 
 from config.settings import get_settings
 from orchestration.defs.actions import actions_store
+from orchestration.defs.alerts import daily_alerts
 from orchestration.defs.ingestion import ingestion_assets, landing_sensor
 from orchestration.defs.ml import (
     ml_assets,
@@ -35,7 +36,14 @@ refresh_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingestion_assets, actions_store, warehouse_models, *ml_assets, serving_database],
+    assets=[
+        *ingestion_assets,
+        actions_store,
+        warehouse_models,
+        *ml_assets,
+        serving_database,
+        daily_alerts,
+    ],
     asset_checks=[*raw_quality_checks, mart_quality, *ml_checks],
     jobs=[refresh_job, train_models_job],
     schedules=[weekly_training],

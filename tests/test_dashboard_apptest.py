@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pytest
 from dashboard_fixtures import (
@@ -30,6 +31,7 @@ PAGES = {
     "pages/operations.py": "Operations",
     "pages/outreach.py": "Outreach",
     "pages/review.py": "Review",
+    "pages/alerts.py": "Account alerts",
     "pages/models.py": "Models",
     "pages/quality.py": "Data quality",
 }
@@ -255,6 +257,38 @@ def test_outreach_lists_filters_and_downloads(monkeypatch, plain_dir, ml_dir):
     assert app.dataframe[0].value.empty
     download = app.download_button
     assert len(download) == 1
+
+
+def test_alerts_page_lists_the_days_alerts_with_owners(monkeypatch, tiny_pipeline, tmp_path):
+    copy_serving(tiny_pipeline.serving, tmp_path / "none")
+    app = run_app(monkeypatch, tmp_path / "none", "pages/alerts.py")
+    assert any("No alert has fired yet" in i.value for i in app.info)  # 14 days: no baseline
+
+    serving = copy_serving(tiny_pipeline.serving, tmp_path / "alerts")
+    with duckdb.connect(str(serving)) as con:
+        accounts = con.execute(
+            "SELECT account_id, account_owner FROM marts.dim_accounts WHERE is_current "
+            "ORDER BY account_id LIMIT 3"
+        ).fetchall()
+        day = dt.date(2026, 5, 15)
+        rows = [(accounts[0][0], "usage_drop", True, 1000.0),
+                (accounts[1][0], "ticket_burst", False, 3000.0),
+                (accounts[2][0], "usage_drop", True, 2000.0)]  # fmt: skip
+        for account, kind, new, arr in rows:
+            con.execute(
+                "INSERT INTO marts.fct_account_alerts VALUES (?, ?, ?, ?, ?, 'why', 1, 2, 0.5, "
+                "'smb', 'standard', 5, ?)",
+                [account, day, day - dt.timedelta(days=1), kind, new, arr],
+            )
+    app = run_app(monkeypatch, serving.parent, "pages/alerts.py")
+    shown = metrics(app)
+    assert (shown["Alerts"][0], shown["New today"][0]) == ("3", "2")
+    assert shown["ARR of these accounts"][0] == "$6,000"
+    table = app.dataframe[0].value
+    assert list(table["account_id"]) == [accounts[2][0], accounts[0][0], accounts[1][0]]
+    assert list(table["owner"]) == [accounts[2][1], accounts[0][1], accounts[1][1]]
+    app.multiselect(key="alerts_type").set_value(["ticket_burst"]).run()
+    assert list(app.dataframe[0].value["account_id"]) == [accounts[1][0]]
 
 
 def test_models_page(monkeypatch, plain_dir, ml_dir):

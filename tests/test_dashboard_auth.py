@@ -41,7 +41,7 @@ def test_roles_open_their_pages_only() -> None:
         "operations",
     ]
     ana = access_for(SECRETS, " ANA@example.com", demo=False)
-    assert (ana.pages(), ana.owners) == (["outreach", "review"], ("ana",))
+    assert (ana.pages(), ana.owners) == (["outreach", "review", "alerts"], ("ana",))
     dee = access_for(SECRETS, "dee@example.com", demo=False)
     assert (dee.pages(), dee.roles) == (["models", "quality"], frozenset({"data_engineer"}))
     stranger = access_for(SECRETS, "eve@example.com", demo=False)

@@ -32,6 +32,7 @@ PAGES = {
     "operations": ("Operations", "Open tickets by escalation risk"),
     "outreach": ("Outreach", "Download CSV"),
     "review": ("Review", "How reviewers judge the model"),
+    "alerts": ("Account alerts", "No alert has fired yet"),
     "models": ("Models", "Drift checks with drift detected"),
     "quality": ("Data quality", "Quarantined rows by reason"),
 }

@@ -11,7 +11,6 @@ import dataclasses
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,8 +19,7 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
-from extracts.generator import SCALES, generate
-from ml.datasets import ACCOUNT_FEATURES, churn_dataset, escalation_dataset
+from ml.datasets import ACCOUNT_FEATURES
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
@@ -29,56 +27,11 @@ from ml.reasons import contributions, explain, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
 from ml.training import TrainedModel, train
-from tests.conftest import isolated_env, landed_days, run_pipeline, runs_pipeline
+from tests.conftest import MLData, isolated_env
 
-# Long enough for 35 days of feature history, then ~90 train days, 14 validation days, the
-# 90-day gap, 14 test days, and the 90 days that make the newest test labels mature. About
-# 60 accounts churn in the test window: with 800 accounts over 300 days (45 churners) the
-# model's PR AUC edge over the health score was within noise. The start is
-# a Monday: from a Friday the first weekend has no backlog of ticket events and trips the
-# raw volume gate (2x the median of too few comparable days). The world ends in the past
-# (2026-11-28): ingestion quarantines event times after the moment of loading; it starts on
-# the first day of the daily partitions.
-ML_CONFIG = dataclasses.replace(
-    SCALES["small"], accounts=1000, days=300, start=dt.date(2026, 2, 2), seed=5, fault_rate=0.0
-)
 USAGE = ["events_7d", "active_users_7d", "active_users_28d", "feature_breadth_28d"]
 USAGE += ["seat_utilization"]
 TICKETS = ["tickets_7d", "tickets_14d", "tickets_30d", "negative_tickets_30d", "sla_breaches_30d"]
-
-
-@dataclass(frozen=True)
-class MLData:
-    warehouse: Path
-    truth: Path
-    churn: pd.DataFrame
-    escalation: pd.DataFrame
-    serving: Path
-    result: object
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.warehouse), read_only=True)
-
-
-@pytest.fixture(scope="session")
-@runs_pipeline
-def ml_data(tmp_path_factory: pytest.TempPathFactory) -> MLData:
-    root = tmp_path_factory.mktemp("ml_pipeline")
-    generate(ML_CONFIG, root)
-    days = landed_days(root / "landing")
-    result = run_pipeline(
-        root / "landing", root / "warehouse.duckdb", root / "serving.duckdb", days[0], days[-1]
-    )
-    assert result.success
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as con:
-        return MLData(
-            root / "warehouse.duckdb",
-            root / "truth",
-            churn_dataset(con),
-            escalation_dataset(con),
-            root / "serving.duckdb",
-            result,
-        )
 
 
 @pytest.fixture(scope="session")
