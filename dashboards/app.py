@@ -17,6 +17,7 @@ PAGES = (
     ("executive", "Executive", "trending_up"),
     ("operations", "Operations", "support_agent"),
     ("outreach", "Outreach", "handshake"),
+    ("triage", "Triage", "alt_route"),
     ("models", "Models", "model_training"),
     ("quality", "Data quality", "verified"),
 )

@@ -37,6 +37,7 @@ PAGE_ROLES = {
     "executive": "leadership",
     "operations": "leadership",
     "outreach": "cs",
+    "triage": "leadership",
     "models": "data_engineer",
     "quality": "data_engineer",
 }

@@ -362,3 +362,13 @@ def quarantine_counts(db: Serving) -> pd.DataFrame:
         f"""SELECT table_name, fault_kind, coalesce(field, '-') AS field, count(*) AS quarantined
             FROM ({union}) GROUP BY ALL ORDER BY quarantined DESC, table_name, fault_kind""",
     )
+
+
+TRIAGE_TABLES = ("triage_policy", "triage_actions", "triage_senior_load", "triage_sla",
+                 "triage_curve")  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def triage(db: Serving) -> dict[str, pd.DataFrame]:
+    """The published policy backtest (`ml.triage_*`, written by the triage_policy asset)."""
+    return {name: _frame(db, f"SELECT * FROM ml.{name}") for name in TRIAGE_TABLES}  # noqa: S608

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from ml import datasets, evaluation, monitoring, outreach, reasons, registry, scoring, store
+from ml import datasets, evaluation, monitoring, outreach, policy, reasons, registry, scoring, store
 from ml.model import TrainedModel
 from ml.tasks import TASKS
 from ml.training import train
@@ -63,6 +63,7 @@ def train_and_register(
     seed: int = 0,
     truth_dir: Path | None = None,
     target_precision: float = TARGET_PRECISION,
+    triage_policy: Path = policy.DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Train, evaluate against the logistic, the rule and (demo data: `truth_dir`) the
     ceiling, register, promote if at least as good as the champion, record evaluations.
@@ -71,6 +72,8 @@ def train_and_register(
     of months ago: right after a retrain nothing has drifted, so drift that retraining
     cannot remove does not ask for retraining again.
     Too little labelled history is not an error: the summary says why nothing was trained.
+    An escalation version gets the triage policy's thresholds chosen on its validation
+    predictions before it can be promoted, so a champion never lacks its policy.
     """
     with connect() as con:
         frame = DATASETS[task](con)
@@ -85,6 +88,7 @@ def train_and_register(
     table = evaluation.scorer_table(trained)
     models = models_dir(root)
     version = registry.register(trained, models)
+    chosen = policy.choose_for_version(version, triage_policy) if task == "escalation" else None
     promoted = registry.promote_if_better(models, task, version.version)
     calibration = pd.DataFrame(trained.extras["calibration"])
     with connect() as con:
@@ -103,6 +107,7 @@ def train_and_register(
         "roc_auc": float(scorers.loc["model", "roc_auc"]),
         "train_seconds": round(trained.train_seconds, 2),
         "model_card": str(version.path / "card.json"),
+        **({"triage_policy": chosen.label} if chosen else {}),
     }
 
 
@@ -169,6 +174,41 @@ def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) 
         "per_owner": per_owner,
         "csv": str(export),
         "top_10": top.to_markdown(index=False),
+    }
+
+
+def triage_backtest(
+    connect: Connect, root: Path, *, triage_policy: Path = policy.DEFAULT_POLICY
+) -> dict[str, Any]:
+    """The champion's triage policy replayed over the newest window of mature labels: what
+    the Triage page and `supportops policy backtest` show (tables `ml.triage_*`)."""
+    current = registry.champion(models_dir(root), "escalation")
+    if current is None:
+        return no_champion("escalation")
+    chosen = policy.policy_for(current, triage_policy)
+    with connect() as con:
+        rows, start, end = policy.replay(con, current)
+    result = policy.backtest(chosen, rows)
+    tag = {"policy_version": chosen.label, "model_version": current.version,
+           "window_start": start, "window_end": end}  # fmt: skip
+    tables = {
+        "triage_policy": policy.threshold_table(chosen),
+        "triage_actions": result["actions"],
+        "triage_senior_load": result["senior_queue_per_day"],
+        "triage_sla": result["sla"],
+        "triage_curve": policy.tradeoff_curve(rows),
+    }
+    with connect() as con:
+        for name, frame in tables.items():
+            store.replace_table(con, name, frame.assign(**tag))
+    flags = result["actions"].set_index("action")
+    return {
+        "row_count": len(rows),
+        "policy_version": chosen.label,
+        "window": f"{start}..{end}",
+        "senior_precision": float(flags.loc["senior_review", "precision"]),
+        "senior_recall": float(flags.loc["senior_review", "recall"]),
+        "flag_recall": float(flags.loc["any flag", "recall"]),
     }
 
 
