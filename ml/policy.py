@@ -327,7 +327,8 @@ def flag_table(decisions: pd.DataFrame, label: pd.Series) -> pd.DataFrame:
     rows = []
     for name, mask in [*((a, action == a) for a in ACTIONS), ("any flag", np.isin(action, FLAGS))]:
         hits = int(y[mask].sum())
-        rows.append({"action": name, "tickets": int(mask.sum()), "share": float(mask.mean()),
+        share = float(mask.mean()) if len(mask) else float("nan")
+        rows.append({"action": name, "tickets": int(mask.sum()), "share": share,
                      "escalated": hits,
                      "precision": hits / mask.sum() if mask.any() else float("nan"),
                      "recall": hits / positives})  # fmt: skip

@@ -25,6 +25,8 @@ from ml.model import TaskSpec, TrainedModel
 
 # Population rows each feature is swapped with: enough for a stable average.
 BACKGROUND_ROWS = 40
+# Rows per model call when contributions batch several features' swaps together.
+BATCH_ROWS = 50_000
 # Features that say the same thing in a CSM's words: one reason per group (the strongest).
 _SAME_REASON = {
     **dict.fromkeys(
@@ -111,11 +113,27 @@ def contributions(
     risk = trained.raw.predict_proba(x)[:, 1]
     repeated = x.loc[np.tile(np.arange(n), b)].reset_index(drop=True)
     pushes = {}
-    for feature in columns:
-        swapped = repeated.copy()
-        swapped[feature] = np.repeat(background[feature].to_numpy(), n)
-        average = trained.raw.predict_proba(swapped)[:, 1].reshape(b, n).mean(axis=0)
-        pushes[feature] = risk - average
+    # Several features' swaps go through one prediction (up to BATCH_ROWS rows): a model
+    # call's fixed cost, not its rows, dominates when few rows are explained (one ticket).
+    chunk = max(1, BATCH_ROWS // max(n * b, 1))
+    for first in range(0, len(columns), chunk):
+        names = columns[first : first + chunk]
+        block = n * b
+        swapped = {}
+        for column in columns:  # every block is `repeated`, except its own feature's block
+            own = repeated[column].to_numpy()
+            if column in names:
+                theirs = np.repeat(background[column].to_numpy(), n)
+                own = own.astype(np.result_type(own, theirs))  # an int column meets a NaN
+            values = np.tile(own, len(names))
+            if column in names:
+                at = names.index(column) * block
+                values[at : at + block] = theirs
+            swapped[column] = values
+        swapped = pd.DataFrame(swapped)
+        risks = trained.raw.predict_proba(swapped)[:, 1].reshape(len(names), b, n)
+        for feature, average in zip(names, risks.mean(axis=1), strict=True):
+            pushes[feature] = risk - average
     return pd.DataFrame(pushes, index=frame.index)[columns]
 
 

@@ -92,14 +92,44 @@ def _tickets() -> pd.DataFrame:
     """One ticket per rule of the default policy (senior 0.5, review 0.1) and two for none."""
     rows = [
         # p, negative, tier, category, priority, sla_state -> expected action, queue, rule
-        (0.70, False, "standard", "billing", "normal", "low", "senior_review", "senior", "likely escalation"),  # noqa: E501
+        (
+            0.70,
+            False,
+            "standard",
+            "billing",
+            "normal",
+            "low",
+            "senior_review",
+            "senior",
+            "likely escalation",
+        ),  # noqa: E501
         (0.20, True, "vip", "technical", "normal", "low", "senior_review", "senior", "unhappy vip"),
         (0.05, True, "vip", "bug", "normal", "low", "route", "bug", "default"),
         (0.20, False, "vip", "bug", "high", "low", "human_approval", "bug", "risky reply"),
-        (0.02, False, "standard", "integration", "urgent", "high", "human_approval", "integration", "urgent"),  # noqa: E501
+        (
+            0.02,
+            False,
+            "standard",
+            "integration",
+            "urgent",
+            "high",
+            "human_approval",
+            "integration",
+            "urgent",
+        ),  # noqa: E501
         (0.02, False, "standard", "how_to", "low", "medium", "bot_answer", "bot", "bot can answer"),
         (0.02, True, "standard", "how_to", "low", "medium", "route", "how_to", "default"),
-        (0.02, False, "vip", "account_access", "normal", "none", "route", "account_access", "default"),  # noqa: E501
+        (
+            0.02,
+            False,
+            "vip",
+            "account_access",
+            "normal",
+            "none",
+            "route",
+            "account_access",
+            "default",
+        ),  # noqa: E501
     ]
     columns = ["escalation_probability", "is_negative_sentiment", "tier", "category", "priority",
                "sla_state", "want_action", "want_queue", "want_rule"]  # fmt: skip
@@ -116,7 +146,9 @@ def test_each_ticket_gets_the_first_rule_that_holds() -> None:
 
 def test_deciding_without_a_needed_column_says_which() -> None:
     with pytest.raises(ValueError, match=r"lack columns \['sla_state'\]"):
-        policy.decide(policy.load_policy(policy.DEFAULT_POLICY), _tickets().drop(columns="sla_state"))
+        policy.decide(
+            policy.load_policy(policy.DEFAULT_POLICY), _tickets().drop(columns="sla_state")
+        )
 
 
 def _history(n: int = 600, seed: int = 1) -> pd.DataFrame:
@@ -124,7 +156,8 @@ def _history(n: int = 600, seed: int = 1) -> pd.DataFrame:
     p = rng.beta(1, 6, n)
     return pd.DataFrame(
         {
-            "created_date": pd.Timestamp("2026-05-01") + pd.to_timedelta(rng.integers(0, 21, n), "D"),
+            "created_date": pd.Timestamp("2026-05-01")
+            + pd.to_timedelta(rng.integers(0, 21, n), "D"),
             "escalation_probability": p,
             "escalated_tier3": rng.random(n) < p,
             "is_sla_breached": rng.random(n) < 0.2,

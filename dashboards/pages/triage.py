@@ -36,7 +36,9 @@ chosen = st.slider(
 )  # fmt: skip
 point = curve.iloc[(curve["threshold"] - chosen).abs().argmin()]
 left, middle, right, last = st.columns(4)
-left.metric("Precision", "-" if point["precision"] != point["precision"] else f"{point['precision']:.1%}")
+left.metric(
+    "Precision", "-" if point["precision"] != point["precision"] else f"{point['precision']:.1%}"
+)
 middle.metric("Recall", f"{point['recall']:.1%}")
 right.metric("Senior queue per day", f"{point['flagged_per_day']:.1f}")
 last.metric("Policy's threshold", f"{senior:.3f}")
