@@ -10,6 +10,7 @@ run them without Dagster.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -178,16 +179,21 @@ def build_outreach(connect: Connect, root: Path, *, per_owner: int = PER_OWNER) 
 
 
 def triage_backtest(
-    connect: Connect, root: Path, *, triage_policy: Path = policy.DEFAULT_POLICY
+    connect: Connect,
+    root: Path,
+    *,
+    triage_policy: Path = policy.DEFAULT_POLICY,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
 ) -> dict[str, Any]:
-    """The champion's triage policy replayed over the newest window of mature labels: what
-    the Triage page and `supportops policy backtest` show (tables `ml.triage_*`)."""
+    """The champion's triage policy replayed over tickets created in [start, end] (default:
+    the newest 28 days of mature labels): what the Triage page shows (tables `ml.triage_*`)."""
     current = registry.champion(models_dir(root), "escalation")
     if current is None:
         return no_champion("escalation")
     chosen = policy.policy_for(current, triage_policy)
     with connect() as con:
-        rows, start, end = policy.replay(con, current)
+        rows, start, end = policy.replay(con, current, start, end)
     result = policy.backtest(chosen, rows)
     tag = {"policy_version": chosen.label, "model_version": current.version,
            "window_start": start, "window_end": end}  # fmt: skip

@@ -102,7 +102,7 @@ def _tickets() -> pd.DataFrame:
             "senior_review",
             "senior",
             "likely escalation",
-        ),  # noqa: E501
+        ),
         (0.20, True, "vip", "technical", "normal", "low", "senior_review", "senior", "unhappy vip"),
         (0.05, True, "vip", "bug", "normal", "low", "route", "bug", "default"),
         (0.20, False, "vip", "bug", "high", "low", "human_approval", "bug", "risky reply"),
@@ -116,7 +116,7 @@ def _tickets() -> pd.DataFrame:
             "human_approval",
             "integration",
             "urgent",
-        ),  # noqa: E501
+        ),
         (0.02, False, "standard", "how_to", "low", "medium", "bot_answer", "bot", "bot can answer"),
         (0.02, True, "standard", "how_to", "low", "medium", "route", "how_to", "default"),
         (
@@ -129,7 +129,7 @@ def _tickets() -> pd.DataFrame:
             "route",
             "account_access",
             "default",
-        ),  # noqa: E501
+        ),
     ]
     columns = ["escalation_probability", "is_negative_sentiment", "tier", "category", "priority",
                "sla_state", "want_action", "want_queue", "want_rule"]  # fmt: skip
