@@ -371,4 +371,4 @@ TRIAGE_TABLES = ("triage_policy", "triage_actions", "triage_senior_load", "triag
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def triage(db: Serving) -> dict[str, pd.DataFrame]:
     """The published policy backtest (`ml.triage_*`, written by the triage_policy asset)."""
-    return {name: _frame(db, f"SELECT * FROM ml.{name}") for name in TRIAGE_TABLES}  # noqa: S608
+    return {name: _frame(db, f"SELECT * FROM ml.{name}") for name in TRIAGE_TABLES}
