@@ -44,6 +44,13 @@ def scale_section(result: dict) -> str:
         f"uncached): p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms "
         f"(slowest: {dash['slowest']}).",
     ]
+    scoring = result.get("scoring_service")
+    if scoring:
+        lines.append(
+            f"- Scoring service, one ticket over HTTP ({scoring['requests']} requests, reasons "
+            f"included): p50 {scoring['p50_ms']:.0f} ms, p95 {scoring['p95_ms']:.0f} ms "
+            f"(target < {scoring['target_p95_ms']:.0f} ms)."
+        )
     if floor["differences"]:
         lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]
     return "\n".join(lines) + "\n"

@@ -1059,10 +1059,6 @@ def sources_load(
     console.print("next: `supportops materialize`", highlight=False)
 
 
-if __name__ == "__main__":
-    app()
-
-
 policy_app = typer.Typer(help="The triage policy: replay it over past tickets.")
 app.add_typer(policy_app, name="policy")
 
@@ -1161,3 +1157,7 @@ def serve(
     console.print(f"Scoring service on [bold]http://{host}:{port}[/] (docs at /docs)")
     uvicorn.run("serving.api:app_from_settings", factory=True, host=host, port=port,
                 log_level="info")  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()

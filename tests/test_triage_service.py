@@ -34,7 +34,7 @@ from ml.training import train
 from orchestration.defs.serving import SERVING_SCHEMAS
 from serving.publish import publish_serving
 from tests.conftest import CLI, cli_env, run_cli
-from tests.test_dashboard_browser import free_port
+from bench.scoring_latency import free_port
 
 CANARY_EMAIL = "pii-canary-7731@example.com"
 CANARY_NAME = "Canary Quillfeather"
