@@ -27,6 +27,7 @@ import yaml
 from dashboard_fixtures import APP, read_table
 from streamlit.testing.v1 import AppTest
 
+from bench.scoring_latency import free_port
 from ml import pipeline, policy, registry
 from ml.datasets import escalation_dataset
 from ml.model import TrainedModel
@@ -34,7 +35,6 @@ from ml.training import train
 from orchestration.defs.serving import SERVING_SCHEMAS
 from serving.publish import publish_serving
 from tests.conftest import CLI, cli_env, run_cli
-from bench.scoring_latency import free_port
 
 CANARY_EMAIL = "pii-canary-7731@example.com"
 CANARY_NAME = "Canary Quillfeather"
