@@ -93,6 +93,14 @@ class Pipeline:
     def landing(self) -> Path:
         return self.generated.out_dir / "landing"
 
+    def copy_to(self, data: Path) -> Path:
+        """Landing, warehouse and serving copy into `data` laid out as the CLI's data folder
+        (`SUPPORTOPS_DATA_DIR`), for a test that changes them; returns `data`."""
+        shutil.copytree(self.landing, data / "landing")
+        shutil.copy(self.warehouse, data / "warehouse.duckdb")
+        shutil.copy(self.serving, data / "serving.duckdb")
+        return data
+
 
 def connector_csv(folder: Path, table: str, header: str, *rows: str) -> None:
     """One connector table of a hand-built export: `<folder>/<table>.csv`."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -42,10 +41,7 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
     """A copy of the tiny world; one requester erased (no refresh), then one account (with
     the full refresh, which re-reads every landing day: the requester's included)."""
     root = tmp_path_factory.mktemp("erasure")
-    data = root / "data"
-    shutil.copytree(tiny_pipeline.landing, data / "landing")
-    shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
-    shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
+    data = tiny_pipeline.copy_to(root / "data")
 
     tickets = _tickets(data / "landing")
     per_account = tickets.groupby("account_id").size().sort_values(ascending=False)

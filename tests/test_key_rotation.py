@@ -5,7 +5,6 @@ table, and the old key is refused."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 
 import duckdb
@@ -18,10 +17,7 @@ NEW_KEY = "rotated-test-key-0123456789abcdef"  # pragma: allowlist secret
 
 
 def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, tmp_path) -> None:
-    data = tmp_path / "data"
-    shutil.copytree(tiny_pipeline.landing, data / "landing")
-    shutil.copy(tiny_pipeline.warehouse, data / "warehouse.duckdb")
-    shutil.copy(tiny_pipeline.serving, data / "serving.duckdb")
+    data = tiny_pipeline.copy_to(tmp_path / "data")
     env = cli_env(tmp_path, demo=False)
 
     def run(*args: str, **extra: str) -> subprocess.CompletedProcess:

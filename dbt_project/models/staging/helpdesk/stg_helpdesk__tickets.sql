@@ -48,44 +48,7 @@ renamed as (
 
 ),
 
-repeated_keys as (
-
-    -- most keys come once: only the repeated ones need ranking
-    select ticket_id
-    from renamed
-    group by ticket_id
-    having count(*) > 1
-
-),
-
-ranked as (
-
-    select
-        *,
-        1 as copy_number
-    from renamed
-    where ticket_id not in (select ticket_id from repeated_keys)
-
-    union all
-
-    select
-        *,
-        row_number() over (
-            partition by ticket_id
-            order by landing_date desc, source_file desc, source_line desc
-        ) as copy_number
-    from renamed
-    where ticket_id in (select ticket_id from repeated_keys)
-
-),
-
-deduplicated as (
-
-    -- the newest landing of each key: a record re-sent later is its newer version
-    select * from ranked
-    where copy_number = 1
-
-)
+{{ newest_landing_ctes('renamed', 'ticket_id') }}
 
 select
     deduplicated.ticket_id,
@@ -113,14 +76,4 @@ select
     deduplicated.loaded_at
 
 from deduplicated
-{% if is_incremental() %}
-    -- keep the newest landing: a copy already stored from a later day wins (a reload of
-    -- an old day must not bring back a version the source has since replaced)
-    where not exists (
-        select 1
-        from {{ this }} as stored
-        where
-            stored.ticket_id = deduplicated.ticket_id
-            and stored.landing_date > deduplicated.landing_date
-    )
-{% endif %}
+{{ not_replaced_by_stored('ticket_id') }}

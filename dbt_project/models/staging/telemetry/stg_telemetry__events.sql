@@ -39,44 +39,7 @@ renamed as (
 
 ),
 
-repeated_keys as (
-
-    -- most keys come once: only the repeated ones need ranking
-    select message_id
-    from renamed
-    group by message_id
-    having count(*) > 1
-
-),
-
-ranked as (
-
-    select
-        *,
-        1 as copy_number
-    from renamed
-    where message_id not in (select message_id from repeated_keys)
-
-    union all
-
-    select
-        *,
-        row_number() over (
-            partition by message_id
-            order by landing_date desc, source_file desc, source_line desc
-        ) as copy_number
-    from renamed
-    where message_id in (select message_id from repeated_keys)
-
-),
-
-deduplicated as (
-
-    -- the newest landing of each key: a record re-sent later is its newer version
-    select * from ranked
-    where copy_number = 1
-
-)
+{{ newest_landing_ctes('renamed', 'message_id') }}
 
 select
     deduplicated.message_id,
@@ -95,14 +58,4 @@ select
     deduplicated.loaded_at
 
 from deduplicated
-{% if is_incremental() %}
-    -- keep the newest landing: a copy already stored from a later day wins (a reload of
-    -- an old day must not bring back a version the source has since replaced)
-    where not exists (
-        select 1
-        from {{ this }} as stored
-        where
-            stored.message_id = deduplicated.message_id
-            and stored.landing_date > deduplicated.landing_date
-    )
-{% endif %}
+{{ not_replaced_by_stored('message_id') }}
