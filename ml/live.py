@@ -42,7 +42,7 @@ with
 posted as (select * from _posted),
 history as (
     select
-        posted.ticket_id,
+        posted._position,
         count(earlier.ticket_id) as requester_prior_tickets,
         count(earlier.ticket_id) filter (
             where earlier.created_at >= posted.created_at - interval 30 day
@@ -58,7 +58,7 @@ history as (
     from posted
     left join serving.marts.fct_tickets as earlier
         on earlier.requester_id = posted.requester_id and earlier.created_at < posted.created_at
-    group by posted.ticket_id
+    group by posted._position
 ),
 newest as (select max(as_of_date) as as_of_date from serving.features.feat_account_daily),
 accounts as (
@@ -126,7 +126,7 @@ select
     accounts.days_to_renewal::integer as account_days_to_renewal,
     sla_targets.sla_target_minutes
 from posted
-left join history on posted.ticket_id = history.ticket_id
+left join history on posted._position = history._position
 left join accounts on posted.account_id = accounts.account_id
 left join sla_targets on posted.tier = sla_targets.tier and posted.priority = sla_targets.priority
 left join _text_features as subject_text on subject_text.text = posted.subject

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -71,10 +70,8 @@ def world(tiny_pipeline, tmp_path_factory: pytest.TempPathFactory) -> World:
     """The tiny warehouse with a registered champion and its chosen policy, the backtest
     tables built over all of tiny's days and published."""
     home = tmp_path_factory.mktemp("triage")
-    data = home / "data"
-    data.mkdir()
+    data = tiny_pipeline.copy_to(home / "data")
     warehouse = data / "warehouse.duckdb"
-    shutil.copyfile(tiny_pipeline.warehouse, warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frame = escalation_dataset(con)
     model = _train(frame, seed=0)
@@ -248,10 +245,12 @@ def test_a_batch_is_scored_in_order_like_single_tickets(world, service) -> None:
         _ticket(world, 990012, priority="high", tier="vip"),
         _ticket(world, 990013, description="This is awful, nothing works and I am furious."),
     ]
-    answer = service.post("/score/batch", json={"tickets": tickets})
+    answer = service.post("/score/batch", json={"tickets": [*tickets, tickets[0]]})
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
-    assert [r["ticket_id"] for r in results] == [990011, 990012, 990013]
+    assert [r["ticket_id"] for r in results] == [990011, 990012, 990013, 990011]
+    assert results[3] == results[0]  # a ticket sent twice is scored twice, alike
+    results = results[:3]
     for ticket, result in zip(tickets, results, strict=True):
         single = service.post("/score", json=ticket, params={"explain": "false"}).json()
         assert single["escalation_probability"] == pytest.approx(result["escalation_probability"])
