@@ -60,19 +60,8 @@ history as (
         on earlier.requester_id = posted.requester_id and earlier.created_at < posted.created_at
     group by posted._position
 ),
-newest as (select max(as_of_date) as as_of_date from serving.features.feat_account_daily),
 accounts as (
-    select daily.*
-    from serving.features.feat_account_daily as daily
-    inner join newest on daily.as_of_date = newest.as_of_date
-    where daily.account_id in (select account_id from posted)
-),
-sla_targets as (
-    select tier, priority,
-        arg_max(sla_first_response_target_minutes, created_at) as sla_target_minutes
-    from serving.marts.fct_tickets
-    where sla_first_response_target_minutes is not null
-    group by tier, priority
+    select * from _newest_accounts where account_id in (select account_id from posted)
 )
 select
     posted.ticket_id::bigint as ticket_id,
@@ -128,11 +117,32 @@ select
 from posted
 left join history on posted._position = history._position
 left join accounts on posted.account_id = accounts.account_id
-left join sla_targets on posted.tier = sla_targets.tier and posted.priority = sla_targets.priority
+left join _sla_targets as sla_targets
+    on posted.tier = sla_targets.tier and posted.priority = sla_targets.priority
 left join _text_features as subject_text on subject_text.text = posted.subject
 left join _text_features as description_text on description_text.text = posted.description
 order by posted._position
 """
+
+
+PREPARE_SQL = (
+    """create or replace temp table _newest_accounts as
+    select daily.* from serving.features.feat_account_daily as daily
+    where daily.as_of_date = (select max(as_of_date) from serving.features.feat_account_daily)""",
+    """create or replace temp table _sla_targets as
+    select tier, priority,
+        arg_max(sla_first_response_target_minutes, created_at) as sla_target_minutes
+    from serving.marts.fct_tickets
+    where sla_first_response_target_minutes is not null
+    group by tier, priority""",
+)
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """What every request reads and only a publish changes, kept once per serving copy: the
+    accounts' newest feature day and the newest SLA target per tier and priority."""
+    for sql in PREPARE_SQL:
+        con.execute(sql)
 
 
 def ticket_features(
@@ -142,7 +152,8 @@ def ticket_features(
 ) -> pd.DataFrame:
     """`feat_ticket_at_creation` rows (plus `sla_target_minutes` and the account features'
     day) of posted `tickets` (`TICKET_COLUMNS`), in their order. `con` has the serving copy
-    attached as `serving` and the lexicon tables loaded (`load_lexicon_tables`)."""
+    attached as `serving`, the lexicon tables loaded (`load_lexicon_tables`) and `prepare`
+    run since it was attached."""
     posted = tickets[list(TICKET_COLUMNS)].assign(_position=range(len(tickets)))
     con.register("_posted", posted)
     try:

@@ -106,6 +106,7 @@ class Scorer:
             con = duckdb.connect()
             con.execute(f"ATTACH '{self.serving}' AS serving (READ_ONLY)")
             load_lexicon_tables(con)
+            live.prepare(con)
             old, self._con, self._serving_id = self._con, con, identity
             if old is not None:
                 old.close()

@@ -52,14 +52,14 @@ def test_a_chosen_policy_round_trips_through_its_file(tmp_path) -> None:
     assert again.thresholds["senior"].value == pytest.approx(0.775)
     assert again.thresholds["senior"].chosen["precision"] == pytest.approx(0.8)
     # The file keeps the template's defaults beside the chosen values.
-    assert again.to_dict()["thresholds"]["senior"]["default"] == 0.5
+    assert again.to_dict()["thresholds"]["senior"]["default"] == 0.3
     assert [r.name for r in again.rules] == [r.name for r in chosen.rules]
 
 
 def test_the_file_defaults_are_in_force_until_a_model_chooses() -> None:
     template = policy.load_policy(policy.DEFAULT_POLICY)
     assert template.label == "triage-v1"
-    assert {n: t.value for n, t in template.thresholds.items()} == {"senior": 0.5, "review": 0.1}
+    assert {n: t.value for n, t in template.thresholds.items()} == {"senior": 0.3, "review": 0.1}
     assert all(t.chosen is None for t in template.thresholds.values())
 
 
@@ -89,7 +89,7 @@ def test_a_bad_policy_names_its_file_and_field(change, message) -> None:
 
 
 def _tickets() -> pd.DataFrame:
-    """One ticket per rule of the default policy (senior 0.5, review 0.1) and two for none."""
+    """One ticket per rule of the default policy (senior 0.3, review 0.1) and three for none."""
     rows = [
         # p, negative, tier, category, priority, sla_state -> expected action, queue, rule
         (
@@ -176,7 +176,7 @@ def test_backtest_figures_match_a_pandas_recount() -> None:
     result = policy.backtest(chosen, rows)
     # Independent recount: the default policy's rules written out as plain boolean masks.
     p, neg = rows["escalation_probability"], rows["is_negative_sentiment"]
-    senior = (p >= 0.5) | ((rows["tier"] == "vip") & neg & (p >= 0.1))
+    senior = (p >= 0.3) | ((rows["tier"] == "vip") & neg & (p >= 0.1))
     approval = ~senior & ((p >= 0.1) | (rows["priority"] == "urgent"))
     flagged = senior | approval
     y = rows["escalated_tier3"]
