@@ -22,8 +22,9 @@ first = curve.iloc[0]
 st.caption(
     f"Policy **{first['policy_version']}** on escalation model {first['model_version']}, "
     f"replayed over tickets created {first['window_start']:%Y-%m-%d}..{first['window_end']:%Y-%m-%d} "
-    "whose labels are mature. Thresholds were chosen on the model's validation (out-of-fold) "
-    "predictions for the stated targets; these tickets came after its training rows."
+    "whose labels are mature. The thresholds were chosen for their targets on the model's "
+    "validation (out-of-fold) predictions of its training rows, never on these tickets' test "
+    "window."
 )
 st.dataframe(thresholds.drop(columns=["policy_version", "model_version", "window_start",
                                       "window_end"]), hide_index=True)  # fmt: skip
