@@ -23,8 +23,7 @@ st.caption(
     f"Policy **{first['policy_version']}** on escalation model {first['model_version']}, "
     f"replayed over tickets created {first['window_start']:%Y-%m-%d}..{first['window_end']:%Y-%m-%d} "
     "whose labels are mature. The thresholds were chosen for their targets on the model's "
-    "validation (out-of-fold) predictions of its training rows, never on these tickets' test "
-    "window."
+    "validation (out-of-fold) predictions of its training rows, not on test rows."
 )
 st.dataframe(thresholds.drop(columns=["policy_version", "model_version", "window_start",
                                       "window_end"]), hide_index=True)  # fmt: skip
