@@ -49,7 +49,9 @@ def scale_section(result: dict) -> str:
         lines.append(
             f"- Scoring service, one ticket over HTTP ({scoring['requests']} requests, reasons "
             f"included): p50 {scoring['p50_ms']:.0f} ms, p95 {scoring['p95_ms']:.0f} ms "
-            f"(target < {scoring['target_p95_ms']:.0f} ms)."
+            f"(target < {scoring['target_p95_ms']:.0f} ms); without reasons p95 "
+            f"{scoring.get('without_reasons_p95_ms', float('nan')):.0f} ms; load average "
+            f"{scoring.get('load_average_1m', float('nan')):.1f}."
         )
     if floor["differences"]:
         lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]

@@ -110,30 +110,33 @@ def contributions(
     background = population[columns].sample(n=min(BACKGROUND_ROWS, len(population)), random_state=0)
     x = frame[columns].reset_index(drop=True)
     n, b = len(x), len(background)
-    risk = trained.raw.predict_proba(x)[:, 1]
     repeated = x.loc[np.tile(np.arange(n), b)].reset_index(drop=True)
-    pushes = {}
+    averages = {}
     # Several features' swaps go through one prediction (up to BATCH_ROWS rows): a model
     # call's fixed cost, not its rows, dominates when few rows are explained (one ticket).
+    # The first call also carries the rows unchanged (one more block): their own risk.
     chunk = max(1, BATCH_ROWS // max(n * b, 1))
+    block = n * b
     for first in range(0, len(columns), chunk):
         names = columns[first : first + chunk]
-        block = n * b
+        blocks = len(names) + (first == 0)
         swapped = {}
         for column in columns:  # every block is `repeated`, except its own feature's block
             own = repeated[column].to_numpy()
             if column in names:
                 theirs = np.repeat(background[column].to_numpy(), n)
                 own = own.astype(np.result_type(own, theirs))  # an int column meets a NaN
-            values = np.tile(own, len(names))
+            values = np.tile(own, blocks)
             if column in names:
                 at = names.index(column) * block
                 values[at : at + block] = theirs
             swapped[column] = values
-        swapped = pd.DataFrame(swapped)
-        risks = trained.raw.predict_proba(swapped)[:, 1].reshape(len(names), b, n)
-        for feature, average in zip(names, risks.mean(axis=1), strict=True):
-            pushes[feature] = risk - average
+        risks = trained.raw.predict_proba(pd.DataFrame(swapped))[:, 1]
+        means = risks.reshape(blocks, b, n).mean(axis=1)
+        averages.update(zip(names, means, strict=False))
+        if first == 0:
+            risk = means[-1]
+    pushes = {feature: risk - averages[feature] for feature in columns}
     return pd.DataFrame(pushes, index=frame.index)[columns]
 
 
