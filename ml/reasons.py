@@ -207,10 +207,6 @@ def _share(population: np.ndarray, value: float, above: bool) -> int:
     return math.floor(100 * beaten / n) if n else 0
 
 
-def _sorted_known(values: pd.Series) -> np.ndarray:
-    return np.sort(pd.to_numeric(values, errors="coerce").dropna().to_numpy(float))
-
-
 def describe(
     feature: str,
     row: pd.Series,
@@ -278,7 +274,11 @@ def top_reasons(
 ) -> list[list[str]]:
     """Plain-language reasons per row (`pick_features`); shares are of `population`."""
     numeric = [f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])]
-    sorted_values = {f: _sorted_known(population[f]) for f in numeric}
+    # One sort of the whole population (NaN sorts last), not one per feature.
+    values = population[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    ordered = np.sort(values.to_numpy(), axis=0)
+    known = values.notna().sum().to_numpy()
+    sorted_values = {f: ordered[: known[j], j] for j, f in enumerate(numeric)}
     medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
     picked = pick_features(spec, frame, contributions, medians, k)
     signals = {s.feature: s for s in spec.signals}
