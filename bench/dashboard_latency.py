@@ -68,6 +68,8 @@ def _page_queries(db: queries.Serving) -> dict[str, Callable[[], object]]:
             "models: champion_calibration": lambda: queries.champion_calibration.__wrapped__(db),
             "models: latest_drift": lambda: queries.latest_drift.__wrapped__(db),
         }
+    if "ml.triage_curve" in published:
+        calls["triage: triage"] = lambda: queries.triage.__wrapped__(db)
     calls |= {
         "quality: latest_checks": lambda: queries.latest_checks.__wrapped__(db),
         "quality: source_freshness": lambda: queries.source_freshness.__wrapped__(db),

@@ -178,7 +178,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
     removes them."""
     import dagster as dg
 
-    from bench import dashboard_latency
+    from bench import dashboard_latency, scoring_latency
     from bench.floor import compare_with_mart, run_floor
     from extracts.generator import GeneratorConfig, generate
 
@@ -221,6 +221,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
         differences = compare_with_mart(floor.frame, mart)
         lineage_seconds = _dbt_kpi_lineage_seconds(warehouse, root / "dbt_lineage")
         dashboards = dashboard_latency.measure(serving, repeats=dashboard_repeats)
+        scoring = scoring_latency.measure(root)
 
         _land_held_day(landing, root / "held")
         from orchestration.defs.ml import churn_model, escalation_model
@@ -281,6 +282,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
             "stages": {k: round(v["seconds"], 2) for k, v in daily_stages.items()},
         },
         "dashboards": dashboards,
+        "scoring_service": scoring,
     }
 
 

@@ -44,6 +44,15 @@ def scale_section(result: dict) -> str:
         f"uncached): p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms "
         f"(slowest: {dash['slowest']}).",
     ]
+    scoring = result.get("scoring_service")
+    if scoring:
+        lines.append(
+            f"- Scoring service, one ticket over HTTP ({scoring['requests']} requests, reasons "
+            f"included): p50 {scoring['p50_ms']:.0f} ms, p95 {scoring['p95_ms']:.0f} ms "
+            f"(target < {scoring['target_p95_ms']:.0f} ms); without reasons p95 "
+            f"{scoring.get('without_reasons_p95_ms', float('nan')):.0f} ms; load average "
+            f"{scoring.get('load_average_1m', float('nan')):.1f}."
+        )
     if floor["differences"]:
         lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]
     return "\n".join(lines) + "\n"

@@ -88,6 +88,9 @@ class Settings:
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
     default of 80% of RAM each would overcommit the machine; beyond it DuckDB spills to disk."""
+    triage_policy: Path = PROJECT_ROOT / "policies" / "triage.yml"
+    """The triage policy file (`SUPPORTOPS_TRIAGE_POLICY`): rules and threshold targets;
+    training chooses its thresholds for each escalation model (docs/decisions-layer.md)."""
 
     @property
     def serving(self) -> Path:
@@ -154,6 +157,7 @@ def _from_environment() -> Settings:
         ),
         alerts_webhook=os.environ.get(ALERTS_WEBHOOK_ENV, "").strip() or None,
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
+        triage_policy=_path("SUPPORTOPS_TRIAGE_POLICY", "policies/triage.yml"),
     )
 
 

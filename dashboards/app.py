@@ -19,6 +19,7 @@ PAGES = (
     ("outreach", "Outreach", "handshake"),
     ("review", "Review", "rule"),
     ("alerts", "Alerts", "notifications_active"),
+    ("triage", "Triage", "alt_route"),
     ("models", "Models", "model_training"),
     ("quality", "Data quality", "verified"),
 )

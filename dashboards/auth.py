@@ -40,6 +40,7 @@ PAGE_ROLES = {
     "outreach": "cs",
     "review": "cs",
     "alerts": "cs",
+    "triage": "leadership",
     "models": "data_engineer",
     "quality": "data_engineer",
 }

@@ -425,3 +425,13 @@ def alert_counts(db: Serving, owners: tuple[str, ...]) -> pd.DataFrame:
            GROUP BY ALL ORDER BY 1, 2""",
         [list(owners), list(owners)],
     )
+
+
+TRIAGE_TABLES = ("triage_policy", "triage_actions", "triage_senior_load", "triage_sla",
+                 "triage_curve")  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def triage(db: Serving) -> dict[str, pd.DataFrame]:
+    """The published policy backtest (`ml.triage_*`, written by the triage_policy asset)."""
+    return {name: _frame(db, f"SELECT * FROM ml.{name}") for name in TRIAGE_TABLES}

@@ -6,6 +6,7 @@ the generator's truth, so the same code trains on a real support stack.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import duckdb
@@ -180,11 +181,20 @@ def churn_dataset(
     return con.execute(sql, params).df()
 
 
-def escalation_dataset(con: duckdb.DuckDBPyConnection, *, maturity_days: int = 14) -> pd.DataFrame:
+def escalation_dataset(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    maturity_days: int = 14,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
     """Tickets with what was known at creation and `escalated_tier3` from their later life.
 
     A ticket still open may yet escalate: its label is mature once it is resolved or has
     been open `maturity_days` by the warehouse's newest event (fct_tickets.data_as_of).
+    `start`/`end` keep tickets created on those days (inclusive) only. Beside the features:
+    the first-response SLA target (known at creation) and whether an SLA was breached
+    (an outcome, for the policy backtest; never a feature).
     """
     sql = """
         with data_end as (select max(data_as_of) as newest_event_at from marts.fct_tickets)
@@ -193,13 +203,18 @@ def escalation_dataset(con: duckdb.DuckDBPyConnection, *, maturity_days: int = 1
             tickets.is_escalated_to_tier3 as escalated_tier3,
             not tickets.is_open
                 or features.created_at <= data_end.newest_event_at - to_days($maturity)
-                as label_mature
+                as label_mature,
+            tickets.sla_first_response_target_minutes as sla_target_minutes,
+            coalesce(tickets.is_sla_first_response_breached, false)
+                or coalesce(tickets.is_sla_resolution_breached, false) as is_sla_breached
         from features.feat_ticket_at_creation as features
         inner join marts.fct_tickets as tickets on features.ticket_id = tickets.ticket_id
         cross join data_end
+        where ($start is null or features.created_date >= $start)
+            and ($end is null or features.created_date <= $end)
         order by features.created_at, features.ticket_id
     """
-    return con.execute(sql, {"maturity": maturity_days}).df()
+    return con.execute(sql, {"maturity": maturity_days, "start": start, "end": end}).df()
 
 
 @dataclass(frozen=True)

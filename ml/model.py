@@ -113,6 +113,8 @@ class TrainedModel:
     code_version: str
     version: str | None = None
     test_frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    validation_frame: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """Calibrated out-of-fold probabilities of the training rows (`probability` column)."""
     extras: dict[str, Any] = field(default_factory=dict)
     """Card sections added after training: calibration bins, signals, outreach threshold."""
 
@@ -127,6 +129,7 @@ class TrainedModel:
 
             state["spec"] = TASKS[state.pop("task")]
         state.setdefault("extras", {})
+        state.setdefault("validation_frame", pd.DataFrame())
         self.__dict__.update(state)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

@@ -10,6 +10,7 @@ run them without Dagster.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -19,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from extracts import actions
-from ml import datasets, evaluation, monitoring, outreach, reasons, registry, scoring, store
+from ml import datasets, evaluation, monitoring, outreach, policy, reasons, registry, scoring, store
 from ml.model import TrainedModel
 from ml.tasks import TASKS
 from ml.training import train
@@ -64,6 +65,7 @@ def train_and_register(
     seed: int = 0,
     truth_dir: Path | None = None,
     target_precision: float = TARGET_PRECISION,
+    triage_policy: Path = policy.DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Train, evaluate against the logistic, the rule and (demo data: `truth_dir`) the
     ceiling, register, promote if at least as good as the champion, record evaluations.
@@ -72,6 +74,8 @@ def train_and_register(
     of months ago: right after a retrain nothing has drifted, so drift that retraining
     cannot remove does not ask for retraining again.
     Too little labelled history is not an error: the summary says why nothing was trained.
+    An escalation version gets the triage policy's thresholds chosen on its validation
+    predictions before it can be promoted, so a champion never lacks its policy.
     """
     with connect() as con:
         frame = DATASETS[task](con)
@@ -86,6 +90,7 @@ def train_and_register(
     table = evaluation.scorer_table(trained)
     models = models_dir(root)
     version = registry.register(trained, models)
+    chosen = policy.choose_for_version(version, triage_policy) if task == "escalation" else None
     promoted = registry.promote_if_better(models, task, version.version)
     calibration = pd.DataFrame(trained.extras["calibration"])
     with connect() as con:
@@ -104,6 +109,7 @@ def train_and_register(
         "roc_auc": float(scorers.loc["model", "roc_auc"]),
         "train_seconds": round(trained.train_seconds, 2),
         "model_card": str(version.path / "card.json"),
+        **({"triage_policy": chosen.label} if chosen else {}),
     }
 
 
@@ -198,6 +204,46 @@ def _hold_out(
     ids = ranked.loc[held, "account_id"]
     actions.record_holdout(actions_store, ids, as_of, actions.Reviewer("pipeline"))
     return kept, len(ids)
+
+
+def triage_backtest(
+    connect: Connect,
+    root: Path,
+    *,
+    triage_policy: Path = policy.DEFAULT_POLICY,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> dict[str, Any]:
+    """The champion's triage policy replayed over tickets created in [start, end] (default:
+    the newest 28 days of mature labels): what the Triage page shows (tables `ml.triage_*`)."""
+    current = registry.champion(models_dir(root), "escalation")
+    if current is None:
+        return no_champion("escalation")
+    chosen = policy.policy_for(current, triage_policy)
+    with connect() as con:
+        rows, start, end = policy.replay(con, current, start, end)
+    result = policy.backtest(chosen, rows)
+    tag = {"policy_version": chosen.label, "model_version": current.version,
+           "window_start": start, "window_end": end}  # fmt: skip
+    tables = {
+        "triage_policy": policy.threshold_table(chosen),
+        "triage_actions": result["actions"],
+        "triage_senior_load": result["senior_queue_per_day"],
+        "triage_sla": result["sla"],
+        "triage_curve": policy.tradeoff_curve(rows),
+    }
+    with connect() as con:
+        for name, frame in tables.items():
+            store.replace_table(con, name, frame.assign(**tag))
+    flags = result["actions"].set_index("action")
+    return {
+        "row_count": len(rows),
+        "policy_version": chosen.label,
+        "window": f"{start}..{end}",
+        "senior_precision": float(flags.loc["senior_review", "precision"]),
+        "senior_recall": float(flags.loc["senior_review", "recall"]),
+        "flag_recall": float(flags.loc["any flag", "recall"]),
+    }
 
 
 def monitor_champion(

@@ -25,6 +25,8 @@ from ml.model import TaskSpec, TrainedModel
 
 # Population rows each feature is swapped with: enough for a stable average.
 BACKGROUND_ROWS = 40
+# Rows per model call when contributions batch several features' swaps together.
+BATCH_ROWS = 50_000
 # Features that say the same thing in a CSM's words: one reason per group (the strongest).
 _SAME_REASON = {
     **dict.fromkeys(
@@ -108,14 +110,33 @@ def contributions(
     background = population[columns].sample(n=min(BACKGROUND_ROWS, len(population)), random_state=0)
     x = frame[columns].reset_index(drop=True)
     n, b = len(x), len(background)
-    risk = trained.raw.predict_proba(x)[:, 1]
     repeated = x.loc[np.tile(np.arange(n), b)].reset_index(drop=True)
-    pushes = {}
-    for feature in columns:
-        swapped = repeated.copy()
-        swapped[feature] = np.repeat(background[feature].to_numpy(), n)
-        average = trained.raw.predict_proba(swapped)[:, 1].reshape(b, n).mean(axis=0)
-        pushes[feature] = risk - average
+    averages = {}
+    # Several features' swaps go through one prediction (up to BATCH_ROWS rows): a model
+    # call's fixed cost, not its rows, dominates when few rows are explained (one ticket).
+    # The first call also carries the rows unchanged (one more block): their own risk.
+    chunk = max(1, BATCH_ROWS // max(n * b, 1))
+    block = n * b
+    for first in range(0, len(columns), chunk):
+        names = columns[first : first + chunk]
+        blocks = len(names) + (first == 0)
+        swapped = {}
+        for column in columns:  # every block is `repeated`, except its own feature's block
+            own = repeated[column].to_numpy()
+            if column in names:
+                theirs = np.repeat(background[column].to_numpy(), n)
+                own = own.astype(np.result_type(own, theirs))  # an int column meets a NaN
+            values = np.tile(own, blocks)
+            if column in names:
+                at = names.index(column) * block
+                values[at : at + block] = theirs
+            swapped[column] = values
+        risks = trained.raw.predict_proba(pd.DataFrame(swapped))[:, 1]
+        means = risks.reshape(blocks, b, n).mean(axis=1)
+        averages.update(zip(names, means, strict=False))
+        if first == 0:
+            risk = means[-1]
+    pushes = {feature: risk - averages[feature] for feature in columns}
     return pd.DataFrame(pushes, index=frame.index)[columns]
 
 
@@ -186,10 +207,6 @@ def _share(population: np.ndarray, value: float, above: bool) -> int:
     return math.floor(100 * beaten / n) if n else 0
 
 
-def _sorted_known(values: pd.Series) -> np.ndarray:
-    return np.sort(pd.to_numeric(values, errors="coerce").dropna().to_numpy(float))
-
-
 def describe(
     feature: str,
     row: pd.Series,
@@ -257,7 +274,11 @@ def top_reasons(
 ) -> list[list[str]]:
     """Plain-language reasons per row (`pick_features`); shares are of `population`."""
     numeric = [f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])]
-    sorted_values = {f: _sorted_known(population[f]) for f in numeric}
+    # One sort of the whole population (NaN sorts last), not one per feature.
+    values = population[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    ordered = np.sort(values.to_numpy(), axis=0)
+    known = values.notna().sum().to_numpy()
+    sorted_values = {f: ordered[: known[j], j] for j, f in enumerate(numeric)}
     medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
     picked = pick_features(spec, frame, contributions, medians, k)
     signals = {s.feature: s for s in spec.signals}

@@ -37,6 +37,12 @@ class ModelVersion:
         """The test window this version was evaluated on."""
         return pd.read_parquet(self.path / "test.parquet")
 
+    def validation_rows(self) -> pd.DataFrame:
+        """The champion's calibrated out-of-fold probabilities of its training rows (empty
+        for versions trained before they were kept)."""
+        path = self.path / "validation.parquet"
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
 
 def _write_json(path: Path, data: Any) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, default=str)))
@@ -61,7 +67,10 @@ def register(trained: TrainedModel, root: Path | str) -> ModelVersion:
     folder = root / trained.task / version
     # The test rows go to Parquet beside the model rather than inside the pickle.
     atomic_write(folder / "test.parquet", lambda tmp: stored.test_frame.to_parquet(tmp))
-    model_only = dataclasses.replace(stored, test_frame=pd.DataFrame())
+    atomic_write(folder / "validation.parquet", lambda tmp: stored.validation_frame.to_parquet(tmp))
+    model_only = dataclasses.replace(
+        stored, test_frame=pd.DataFrame(), validation_frame=pd.DataFrame()
+    )
     atomic_write(folder / "model.joblib", lambda tmp: joblib.dump(model_only, tmp))
     _write_json(folder / "card.json", stored.card())
     statuses = _statuses(root, trained.task)

@@ -72,6 +72,7 @@ FIT_THREADS = 1
 # Platt scaling: monotone, so it keeps the model's ranking; isotonic steps fitted on a few
 # dozen churning accounts tie many rows and cost ROC AUC.
 CALIBRATION = "sigmoid"
+OUT_OF_FOLD = "_out_of_fold"
 
 
 def _as_float(x: pd.DataFrame) -> pd.DataFrame:
@@ -205,15 +206,34 @@ def select(
     folds: list[tuple[np.ndarray, np.ndarray]],
     seed: int,
 ) -> list[dict[str, Any]]:
-    """Every candidate's out-of-fold ROC AUC on the training rows, best first."""
+    """Every candidate's out-of-fold ROC AUC on the training rows, best first; each keeps
+    its out-of-fold probabilities under `OUT_OF_FOLD` (`_fit` takes them off the card)."""
     tried = []
     for kind, grid in CANDIDATES.items():
         for params in grid:
             pipe = _candidate(features, spec, {"family": kind, "params": params}, len(x), seed)
             oof = cross_val_predict(pipe, x, y, cv=folds, method="predict_proba")[:, 1]
             auc = float(roc_auc_score(y, oof))
-            tried.append({"family": kind, "params": params, "validation_roc_auc": auc})
+            tried.append(
+                {"family": kind, "params": params, "validation_roc_auc": auc, OUT_OF_FOLD: oof}
+            )
     return sorted(tried, key=lambda c: -c["validation_roc_auc"])
+
+
+def validation_predictions(
+    spec: TaskSpec, fit: pd.DataFrame, champion: CalibratedClassifierCV, oof: np.ndarray
+) -> pd.DataFrame:
+    """The champion's calibrated out-of-fold probability of every training row, with ids,
+    date and label: what thresholds are chosen on (`ml.policy`), never the test rows.
+
+    Calibration was fitted on these very out-of-fold scores (same folds, same candidate), as
+    decision values: both families' decision value is the logit of their probability.
+    """
+    calibrator = champion.calibrated_classifiers_[0].calibrators[0]
+    p = np.clip(np.asarray(oof, dtype=float), 1e-15, 1 - 1e-15)
+    columns = [*spec.id_columns, *([spec.date_column] if spec.date_column else []), spec.label]
+    frame = fit[list(dict.fromkeys(columns))].reset_index(drop=True)
+    return frame.assign(probability=calibrator.predict(np.log(p / (1 - p))))
 
 
 def train(
@@ -263,6 +283,7 @@ def _fit(
     """Select, calibrate and evaluate (`train` without the split)."""
     cols = features.columns
     tried = select(spec, features, fit[cols], y["train"], cv, seed)
+    out_of_fold = [candidate.pop(OUT_OF_FOLD) for candidate in tried]
     best = {kind: next(c for c in tried if c["family"] == kind) for kind in CANDIDATES}
 
     def calibrated(candidate: dict[str, Any]) -> CalibratedClassifierCV:
@@ -299,6 +320,7 @@ def _fit(
         train_seconds=0.0,
         code_version=code_version(),
         test_frame=parts.test,
+        validation_frame=validation_predictions(spec, fit, champion, out_of_fold[0]),
     )
     trained.train_seconds = time.perf_counter() - started
     table = evaluate(trained, parts.test)

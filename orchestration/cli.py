@@ -1195,5 +1195,105 @@ def sources_load(
     console.print("next: `supportops materialize`", highlight=False)
 
 
+policy_app = typer.Typer(help="The triage policy: replay it over past tickets.")
+app.add_typer(policy_app, name="policy")
+
+
+def _frame_table(title: str, frame, percent: tuple[str, ...] = ()) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if frame[column].dtype == object else "right")
+    for row in frame.itertuples(index=False):
+        table.add_row(*(
+            "-" if value is None or value != value
+            else f"{value:.1%}" if name in percent
+            else f"{value:,.3f}" if isinstance(value, float) else str(value)
+            for name, value in zip(frame.columns, row, strict=True)
+        ))  # fmt: skip
+    return table
+
+
+@policy_app.command("backtest")
+def policy_backtest(
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First ticket day.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last ticket day.")
+    ] = None,
+    policy_file: Annotated[
+        Path | None,
+        typer.Option("--policy", help="Replay this policy file (default: the champion's)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Replay the triage policy over past tickets of the serving copy: tickets per action,
+    precision and recall of each flag, senior-queue load per day, SLA breaches of flagged
+    vs unflagged tickets. Default window: the newest 28 days whose labels are mature."""
+    from config.settings import get_settings
+    from ml import policy, registry
+
+    settings = get_settings()
+    current = registry.champion(settings.warehouse.parent / "models", "escalation")
+    if current is None:
+        console.print("No escalation champion yet: run `make demo` (or `supportops materialize`).")
+        raise typer.Exit(1)
+    try:
+        chosen = (
+            policy.load_policy(policy_file)
+            if policy_file
+            else policy.policy_for(current, settings.triage_policy)
+        )
+        with _open_serving() as con:
+            rows, first, last = policy.replay(
+                con, current, start and start.date(), end and end.date()
+            )
+    except policy.PolicyError as exc:
+        console.print(f"[red]{exc}[/]", highlight=False)
+        raise typer.Exit(2) from exc
+    result = policy.backtest(chosen, rows)
+    thresholds = policy.threshold_table(chosen)
+    if as_json:
+        frames = ("actions", "senior_queue_per_day", "sla")
+        print(json.dumps(
+            {**{k: v for k, v in result.items() if k not in frames},
+             **{k: json.loads(result[k].to_json(orient="records", date_format="iso"))
+                for k in frames},
+             "threshold_table": json.loads(thresholds.to_json(orient="records")),
+             "model_version": current.version, "start": str(first), "end": str(last)},
+            indent=2, default=str,
+        ))  # fmt: skip
+        return
+    console.print(
+        f"Policy [bold]{result['policy']}[/] on escalation {current.version}, tickets created "
+        f"{first}..{last} with mature labels: {result['tickets']:,} tickets, "
+        f"{result['escalated']:,} escalated to tier 3"
+    )
+    console.print(_frame_table("Thresholds", thresholds, ("target", "validation_precision",
+                                                          "validation_recall")))  # fmt: skip
+    console.print(_frame_table("Tickets per action (flags: senior_review, human_approval)",
+                               result["actions"], ("share", "precision", "recall")))  # fmt: skip
+    load = result["senior_queue_per_day"]["senior_queue_tickets"]
+    console.print(
+        f"Senior queue per day: mean {load.mean():.1f}, max {load.max() if len(load) else 0}"
+        f" over {len(load)} days"
+    )
+    console.print(_frame_table("SLA breaches", result["sla"], ("breach_rate",)))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Score tickets over HTTP: POST /score (one ticket) or /score/batch ({"tickets": [...]})
+    in the helpdesk's shape; answers probability, action, reasons, model and policy versions."""
+    import uvicorn
+
+    console.print(f"Scoring service on [bold]http://{host}:{port}[/] (docs at /docs)")
+    uvicorn.run("serving.api:app_from_settings", factory=True, host=host, port=port,
+                log_level="info")  # fmt: skip
+
+
 if __name__ == "__main__":
     app()

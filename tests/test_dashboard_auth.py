@@ -39,6 +39,7 @@ def test_roles_open_their_pages_only() -> None:
     assert access_for(SECRETS, "cfo@example.com", demo=False).pages() == [
         "executive",
         "operations",
+        "triage",
     ]
     ana = access_for(SECRETS, " ANA@example.com", demo=False)
     assert (ana.pages(), ana.owners) == (["outreach", "review", "alerts"], ("ana",))

@@ -77,6 +77,7 @@ def _model_asset(task: str, deps: list[dg.AssetKey], description: str) -> dg.Ass
             seed=config.seed,
             truth_dir=truth if truth.is_dir() else None,
             target_precision=get_settings().outreach_target_precision,
+            triage_policy=get_settings().triage_policy,
         )
         if not summary["trained"]:
             context.log.warning(f"{task}: not trained: {summary['reason']}")
@@ -143,6 +144,22 @@ def outreach_list(warehouse: DuckDBResource, actions: ActionsResource) -> dg.Mat
         per_owner=settings.outreach_per_owner,
         holdout_share=settings.outreach_holdout,
         actions_store=Path(actions.path),
+    )
+    return dg.MaterializeResult(metadata=_metadata(summary))
+
+
+@dg.asset(
+    key=["ml", "triage_policy"],
+    deps=[escalation_model, _model("feat_ticket_at_creation"), _model("fct_tickets")],
+    description="The triage policy (policies/triage.yml, thresholds chosen on the escalation "
+    "champion's validation predictions) replayed over the newest 28 days of mature labels: "
+    "tickets per action, precision and recall of each flag, senior-queue load per day, SLA "
+    "breaches of flagged vs unflagged tickets and the precision/recall curve (ml.triage_*).",
+    **_SCORES,
+)
+def triage_policy(warehouse: DuckDBResource) -> dg.MaterializeResult:
+    summary = pipeline.triage_backtest(
+        *_where(warehouse), triage_policy=get_settings().triage_policy
     )
     return dg.MaterializeResult(metadata=_metadata(summary))
 
@@ -243,5 +260,6 @@ def retrain_on_drift(context: dg.SensorEvaluationContext):
     return [request] if request else dg.SkipReason(why)
 
 
-ml_assets = [churn_model, escalation_model, account_scores, ticket_scores, outreach_list]
+ml_assets = [churn_model, escalation_model, account_scores, ticket_scores, outreach_list,
+             triage_policy]  # fmt: skip
 ml_checks = [churn_monitoring, escalation_monitoring]
