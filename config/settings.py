@@ -135,7 +135,7 @@ def _from_environment() -> Settings:
         pii_key=_pii_key(demo),
         demo=demo,
         partitions_start=dt.date.fromisoformat(
-            os.environ.get("SUPPORTOPS_PARTITIONS_START", "2026-02-02")
+            os.environ.get("SUPPORTOPS_PARTITIONS_START", "2025-11-03")
         ),
         earliest_event_date=(
             dt.date.fromisoformat(os.environ["SUPPORTOPS_EARLIEST_EVENT_DATE"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -170,3 +171,32 @@ def test_time_split_refuses_a_history_too_short() -> None:
     frame = pd.DataFrame({"day": days, "label_mature": True})
     with pytest.raises(ValueError, match="needs more than"):
         time_split(frame, _spec(horizon=21, test_days=10))
+
+
+def test_the_demo_world_gives_churn_training_four_months_of_as_of_days(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo's length is set by the churn design: 35 days of feature history, training
+    rows, a 90-day purge, a 14-day test window and 90 days for the labels to mature. Its
+    days are priced (cost model) and partitioned (the settings' default start)."""
+    from config.settings import get_settings
+    from extracts.generator import SCALES
+    from ml.datasets import MIN_HISTORY_DAYS
+    from ml.tasks import CHURN
+
+    demo = SCALES["demo"]
+    # as-of day D (D days after the first snapshot) is mature when D + 90 <= days
+    as_of = pd.date_range(demo.start + dt.timedelta(days=MIN_HISTORY_DAYS),
+                          demo.start + dt.timedelta(days=demo.days), freq="D")  # fmt: skip
+    offsets = (as_of - pd.Timestamp(demo.start)).days
+    frame = pd.DataFrame({"as_of_date": as_of, "label_mature": offsets + 90 <= demo.days})
+    split = time_split(frame, CHURN)
+    # by hand for 360 days: mature as-of days 35..270, test 257..270, training 35..167
+    # (a row as of 167 is labelled from [167, 257), closed when the test opens)
+    assert split.windows()["test"]["end"] == (demo.start + dt.timedelta(days=270)).isoformat()
+    assert len(split.train) == 133
+    monkeypatch.delenv("SUPPORTOPS_PARTITIONS_START", raising=False)
+    assert get_settings().partitions_start == demo.start
+    seed = Path(__file__).parents[1] / "dbt_project" / "seeds" / "cost_model.csv"
+    prices = pd.read_csv(seed, parse_dates=["effective_from"])
+    assert prices["effective_from"].min() <= pd.Timestamp(demo.start)

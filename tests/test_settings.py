@@ -33,7 +33,7 @@ def test_defaults_resolve_against_the_project_root() -> None:
     assert s.sources_file == ROOT / "sources.yml"
     # Outside demo mode no key is written in the code: none until SUPPORTOPS_PII_KEY is set.
     assert (s.demo, s.pii_key) == (False, b"")
-    assert s.partitions_start == dt.date(2026, 2, 2)
+    assert s.partitions_start == dt.date(2025, 11, 3)
     assert s.earliest_event_date is None  # ingestion's own default applies
     assert (s.quality_engine, s.drift_threshold, s.performance_drop) == ("gx", 0.3, 0.2)
     assert s.duckdb_memory_limit == "40%"
