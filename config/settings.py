@@ -33,6 +33,10 @@ MISSING_PII_KEY = (
 WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
+DBT_TARGET_ENV = "SUPPORTOPS_DBT_TARGET"  # also read by dbt_project/profiles.yml
+DBT_TARGETS = ("dev", "spark")  # dev: the DuckDB warehouse; spark: the same models on Spark
+RAW_PARQUET_ENV = "SUPPORTOPS_RAW_PARQUET"  # likewise (the spark target's raw sources)
+SPARK_DIR_ENV = "SUPPORTOPS_SPARK_DIR"  # likewise (the spark target's tables and metastore)
 DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
 
 
@@ -76,6 +80,14 @@ class Settings:
     """DuckDB's memory_limit for every warehouse connection, Dagster's and dbt's: a run holds
     two DuckDB instances at once (this process and the dbt subprocess), and DuckDB's own
     default of 80% of RAM each would overcommit the machine; beyond it DuckDB spills to disk."""
+    dbt_target: str = "dev"
+    """The dbt profile target (`SUPPORTOPS_DBT_TARGET`): `dev` builds in the DuckDB
+    warehouse, `spark` builds the same models on a local Spark session from `raw_parquet`."""
+    raw_parquet: Path = PROJECT_ROOT / "data" / "raw_parquet"
+    """Where `supportops export-raw` writes raw tables as Parquet, per landing day, and the
+    spark target reads them (`SUPPORTOPS_RAW_PARQUET`)."""
+    spark_dir: Path = PROJECT_ROOT / "data" / "spark"
+    """The spark target's table files and metastore (`SUPPORTOPS_SPARK_DIR`)."""
 
     @property
     def serving(self) -> Path:
@@ -139,7 +151,17 @@ def _from_environment() -> Settings:
             if code.strip()
         ),
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
+        dbt_target=_dbt_target(),
+        raw_parquet=_path(RAW_PARQUET_ENV, str(data_dir / "raw_parquet")),
+        spark_dir=_path(SPARK_DIR_ENV, str(data_dir / "spark")),
     )
+
+
+def _dbt_target() -> str:
+    target = os.environ.get(DBT_TARGET_ENV, "dev")
+    if target not in DBT_TARGETS:
+        raise ValueError(f"{DBT_TARGET_ENV} must be one of {', '.join(DBT_TARGETS)}, not {target!r}")
+    return target
 
 
 # Installed by `use_settings`. Process-wide, not a ContextVar: a thread that a library starts
