@@ -160,7 +160,9 @@ def _from_environment() -> Settings:
 def _dbt_target() -> str:
     target = os.environ.get(DBT_TARGET_ENV, "dev")
     if target not in DBT_TARGETS:
-        raise ValueError(f"{DBT_TARGET_ENV} must be one of {', '.join(DBT_TARGETS)}, not {target!r}")
+        raise ValueError(
+            f"{DBT_TARGET_ENV} must be one of {', '.join(DBT_TARGETS)}, not {target!r}"
+        )
     return target
 
 
