@@ -74,5 +74,5 @@ def test_an_empty_table_keeps_its_columns_and_a_new_export_replaces_the_old(ware
 
 
 def test_a_missing_warehouse_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no warehouse at .*nowhere.duckdb"):
+    with pytest.raises(FileNotFoundError, match=r"no warehouse at .*nowhere\.duckdb"):
         export_raw_from(tmp_path / "nowhere.duckdb", tmp_path / "out")
