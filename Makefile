@@ -16,7 +16,7 @@ MANIFEST := dbt_project/target/manifest.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test test-fast golden lint secrets format dev install generate materialize manifest clean docs dashboard browser bench
+.PHONY: help demo test test-fast golden lint secrets format dev install generate materialize manifest clean docs dashboard browser java bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,8 +27,10 @@ $(CURDIR)/.tools/bin/uv:
 	  || { rm -rf .tools && python3 -m pip install --quiet --target .tools/lib uv \
 	       && mkdir -p .tools/bin && ln -sf ../lib/bin/uv .tools/bin/uv; }
 
+# INSTALL_GROUPS: extra dependency groups; `make test` adds spark (dbt-spark, pyspark) for the
+# Spark target's tests, so `make demo` stays without them.
 install: $(UV) ## install the locked environment (uv sync --frozen)
-	$(UV) sync --frozen
+	$(UV) sync --frozen $(addprefix --group ,$(INSTALL_GROUPS))
 
 $(MANIFEST): $(DBT_SOURCES) | install
 	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
@@ -53,7 +55,8 @@ demo: install ## install, generate demo data, materialise every asset, print the
 	@echo "Dashboards: make dashboard (or ./supportops dashboard --demo), then open http://127.0.0.1:8501"
 	@echo "Outreach list: ./supportops outreach (CSV in data/exports/outreach_list.csv); quality: ./supportops quality"
 
-test: install lint browser $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
+test: export INSTALL_GROUPS := spark
+test: install lint browser java $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
 
 # The inner loop: ruff, then every test not marked e2e (tests/conftest.py says how a test
@@ -82,6 +85,9 @@ secrets: install ## the secret scan (detect-secrets against .secrets.baseline)
 format: install ## apply ruff fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
+
+java: ## install Debian's Java runtime when it is missing (the Spark target's tests run pyspark)
+	command -v java >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y openjdk-17-jre-headless; }
 
 browser: ## install Debian's chromium for the browser tests when it is missing
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

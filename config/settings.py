@@ -34,6 +34,10 @@ WAREHOUSE_ENV = "SUPPORTOPS_WAREHOUSE"  # also read by dbt_project/profiles.yml
 MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
 ALERTS_WEBHOOK_ENV = "SUPPORTOPS_ALERTS_WEBHOOK"
+DBT_TARGET_ENV = "SUPPORTOPS_DBT_TARGET"  # also read by dbt_project/profiles.yml
+DBT_TARGETS = ("dev", "spark")  # dev: the DuckDB warehouse; spark: the same models on Spark
+RAW_PARQUET_ENV = "SUPPORTOPS_RAW_PARQUET"  # likewise (the spark target's raw sources)
+SPARK_DIR_ENV = "SUPPORTOPS_SPARK_DIR"  # likewise (the spark target's tables and metastore)
 DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
 
 
@@ -91,6 +95,14 @@ class Settings:
     triage_policy: Path = PROJECT_ROOT / "policies" / "triage.yml"
     """The triage policy file (`SUPPORTOPS_TRIAGE_POLICY`): rules and threshold targets;
     training chooses its thresholds for each escalation model (docs/decisions-layer.md)."""
+    dbt_target: str = "dev"
+    """The dbt profile target (`SUPPORTOPS_DBT_TARGET`): `dev` builds in the DuckDB
+    warehouse, `spark` builds the same models on a local Spark session from `raw_parquet`."""
+    raw_parquet: Path = PROJECT_ROOT / "data" / "raw_parquet"
+    """Where `supportops export-raw` writes raw tables as Parquet, per landing day, and the
+    spark target reads them (`SUPPORTOPS_RAW_PARQUET`)."""
+    spark_dir: Path = PROJECT_ROOT / "data" / "spark"
+    """The spark target's table files and metastore (`SUPPORTOPS_SPARK_DIR`)."""
 
     @property
     def serving(self) -> Path:
@@ -158,7 +170,19 @@ def _from_environment() -> Settings:
         alerts_webhook=os.environ.get(ALERTS_WEBHOOK_ENV, "").strip() or None,
         duckdb_memory_limit=os.environ.get(MEMORY_LIMIT_ENV, "40%"),
         triage_policy=_path("SUPPORTOPS_TRIAGE_POLICY", "policies/triage.yml"),
+        dbt_target=_dbt_target(),
+        raw_parquet=_path(RAW_PARQUET_ENV, str(data_dir / "raw_parquet")),
+        spark_dir=_path(SPARK_DIR_ENV, str(data_dir / "spark")),
     )
+
+
+def _dbt_target() -> str:
+    target = os.environ.get(DBT_TARGET_ENV, "dev")
+    if target not in DBT_TARGETS:
+        raise ValueError(
+            f"{DBT_TARGET_ENV} must be one of {', '.join(DBT_TARGETS)}, not {target!r}"
+        )
+    return target
 
 
 # Installed by `use_settings`. Process-wide, not a ContextVar: a thread that a library starts

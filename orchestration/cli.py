@@ -506,6 +506,29 @@ def summary(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")]
     )
 
 
+@app.command("export-raw")
+def export_raw(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Folder to write (default SUPPORTOPS_RAW_PARQUET, data/raw_parquet)."),
+    ] = None,
+) -> None:
+    """Write the warehouse's raw tables as Parquet per landing day, for the spark dbt target.
+
+    Run it after a refresh (the warehouse must not be held by a running pipeline); then
+    `SUPPORTOPS_DBT_TARGET=spark dbt build` reads these folders (README, "Running on Spark").
+    """
+    from config.settings import get_settings
+    from extracts.raw_export import export_raw_from
+
+    settings = get_settings()
+    folder = out or settings.raw_parquet
+    written = export_raw_from(settings.warehouse, folder)
+    for table, rows in written.items():
+        console.print(f"{table}: {rows:,} rows")
+    console.print(f"raw tables written to {folder}")
+
+
 def _open_serving():
     import duckdb
 

@@ -58,7 +58,11 @@ def build_resources(
     # through a wrapper that makes it die with this process.
     os.environ[DBT_ENV] = str(Path(sys.executable).parent / "dbt")
     return {
-        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=str(DBT_WITH_PARENT)),
+        # Always the DuckDB target: every asset after the build reads the DuckDB warehouse.
+        # SUPPORTOPS_DBT_TARGET=spark is for dbt run by hand on exported raw data (README).
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, dbt_executable=str(DBT_WITH_PARENT), target="dev"
+        ),
         "warehouse": warehouse_resource(config.warehouse, config.duckdb_memory_limit),
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),

@@ -240,6 +240,9 @@ def raw_suite(entity: Entity) -> SuiteDef:
 # ------------------------------------------------------------------- dbt model suites
 
 
+_DUCKDB_TYPE_NAMES = {"STRING": "VARCHAR"}
+
+
 @cache
 def dbt_contract(yml: str, model: str) -> dict[str, dict[str, Any]]:
     """Columns of a dbt model's yml: name -> {"type", "not_null", "unique", "accepted"}."""
@@ -248,7 +251,8 @@ def dbt_contract(yml: str, model: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for col in spec["columns"]:
         info: dict[str, Any] = {
-            "type": col["data_type"].upper(),
+            # The yml says `string` (a type both DuckDB and Spark parse); DuckDB calls it VARCHAR.
+            "type": _DUCKDB_TYPE_NAMES.get(col["data_type"].upper(), col["data_type"].upper()),
             "not_null": False,
             "unique": False,
         }

@@ -134,3 +134,27 @@ def test_dashboards_never_import_orchestration_and_bench_only_what_it_times() ->
         m.startswith("orchestration.defs.") or m == "orchestration.runs"
         for m in bench["bench/harness.py"]
     )
+
+
+def test_the_dbt_target_is_dev_or_spark_and_spark_paths_follow_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = get_settings()
+    assert (s.dbt_target, s.raw_parquet, s.spark_dir) == (
+        "dev",
+        ROOT / "data" / "raw_parquet",
+        ROOT / "data" / "spark",
+    )
+    monkeypatch.setenv("SUPPORTOPS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SUPPORTOPS_DBT_TARGET", "spark")
+    s = get_settings()
+    assert (s.dbt_target, s.raw_parquet, s.spark_dir) == (
+        "spark",
+        tmp_path / "raw_parquet",
+        tmp_path / "spark",
+    )
+    monkeypatch.setenv("SUPPORTOPS_DBT_TARGET", "trino")
+    with pytest.raises(
+        ValueError, match=r"SUPPORTOPS_DBT_TARGET must be one of dev, spark, not 'trino'"
+    ):
+        get_settings()

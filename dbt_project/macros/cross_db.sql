@@ -32,9 +32,13 @@
 {%- endmacro %}
 
 
-{#- Elapsed minutes (fractional) from `first_ts` to `second_ts`. -#}
+{#-
+    Elapsed minutes (fractional) from `first_ts` to `second_ts`. Divisors are doubles, not
+    decimal literals like 60.0: Spark divides by a decimal in decimal arithmetic rounded to 6
+    places, DuckDB in double, and the two would not agree.
+-#}
 {% macro minutes_between(first_ts, second_ts) -%}
-    ({{ dbt.datediff(first_ts, second_ts, 'second') }} / 60.0)
+    ({{ dbt.datediff(first_ts, second_ts, 'second') }} / cast(60 as double))
 {%- endmacro %}
 
 

@@ -13,9 +13,24 @@
 {%- endmacro %}
 
 
-{#- For `config(full_refresh=...)`: true (rebuild) without a window, unset otherwise. -#}
+{#-
+    For `config(full_refresh=...)`: true (rebuild) without a window, unset otherwise. On
+    Spark always true: its tables are plain Parquet, which has no delete by key, so a
+    windowed build rebuilds the incremental models whole (same rows, more work; see
+    docs/decisions.md, "Spark").
+-#}
 {% macro supportops_full_refresh() -%}
-    {{ return(none if has_window() else true) }}
+    {{ return(none if has_window() and target.type != 'spark' else true) }}
+{%- endmacro %}
+
+
+{#-
+    For `config(incremental_strategy=...)`: delete+insert on the key (DuckDB). Spark on
+    Parquet offers append and insert_overwrite only; insert_overwrite is named so the
+    materialization validates, and never runs (supportops_full_refresh rebuilds on Spark).
+-#}
+{% macro supportops_incremental_strategy() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'delete+insert') }}
 {%- endmacro %}
 
 

@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=supportops_incremental_strategy(),
         unique_key=['account_id', 'as_of_date'],
         on_schema_change='append_new_columns',
         full_refresh=supportops_full_refresh(),
@@ -415,8 +415,8 @@ final as (
             case
                 when {{ days_between('data_start.first_data_date', 'spine.as_of_date') }} >= 35
                     then {{ safe_divide(
-                        'windowed.events_7d - windowed.events_prior_28d / 4.0',
-                        'windowed.events_prior_28d / 4.0',
+                        'windowed.events_7d - windowed.events_prior_28d / cast(4 as double)',
+                        'windowed.events_prior_28d / cast(4 as double)',
                     ) }}
             end
             as double

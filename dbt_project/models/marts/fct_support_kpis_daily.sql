@@ -135,7 +135,7 @@ ticket_outcomes as (
         case when tickets.is_csat_satisfied then 1 else 0 end as csat_satisfied_responses,
         coalesce(tickets.csat_score, 0) as csat_score_sum,
         case when tickets.is_negative_sentiment then 1 else 0 end as negative_sentiment_tickets,
-        tickets.handle_seconds / 3600.0 * coalesce(rates.agent_hour_cost_usd, 0) as agent_cost_usd,
+        tickets.handle_seconds / cast(3600 as double) * coalesce(rates.agent_hour_cost_usd, 0) as agent_cost_usd,
         case
             when tickets.bot_replies > 0 then coalesce(rates.bot_conversation_cost_usd, 0) else 0
         end as bot_cost_usd,

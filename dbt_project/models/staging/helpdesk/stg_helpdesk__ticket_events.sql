@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=supportops_incremental_strategy(),
         unique_key='event_id',
         on_schema_change='append_new_columns',
         full_refresh=supportops_full_refresh(),
