@@ -14,37 +14,53 @@ from pathlib import Path
 
 import duckdb
 
+from extracts.actions import WAREHOUSE_SCHEMA as ACTIONS_SCHEMA
 from extracts.ingest import RAW_SCHEMA, raw_tables
 
 PARTITION_COLUMN = "_landing_date"
 EMPTY_FILE = "empty.parquet"
-"""An empty table's folder holds one row-less file, so readers still find its columns."""
+"""An unpartitioned table's one file; an empty table's folder holds it row-less, so readers
+still find its columns."""
 
 
 def export_raw(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, int]:
-    """Write every `raw.*` table of `con`'s database under `out_dir`, replacing what an
-    earlier export left there; returns the rows written per table."""
+    """Write every `raw.*` table of `con`'s database under `out_dir` (partitioned by landing
+    day), and the `actions.*` tables the actions store was copied into (whole: a few
+    thousand human decisions), replacing what an earlier export left there; returns the
+    rows written per table."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    written: dict[str, int] = {}
-    for table in sorted(raw_tables(con)):
-        folder = out_dir / table
-        if folder.exists():
-            shutil.rmtree(folder)
-        source = f"{RAW_SCHEMA}.{table}"
-        (rows,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
-        if rows:
-            con.execute(
-                f"COPY (SELECT * FROM {source}) TO '{_sql_path(folder)}' "
-                f"(FORMAT parquet, PARTITION_BY ({PARTITION_COLUMN}))"
-            )
-        else:
-            folder.mkdir()
-            con.execute(
-                f"COPY (SELECT * FROM {source} LIMIT 0) TO '{_sql_path(folder / EMPTY_FILE)}' "
-                "(FORMAT parquet)"
-            )
-        written[table] = rows
-    return written
+    sources = {table: (f"{RAW_SCHEMA}.{table}", PARTITION_COLUMN) for table in raw_tables(con)}
+    copied_actions = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = ?",
+        [ACTIONS_SCHEMA],
+    ).fetchall()
+    sources |= {table: (f"{ACTIONS_SCHEMA}.{table}", None) for (table,) in copied_actions}
+    return {
+        table: _export_table(con, source, out_dir / table, partition)
+        for table, (source, partition) in sorted(sources.items())
+    }
+
+
+def _export_table(
+    con: duckdb.DuckDBPyConnection, source: str, folder: Path, partition: str | None
+) -> int:
+    if folder.exists():
+        shutil.rmtree(folder)
+    (rows,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
+    if rows and partition:
+        con.execute(
+            f"COPY (SELECT * FROM {source}) TO '{_sql_path(folder)}' "
+            f"(FORMAT parquet, PARTITION_BY ({partition}))"
+        )
+    else:
+        folder.mkdir()
+        limit = "" if rows else " LIMIT 0"
+        con.execute(
+            f"COPY (SELECT * FROM {source}{limit}) TO '{_sql_path(folder / EMPTY_FILE)}' "
+            "(FORMAT parquet)"
+        )
+    return rows
 
 
 def export_raw_from(warehouse: Path, out_dir: Path) -> dict[str, int]:
