@@ -124,27 +124,37 @@ def test_escalation_labels_and_maturity() -> None:
     con.execute(
         """
         create table marts.fct_tickets as select * from (values
-            (1, true, false, timestamp '2026-06-30 12:00:00'),
-            (2, false, true, timestamp '2026-06-30 12:00:00'),
-            (3, false, true, timestamp '2026-06-30 12:00:00'),
-            (4, true, true, timestamp '2026-06-30 12:00:00')
-        ) as t(ticket_id, is_escalated_to_tier3, is_open, data_as_of)
+            (1, true, false, timestamp '2026-06-30 12:00:00', 60, true, null),
+            (2, false, true, timestamp '2026-06-30 12:00:00', 240, false, false),
+            (3, false, true, timestamp '2026-06-30 12:00:00', 60, null, null),
+            (4, true, true, timestamp '2026-06-30 12:00:00', 60, false, true)
+        ) as t(ticket_id, is_escalated_to_tier3, is_open, data_as_of,
+               sla_first_response_target_minutes, is_sla_first_response_breached,
+               is_sla_resolution_breached)
         """
     )
     con.execute(
         """
         create table features.feat_ticket_at_creation as select * from (values
-            (1, timestamp '2026-06-29 09:00:00'),
-            (2, timestamp '2026-06-10 09:00:00'),
-            (3, timestamp '2026-06-28 09:00:00'),
-            (4, timestamp '2026-06-16 11:00:00')
-        ) as t(ticket_id, created_at)
+            (1, timestamp '2026-06-29 09:00:00', date '2026-06-29'),
+            (2, timestamp '2026-06-10 09:00:00', date '2026-06-10'),
+            (3, timestamp '2026-06-28 09:00:00', date '2026-06-28'),
+            (4, timestamp '2026-06-16 11:00:00', date '2026-06-16')
+        ) as t(ticket_id, created_at, created_date)
         """
     )
     frame = escalation_dataset(con, maturity_days=14).set_index("ticket_id")
     assert frame["escalated_tier3"].to_dict() == {1: True, 2: False, 3: False, 4: True}
     # resolved, open 20 days, open 2 days, open 14 days and 1 hour
     assert frame["label_mature"].to_dict() == {1: True, 2: True, 3: False, 4: True}
+    # an SLA breached is either clock; an unknown clock is not a breach
+    assert frame["is_sla_breached"].to_dict() == {1: True, 2: False, 3: False, 4: True}
+    assert frame["sla_target_minutes"].to_dict() == {1: 60, 2: 240, 3: 60, 4: 60}
+    # a window keeps the tickets created on its days, both ends included
+    window = escalation_dataset(
+        con, maturity_days=14, start=dt.date(2026, 6, 16), end=dt.date(2026, 6, 28)
+    )
+    assert sorted(window["ticket_id"]) == [3, 4]
 
 
 def _spec(horizon: int, test_days: int) -> TaskSpec:
