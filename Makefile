@@ -49,6 +49,7 @@ materialize: install $(MANIFEST) ## load the sources in sources.yml (if any), ma
 # targets set it: `make materialize` on your own data refuses to start without a key.
 demo dashboard: export SUPPORTOPS_DEMO = 1
 demo: install ## install, generate demo data, materialise every asset, print the summary
+	$(MAKE) --no-print-directory clean
 	$(MAKE) --no-print-directory generate
 	$(MAKE) --no-print-directory materialize
 	$(RUN) supportops summary
