@@ -52,6 +52,7 @@ _LOWERS = [
     "csat_avg_30d",
     "csat_trend_30d",
     "events_7d",
+    "events_prior_28d",
     "usage_change_7d_vs_prior_28d",
     "active_users_7d",
     "active_users_28d",

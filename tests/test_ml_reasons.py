@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ml.datasets import ACCOUNT_FEATURES
 from ml.model import FeatureSet, TaskSpec
 from ml.reasons import BACKGROUND_ROWS, contributions, explain
-from ml.tasks import TICKET_BURST
+from ml.tasks import CHURN, TICKET_BURST
 
 FEATURES = FeatureSet(["tickets_14d", "csat_trend_30d", "active_users_28d"], ["plan"])
 SPEC = TaskSpec(
@@ -130,3 +131,14 @@ def test_one_reason_per_group_of_features_that_say_the_same() -> None:
         "renewal due in 40 days",
         None,
     ]
+
+
+def test_every_churn_feature_but_the_csat_response_count_has_a_direction() -> None:
+    """A feature without a known direction may be a reason on either side of the population
+    ("88 product events before last week, more than 60% of accounts" read as a churn
+    reason): every behavioural account feature declares one; the count of CSAT answers is
+    the one that says nothing about risk by itself."""
+    assert set(CHURN.directions) <= set(ACCOUNT_FEATURES.numeric)
+    undirected = set(ACCOUNT_FEATURES.numeric) - set(CHURN.directions)
+    assert undirected == {"csat_responses_30d"}
+    assert CHURN.directions["events_prior_28d"] == -1
