@@ -203,6 +203,24 @@ def insert_outreach(
     return ids
 
 
+def forget_person_hashes(path: Path | str) -> int:
+    """Blank every reviewer and recorder hash (roles stay) and compact the file; returns how
+    many records had one. For a PII key rotation: the store keeps no email to hash again
+    under the new key, and a key is rotated because the old one may be known, which makes
+    its hashes guessable."""
+    if not Path(path).exists():
+        return 0
+    with connect(path) as con:
+        blanked = sum(
+            con.execute(f"update {table} set {column} = null where {column} is not null").rowcount
+            for table, column in (("review_decisions", "reviewer_hash"),
+                                  ("outreach_records", "recorded_by_hash"))
+        )  # fmt: skip
+    with closing(sqlite3.connect(path)) as con:
+        con.execute("vacuum")
+    return blanked
+
+
 def read_tables(path: Path | str) -> dict[str, pd.DataFrame]:
     """Every table of the store, read in one transaction (a consistent snapshot); empty
     tables with their columns when the store does not exist yet."""

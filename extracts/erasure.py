@@ -12,7 +12,9 @@ columns, never a hard-coded list:
   rotation and leave the clear values on disk;
 - the warehouse: every base table with an account, ticket, person or email-hash column
   (raw, quarantine, staging, marts, features, ml), and quarantined records by their JSON;
-- exports: CSV files under the exports folder with such columns.
+- exports: CSV files under the exports folder with such columns;
+- the actions store (SQLite, not DuckDB: `erase_actions_store`): the account's outreach
+  records and the tickets' review decisions, which every refresh copies into the warehouse.
 
 Aggregates (the KPI mart, account features) hold no identifiers; the caller rebuilds them
 (a full refresh) so they no longer count the erased rows. `meta.erasures` records each
@@ -24,13 +26,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import duckdb
 
+from extracts import actions
 from extracts.contracts import LOADED_ENTITIES, Entity, Field
 from extracts.ingest import (
     QUARANTINE_SCHEMA,
@@ -323,6 +328,41 @@ def erase_exports(con: duckdb.DuckDBPyConnection, exports: Path) -> list[str]:
     return changed
 
 
+def erase_actions_store(con: duckdb.DuckDBPyConnection, store: Path) -> dict[str, int]:
+    """Delete the erased accounts' outreach records and the erased tickets' review decisions
+    from the actions store (each refresh copies the store whole into the warehouse, so rows
+    left there would come back), and blank a reviewer hash equal to the erased person's
+    (the decision is the reviewer's work and stays). VACUUM then rewrites the file, so no
+    deleted value stays readable in its free pages."""
+    if not store.exists():
+        return {}
+
+    def erased(name: str) -> list[str]:
+        return [v for (v,) in con.execute(f"SELECT v FROM _erase_{name}").fetchall()]
+
+    accounts, tickets, hashes = erased("accounts"), erased("tickets"), erased("hashes")
+    removed = {}
+    with actions.connect(store) as sqlite:
+        for table, column, values in (
+            ("outreach_records", "account_id", accounts),
+            ("review_decisions", "cast(ticket_id as text)", tickets),
+        ):
+            if values:
+                marks = ", ".join("?" * len(values))
+                sql = f"delete from {table} where {column} in ({marks})"
+                if rows := sqlite.execute(sql, values).rowcount:
+                    removed[f"actions_store.{table}"] = rows
+        for table, column in (("review_decisions", "reviewer_hash"),
+                              ("outreach_records", "recorded_by_hash")):  # fmt: skip
+            if hashes:
+                marks = ", ".join("?" * len(hashes))
+                sql = f"update {table} set {column} = null where {column} in ({marks})"
+                sqlite.execute(sql, hashes)
+    with closing(sqlite3.connect(store)) as sqlite:
+        sqlite.execute("vacuum")
+    return removed
+
+
 def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
     con.execute(
@@ -341,6 +381,7 @@ def erase(
     pii_key: bytes,
     *,
     exports_dir: Path | None = None,
+    actions_store: Path | None = None,
     reference: str | None = None,
 ) -> ErasureResult:
     """Erase the person with email `value` (kind `requester`) or the account `value`.
@@ -362,6 +403,7 @@ def erase(
     )
     files, removed = erase_landing(con, root, scans)
     exports = erase_exports(con, exports_dir) if exports_dir else []
+    removed |= erase_actions_store(con, actions_store) if actions_store else {}
     result = ErasureResult(
         erasure_id=str(uuid.uuid4()),
         kind=kind,

@@ -275,6 +275,7 @@ def rotate_key(
     import duckdb
 
     from config.settings import DEMO_PII_KEY, get_settings
+    from extracts.actions import forget_person_hashes
     from extracts.pii_key import clear_for_new_key, key_fingerprint
 
     settings = get_settings()
@@ -295,9 +296,12 @@ def rotate_key(
     if replaced is None:
         console.print(f"the warehouse is already under this key ({key_fingerprint(key)})")
         return
+    blanked = forget_person_hashes(settings.actions_store)
     console.print(
         f"key {replaced or 'unrecorded'} -> {key_fingerprint(key)}: raw and quarantine "
-        "emptied, dbt models dropped; re-ingesting every landed day under the new key",
+        f"emptied, dbt models dropped, {blanked} reviewer hash(es) in the actions store "
+        "blanked (it keeps no email to hash again); re-ingesting every landed day under the "
+        "new key",
         highlight=False,
     )
     materialize(first_day=None, last_day=None, full_refresh=True, wait=wait)
@@ -354,7 +358,8 @@ def erase(
     with duckdb.connect(str(settings.warehouse)) as con:
         result = erase_subject(
             con, settings.landing_dir, kind, value, key,
-            exports_dir=settings.data_dir / "exports", reference=reference,
+            exports_dir=settings.data_dir / "exports", actions_store=settings.actions_store,
+            reference=reference,
         )  # fmt: skip
         if settings.serving.exists():
             publish_serving(con, settings.serving, SERVING_SCHEMAS)

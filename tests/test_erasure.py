@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import duckdb
@@ -14,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import DEMO_PII_KEY
+from extracts import actions
 from orchestration.cli import app
 from tests.conftest import Pipeline, email_hmac, run_cli, runs_pipeline
 
@@ -72,6 +75,20 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
     (data / "exports" / "outreach_list.csv").write_text(
         f"rank,account_id,owner\n1,{account},csm-01\n2,AC_OTHER,csm-02\n"
     )
+    # What people did with the scores, in the actions store: the subject's and someone
+    # else's (the erased person also reviewed a ticket, as staff can be customers too).
+    store = data / "actions.sqlite"
+    other_account = per_account.index[-1]
+    other_ticket = int(tickets[~tickets.ticket_id.isin(subject["tickets"])].ticket_id.iloc[0])
+    as_reviewer = actions.Reviewer("cs", subject["hash"])
+    for account_id in (account, other_account):
+        actions.insert_outreach(
+            store, [(account_id, "2026-Q2", "2026-05-04", "contacted", "2026-05-05T10:00:00",
+                     "reached")], actions.Reviewer("cs"),
+        )  # fmt: skip
+    for ticket_id in (subject["tickets"][0], other_ticket):
+        actions.record_review(store, ticket_id, "override", "already_handled", as_reviewer)
+    subject |= {"other_account": other_account, "other_ticket": other_ticket}
     before = {
         "tickets": _frame(tiny_pipeline.warehouse, "SELECT * FROM marts.fct_tickets"),
         "features": _frame(tiny_pipeline.warehouse, "SELECT * FROM features.feat_account_daily"),
@@ -139,6 +156,19 @@ def test_nothing_of_them_remains_in_files_landing_or_exports(erased: dict) -> No
     left = _tickets(erased["data"] / "landing")
     assert not set(left.ticket_id) & set(s["tickets"])
     assert len(left) == len(erased["before"]["tickets"]) - len(s["tickets"])
+
+
+def test_their_actions_leave_the_store_and_everyone_elses_stay(erased: dict) -> None:
+    s = erased["subject"]
+    with closing(sqlite3.connect(erased["data"] / "actions.sqlite")) as con:
+        outreach = [a for (a,) in con.execute("SELECT account_id FROM outreach_records")]
+        reviews = con.execute("SELECT ticket_id, reviewer_hash FROM review_decisions").fetchall()
+    assert outreach == [s["other_account"]]
+    # the other ticket's decision stays; the erased person's hash as its reviewer does not
+    assert reviews == [(s["other_ticket"], None)]
+    with duckdb.connect(str(erased["data"] / "warehouse.duckdb"), read_only=True) as con:
+        copied = con.execute("SELECT account_id FROM actions.outreach_records").fetchall()
+    assert copied == [(s["other_account"],)]  # the refresh copied the erased store
 
 
 def test_the_audit_says_what_and_when_without_personal_data(erased: dict) -> None:

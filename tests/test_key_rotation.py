@@ -5,11 +5,14 @@ table, and the old key is refused."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
+from contextlib import closing
 
 import duckdb
 
 from config.settings import DEMO_PII_KEY
+from extracts import actions
 from extracts.pii_key import key_fingerprint
 from tests.conftest import CLI, cli_env, email_hmac
 
@@ -25,8 +28,17 @@ def test_rotate_key_rehashes_everything_and_refuses_the_old_key(tiny_pipeline, t
             [CLI, *args], cwd=tmp_path, env=env | extra, capture_output=True, text=True
         )
 
+    # A reviewer's decision, attributed by the hash of their email under the old key.
+    reviewer = actions.Reviewer("cs", email_hmac(DEMO_PII_KEY, "rev@example.com"))
+    actions.record_review(data / "actions.sqlite", 1, "accept", "agree", reviewer)
+
     rotated = run("rotate-key", SUPPORTOPS_PII_KEY=NEW_KEY)
     assert rotated.returncode == 0, (rotated.stdout + rotated.stderr)[-3000:]
+    assert "1 reviewer hash(es) in the actions store blanked" in " ".join(rotated.stdout.split())
+    with closing(sqlite3.connect(data / "actions.sqlite")) as store:
+        kept = store.execute("SELECT ticket_id, reviewer_role, reviewer_hash FROM review_decisions")
+        assert kept.fetchall() == [(1, "cs", None)]  # the decision and role stay
+    assert reviewer.person_hash.encode() not in (data / "actions.sqlite").read_bytes()
     assert f"{key_fingerprint(DEMO_PII_KEY.encode())} -> {key_fingerprint(NEW_KEY.encode())}" in (
         rotated.stdout
     )
