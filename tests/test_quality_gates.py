@@ -96,8 +96,9 @@ def test_broken_extract_fails_its_gate_and_blocks_downstream(
         for evaluation in right:
             observed = evaluation.metadata["observed"].data["quarantine_share(fault_kind)"]
             assert {o["kind"] for o in observed["over_limit"]} == {quarantine_kind}
-    # Nothing downstream of the raw tables ran, and the published file is byte-identical.
-    assert {key.split("/")[0] for key in materialised(result)} == {"raw"}
+    # Nothing downstream of the loads ran (raw tables, and the actions store's copy, a
+    # source load of its own), and the published file is byte-identical.
+    assert {key.split("/")[0] for key in materialised(result)} == {"raw", "actions"}
     assert file_digest(serving) == before
     with duckdb.connect(str(warehouse), read_only=True) as con:
         recorded = con.execute(
