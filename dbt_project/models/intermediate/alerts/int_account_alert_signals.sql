@@ -1,7 +1,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy=supportops_incremental_strategy(),
         unique_key=['account_id', 'as_of_date'],
         on_schema_change='append_new_columns',
         full_refresh=supportops_full_refresh(),
@@ -91,13 +91,13 @@ figures as (
         baseline_seats,
         arr,
         events_7d,
-        events_prior_28d / 4.0 as baseline_weekly_events,
+        events_prior_28d / cast(4 as double) as baseline_weekly_events,
         {{ safe_divide('events_7d', 'seats') }} as events_per_seat_7d,
-        {{ safe_divide('events_prior_28d / 4.0', 'baseline_seats') }} as baseline_weekly_events_per_seat,
-        {{ safe_divide('events_prior_28d / 4.0 * seats', 'baseline_seats') }} as expected_events_7d,
+        {{ safe_divide('events_prior_28d / cast(4 as double)', 'baseline_seats') }} as baseline_weekly_events_per_seat,
+        {{ safe_divide('events_prior_28d / cast(4 as double) * seats', 'baseline_seats') }} as expected_events_7d,
         tickets_14d,
         case when history_days >= 90 then tickets_90d end as tickets_90d,
-        case when history_days >= 90 then tickets_90d * 14 / 90.0 end as expected_tickets_14d
+        case when history_days >= 90 then tickets_90d * 14 / cast(90 as double) end as expected_tickets_14d
     from joined
 
 ),
