@@ -203,6 +203,29 @@ def insert_outreach(
     return ids
 
 
+PERSON_HASH_COLUMNS = (("review_decisions", "reviewer_hash"),
+                       ("outreach_records", "recorded_by_hash"))  # fmt: skip
+"""Where the store keeps a person (the reviewer or recorder) as the hash of their email."""
+
+
+def _blank_person_hashes(con: sqlite3.Connection, hashes: list[str] | None = None) -> int:
+    """Blank the person hashes in `hashes` (every one when None); returns how many."""
+    if hashes == []:
+        return 0
+    blanked = 0
+    for table, column in PERSON_HASH_COLUMNS:
+        which = f"in ({', '.join('?' * len(hashes))})" if hashes else "is not null"
+        sql = f"update {table} set {column} = null where {column} {which}"
+        blanked += con.execute(sql, hashes or []).rowcount
+    return blanked
+
+
+def _vacuum(path: Path | str) -> None:
+    """Rewrite the file, so no deleted or blanked value stays readable in its free pages."""
+    with closing(sqlite3.connect(path)) as con:
+        con.execute("vacuum")
+
+
 def forget_person_hashes(path: Path | str) -> int:
     """Blank every reviewer and recorder hash (roles stay) and compact the file; returns how
     many records had one. For a PII key rotation: the store keeps no email to hash again
@@ -211,14 +234,34 @@ def forget_person_hashes(path: Path | str) -> int:
     if not Path(path).exists():
         return 0
     with connect(path) as con:
-        blanked = sum(
-            con.execute(f"update {table} set {column} = null where {column} is not null").rowcount
-            for table, column in (("review_decisions", "reviewer_hash"),
-                                  ("outreach_records", "recorded_by_hash"))
-        )  # fmt: skip
-    with closing(sqlite3.connect(path)) as con:
-        con.execute("vacuum")
+        blanked = _blank_person_hashes(con)
+    _vacuum(path)
     return blanked
+
+
+def erase_subjects(
+    path: Path | str, accounts: list[str], tickets: list[str], hashes: list[str]
+) -> dict[str, int]:
+    """Delete the accounts' outreach records and the tickets' review decisions, blank a
+    person hash among `hashes` (the decision is the reviewer's work and stays), and compact
+    the file; returns the rows deleted per table. For an erasure: each refresh copies the
+    store whole into the warehouse, so rows left here would come back."""
+    if not Path(path).exists():
+        return {}
+    removed = {}
+    with connect(path) as con:
+        for table, column, values in (
+            ("outreach_records", "account_id", accounts),
+            ("review_decisions", "cast(ticket_id as text)", tickets),
+        ):
+            if values:
+                marks = ", ".join("?" * len(values))
+                sql = f"delete from {table} where {column} in ({marks})"
+                if rows := con.execute(sql, values).rowcount:
+                    removed[table] = rows
+        _blank_person_hashes(con, hashes)
+    _vacuum(path)
+    return removed
 
 
 def read_tables(path: Path | str) -> dict[str, pd.DataFrame]:
@@ -294,11 +337,12 @@ def load_into_warehouse(con: duckdb.DuckDBPyConnection, path: Path | str) -> dic
                     f'select "{key}", "{column}" from _actions '
                     f'where "{column}" is not null and try_cast("{column}" as {type_}) is null '
                     f'order by "{key}" limit 1'
-                ).fetchone()
+                ).fetchall()  # whole: a half-read result would block the next register
                 if bad:
+                    (row_id, value), *_ = bad
                     raise ActionError(
-                        f"actions store {path}: table {table}, {key} {bad[0]}, field {column}: "
-                        f"{bad[1]!r} is not a {type_}"
+                        f"actions store {path}: table {table}, {key} {row_id}, field {column}: "
+                        f"{value!r} is not a {type_}"
                     )
             select = ", ".join(f'cast("{c}" as {t}) as "{c}"' for c, t in columns.items())
             con.execute(

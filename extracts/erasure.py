@@ -26,9 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sqlite3
 import uuid
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -329,38 +327,14 @@ def erase_exports(con: duckdb.DuckDBPyConnection, exports: Path) -> list[str]:
 
 
 def erase_actions_store(con: duckdb.DuckDBPyConnection, store: Path) -> dict[str, int]:
-    """Delete the erased accounts' outreach records and the erased tickets' review decisions
-    from the actions store (each refresh copies the store whole into the warehouse, so rows
-    left there would come back), and blank a reviewer hash equal to the erased person's
-    (the decision is the reviewer's work and stays). VACUUM then rewrites the file, so no
-    deleted value stays readable in its free pages."""
-    if not store.exists():
-        return {}
+    """The erased accounts, tickets and email hashes out of the actions store
+    (`actions.erase_subjects`); rows deleted per `actions_store.<table>`."""
 
     def erased(name: str) -> list[str]:
         return [v for (v,) in con.execute(f"SELECT v FROM _erase_{name}").fetchall()]
 
-    accounts, tickets, hashes = erased("accounts"), erased("tickets"), erased("hashes")
-    removed = {}
-    with actions.connect(store) as sqlite:
-        for table, column, values in (
-            ("outreach_records", "account_id", accounts),
-            ("review_decisions", "cast(ticket_id as text)", tickets),
-        ):
-            if values:
-                marks = ", ".join("?" * len(values))
-                sql = f"delete from {table} where {column} in ({marks})"
-                if rows := sqlite.execute(sql, values).rowcount:
-                    removed[f"actions_store.{table}"] = rows
-        for table, column in (("review_decisions", "reviewer_hash"),
-                              ("outreach_records", "recorded_by_hash")):  # fmt: skip
-            if hashes:
-                marks = ", ".join("?" * len(hashes))
-                sql = f"update {table} set {column} = null where {column} in ({marks})"
-                sqlite.execute(sql, hashes)
-    with closing(sqlite3.connect(store)) as sqlite:
-        sqlite.execute("vacuum")
-    return removed
+    removed = actions.erase_subjects(store, erased("accounts"), erased("tickets"), erased("hashes"))
+    return {f"actions_store.{table}": rows for table, rows in removed.items()}
 
 
 def ensure_audit(con: duckdb.DuckDBPyConnection) -> None:
