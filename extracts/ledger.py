@@ -12,6 +12,8 @@ import datetime as dt
 
 import duckdb
 
+from extracts.catalog import table_exists
+
 META_SCHEMA = "meta"
 LOADS_TABLE = f"{META_SCHEMA}.raw_loads"
 BUILDS_TABLE = f"{META_SCHEMA}.dbt_builds"
@@ -153,11 +155,7 @@ def built_through(con: duckdb.DuckDBPyConnection) -> dt.date | None:
     """The newest landing day reflected by a successful build: the marts' "data as of".
 
     Reads only (no ledger is created), so it also serves a read-only connection."""
-    has_ledger = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name || '.' || table_name = ?",
-        [BUILDS_TABLE],
-    ).fetchone()[0]
-    if not has_ledger:
+    if not table_exists(con, BUILDS_TABLE):
         return None
     return con.execute(f"SELECT max(data_as_of) FROM {BUILDS_TABLE}").fetchone()[0]
 

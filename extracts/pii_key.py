@@ -15,6 +15,7 @@ import hmac
 import duckdb
 
 from config.settings import MISSING_PII_KEY, PII_KEY_ENV, MissingSecretError
+from extracts.catalog import table_exists
 from extracts.ledger import META_SCHEMA
 
 KEY_TABLE = f"{META_SCHEMA}.pii_key"
@@ -43,12 +44,7 @@ def warehouse_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     """The fingerprint of the key the warehouse's hashes are under (None: none recorded).
 
     Reads only, so a read-only connection can ask before a run starts."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name || '.' || table_name = ?",
-        [KEY_TABLE],
-    ).fetchall()[0][0]
-    if not exists:
+    if not table_exists(con, KEY_TABLE):
         return None
     # fetchall, not fetchone: a half-read result blocks `register` on this connection.
     rows = con.execute(

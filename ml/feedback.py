@@ -15,6 +15,7 @@ import math
 import duckdb
 import pandas as pd
 
+from extracts.catalog import table_exists
 from serving.kpis import Z_95, wilson_interval
 
 UPLIFT_COLUMNS = [
@@ -78,20 +79,10 @@ def review_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     ).df()
 
 
-def _has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = ? and table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def ticket_score(con: duckdb.DuckDBPyConnection, ticket_id: int) -> tuple[float, str] | None:
     """The newest escalation score and model version of a ticket (serving copy), which a
     review decision records beside itself; None when it was never scored."""
-    if not _has_table(con, "ml", "ticket_scores"):
+    if not table_exists(con, "ml.ticket_scores"):
         return None
     row = con.execute(
         "select escalation_probability, model_version from ml.ticket_scores "
@@ -104,7 +95,7 @@ def ticket_score(con: duckdb.DuckDBPyConnection, ticket_id: int) -> tuple[float,
 def listed_on(con: duckdb.DuckDBPyConnection, account_id: str):
     """The as-of day of the outreach list holding the account (its outcome window starts
     then), or None when it is not on the published list."""
-    if not _has_table(con, "ml", "outreach_list"):
+    if not table_exists(con, "ml.outreach_list"):
         return None
     row = con.execute(
         "select max(as_of_date) from ml.outreach_list where account_id = ?", [account_id]

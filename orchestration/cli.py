@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from extracts.catalog import table_exists
 from extracts.contracts import ENTITIES, FAULT_KINDS, LANDING_SOURCES
 from extracts.sources import KINDS as SOURCE_KINDS
 
@@ -799,11 +800,7 @@ def outreach(
     if output_format not in ("table", "csv", "json"):
         raise typer.BadParameter("--format must be table, csv or json")
     with _open_serving() as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'ml' AND table_name = 'outreach_list'"
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, "ml.outreach_list"):
             console.print("No outreach list published yet: run `make demo`.")
             raise typer.Exit(1)
         frame = con.execute(
@@ -924,13 +921,7 @@ def alerts(
     except ValueError:
         raise typer.BadParameter(f"--day must be YYYY-MM-DD, not {day!r}") from None
     with _open_serving() as con:
-        schema, table = ALERTS_TABLE.split(".")
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-            "AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-        if not exists:
+        if not table_exists(con, ALERTS_TABLE):
             console.print("No alerts published yet: run `make demo` (or `supportops materialize`).")
             raise typer.Exit(1)
         shown_day, frame = alerts_for_day(con, chosen, new_only=new_only)

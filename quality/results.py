@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from extracts.catalog import table_exists
 from quality.suites import CRITICAL, WARNING, Severity
 
 RESULTS_TABLE = "quality.check_results"
@@ -178,12 +179,7 @@ def latest_results(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The outcomes of the most recent run of each suite (for `supportops quality`).
 
     Works on a read-only connection: a database without results gives an empty list."""
-    schema, _, name = RESULTS_TABLE.partition(".")
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, name],
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(con, RESULTS_TABLE):
         return []
     cur = con.execute(
         f"""SELECT * FROM {RESULTS_TABLE}
