@@ -42,6 +42,19 @@ def models_or_stop(db: Serving, *ml_tables: str) -> None:
         st.stop()
 
 
+def owned_accounts_or_stop(owners: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """The CRM owners whose accounts this user sees (None: all). Customer success sees the
+    accounts it owns (auth: `[supportops.account_owners]`); someone assigned none is told
+    how to get them, and the page ends."""
+    if owners == ():
+        st.info(
+            "No accounts are assigned to you: ask for your CRM owner name to be added to "
+            "`[supportops.account_owners]` in `.streamlit/secrets.toml`."
+        )
+        st.stop()
+    return owners
+
+
 def ticket_filters(db: Serving) -> Filters:
     """Sidebar filters: a date range (the last four weeks by default) and the dimensions,
     segment included (a column of the KPI mart's grain, so every page can filter on it)."""

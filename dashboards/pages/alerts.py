@@ -12,12 +12,7 @@ db = ui.serving_or_stop()
 if not queries.has_tables(db, "marts.fct_account_alerts"):
     st.info("No alerts published yet: run `make demo` (or `supportops materialize`).")
     st.stop()
-# Customer success sees the accounts it owns (auth: [supportops.account_owners]); None: all.
-own = access.owners
-if own == ():
-    st.info("No accounts are assigned to you: ask for your CRM owner name to be added to "
-            "`[supportops.account_owners]` in `.streamlit/secrets.toml`.")  # fmt: skip
-    st.stop()
+own = ui.owned_accounts_or_stop(access.owners)
 days = queries.alert_days(db)
 if not days:
     st.info("No alert has fired yet: baselines need 35 days of data (90 for ticket bursts).")

@@ -14,12 +14,7 @@ access = auth.guard("outreach")
 st.title("Outreach")
 db = ui.serving_or_stop()
 ui.models_or_stop(db, "ml.outreach_list")
-# Customer success sees the accounts it owns (auth: [supportops.account_owners]); None: all.
-own = access.owners
-if own == ():
-    st.info("No accounts are assigned to you: ask for your CRM owner name to be added to "
-            "`[supportops.account_owners]` in `.streamlit/secrets.toml`.")  # fmt: skip
-    st.stop()
+own = ui.owned_accounts_or_stop(access.owners)
 options = queries.outreach_options(db)
 owner_options = [o for o in options.get("owner", ()) if own is None or o in own]
 left, middle, right = st.columns(3)
