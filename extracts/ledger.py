@@ -18,6 +18,9 @@ META_SCHEMA = "meta"
 LOADS_TABLE = f"{META_SCHEMA}.raw_loads"
 BUILDS_TABLE = f"{META_SCHEMA}.dbt_builds"
 DAYS_TABLE = f"{META_SCHEMA}.raw_day_loads"
+# The window the running dbt build reads (macros/incremental_window.sql): a table rather than
+# `--vars`, so dbt's partial parsing stays valid from one build to the next.
+WINDOW_TABLE = f"{META_SCHEMA}.dbt_build_window"
 
 
 def ensure_ledger(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,6 +118,21 @@ def pending_window(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date] | 
             FROM pending, (SELECT max(last_day) AS day FROM {LOADS_TABLE}) AS newest
             WHERE newest.day IS NOT NULL"""
     ).fetchone()
+
+
+def set_build_window(
+    con: duckdb.DuckDBPyConnection, window: tuple[dt.date, dt.date] | None
+) -> None:
+    """The landing days the next dbt build processes; None for a full build (no table)."""
+    ensure_ledger(con)
+    if window is None:
+        con.execute(f"DROP TABLE IF EXISTS {WINDOW_TABLE}")
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {WINDOW_TABLE} AS "
+            "SELECT ?::DATE AS start_date, ?::DATE AS end_date",
+            list(window),
+        )
 
 
 def record_build(

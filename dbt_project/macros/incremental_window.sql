@@ -1,26 +1,58 @@
 {#-
-    The day window of an incremental run, from the vars `start_date` / `end_date` (landing
-    days, inclusive) and `lookback_days`. See docs/decisions.md, "Incremental windows".
+    The day window of an incremental build (landing days, inclusive) and `lookback_days`.
+    See docs/decisions.md, "Incremental windows".
 
-    - Neither var set: a full build. `supportops_full_refresh()` makes every incremental
-      model rebuild from scratch, so no filter below is applied.
-    - Either var set and the model's table exists: only the window is (re)computed;
-      a missing bound is open.
+    The window is read when the build runs, never when dbt parses: from the vars
+    `start_date` / `end_date` when given (a hand-run build, unit tests), otherwise from the
+    one-row table `meta.dbt_build_window`, which the Dagster asset writes before a windowed
+    build and drops after it. Passing the window as `--vars` would change dbt's parse state
+    on every build and force a full re-parse (seconds per build); a table keeps partial
+    parsing valid, so the project is parsed once per deploy.
+
+    - No window: every model over all its data (a full build passes `--full-refresh`, so
+      incremental models are rebuilt from scratch).
+    - A window and the model's table exists: only the window is (re)computed; a missing
+      bound is open.
 -#}
 
+{% macro build_window() -%}
+    {%- if var('start_date', none) is not none or var('end_date', none) is not none -%}
+        {{ return({'start': var('start_date', none), 'end': var('end_date', none)}) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set relation = adapter.get_relation(
+        database=target.database, schema='meta', identifier='dbt_build_window'
+    ) -%}
+    {%- if relation is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        'select cast(start_date as ' ~ dbt.type_string() ~ '), cast(end_date as '
+        ~ dbt.type_string() ~ ') from ' ~ relation
+    ).rows -%}
+    {%- if rows | length == 0 -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return({'start': rows[0][0], 'end': rows[0][1]}) }}
+{%- endmacro %}
+
+
 {% macro has_window() -%}
-    {{ return(var('start_date', none) is not none or var('end_date', none) is not none) }}
+    {%- set window = build_window() -%}
+    {{ return(window is not none and (window.start is not none or window.end is not none)) }}
 {%- endmacro %}
 
 
 {#-
-    For `config(full_refresh=...)`: true (rebuild) without a window, unset otherwise. On
-    Spark always true: its tables are plain Parquet, which has no delete by key, so a
-    windowed build rebuilds the incremental models whole (same rows, more work; see
-    docs/decisions.md, "Spark").
+    For `config(full_refresh=...)`, decided at parse time: unset on DuckDB (a full build
+    passes `--full-refresh`); always true on Spark: its tables are plain Parquet, which has
+    no delete by key, so a windowed build rebuilds the incremental models whole (same rows,
+    more work; see docs/decisions.md, "Spark").
 -#}
 {% macro supportops_full_refresh() -%}
-    {{ return(none if has_window() and target.type != 'spark' else true) }}
+    {{ return(true if target.type == 'spark' else none) }}
 {%- endmacro %}
 
 
@@ -46,7 +78,8 @@
 
 {#- The first day of the window, moved back by `offset_days` (none when unbounded). -#}
 {% macro window_start_sql(offset_days=0) -%}
-    {%- set start = var('start_date', none) -%}
+    {%- set window = build_window() -%}
+    {%- set start = window.start if window is not none else none -%}
     {%- if start is none -%}
         {{ return(none) }}
     {%- elif offset_days == 0 -%}
@@ -59,7 +92,8 @@
 
 {#- The last day of the window, moved forward by `offset_days` (none when unbounded). -#}
 {% macro window_end_sql(offset_days=0) -%}
-    {%- set end = var('end_date', none) -%}
+    {%- set window = build_window() -%}
+    {%- set end = window.end if window is not none else none -%}
     {%- if end is none -%}
         {{ return(none) }}
     {%- elif offset_days == 0 -%}

@@ -1,7 +1,8 @@
 """dbt models as Dagster assets: one `dbt build` step downstream of the raw ingestion assets.
 
-The days loaded since the last successful build become the dbt vars `start_date` /
-`end_date`, so incremental models touch only those days (plus their look-back).
+The days loaded since the last successful build become the build window (the table
+`meta.dbt_build_window`, read by macros/incremental_window.sql), so incremental models touch
+only those days (plus their look-back).
 """
 
 import contextlib
@@ -9,11 +10,14 @@ import datetime as dt
 import hashlib
 import json
 import os
+import shutil
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import (
     DagsterDbtTranslator,
     DagsterDbtTranslatorSettings,
@@ -31,6 +35,7 @@ from extracts.ledger import (
     pending_corrections,
     pending_window,
     record_build,
+    set_build_window,
 )
 from orchestration.fatal import dbt_fatal_error, fatal_message
 from orchestration.resources import WAREHOUSE_POOL
@@ -38,6 +43,10 @@ from quality.results import dbt_test_outcomes, write_results
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
 
+PARTIAL_PARSE = "partial_parse.msgpack"
+# Each build leaves a folder of dbt artifacts (~16 MB: compiled SQL, run results, dbt.log);
+# the newest are kept for debugging, so an hourly refresh does not fill the disk in a year.
+KEPT_BUILD_FOLDERS = 20
 _LAYERS = {"staging", "intermediate", "marts", "features"}
 
 # Eager, minus "wait while a parent partition is missing": the unpartitioned models sit on
@@ -116,25 +125,34 @@ def warehouse_models(
         listed = "; ".join(f"{t} {d}: {why}" for t, d, why in corrections[:10])
         more = f" (and {len(corrections) - 10} more)" if len(corrections) > 10 else ""
         context.log.info(f"corrected landing days since the last build, full build: {listed}{more}")
-    dbt_vars = (
-        {}
-        if full_build
-        else {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()}
-    )
+    build_window = None if full_build else window
     context.log.info(f"dbt build {'full' if full_build else f'window {window}'}")
     # dbt's profile reads the warehouse path from the environment: point it at the very file
     # the DuckDB resource writes, whatever the resource was configured with.
-    os.environ[WAREHOUSE_ENV] = str(Path(warehouse.database).resolve())
+    warehouse_path = Path(warehouse.database).resolve()
+    os.environ[WAREHOUSE_ENV] = str(warehouse_path)
+    # The window goes to a table the models read when they run (not `--vars`), and a full
+    # build is dbt's `--full-refresh` flag: neither changes dbt's parse state, so the project
+    # parsed by an earlier build is reused (see _reuse_parse).
+    with warehouse.get_connection() as con:
+        set_build_window(con, build_window)
     # Unit tests check model logic on fixtures, not the data: `make test` runs them
     # (tests/test_dbt_unit_tests.py), a pipeline run need not pay their ~12 s every time.
     # Every data test runs on every build: the blocking checks of views included (those of
     # the CRM and account-day views over the window's days only: macros/get_where_subquery.sql).
-    args = ["build", "--vars", json.dumps(dbt_vars), "--exclude", "test_type:unit"]
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    args = ["build", "--exclude", "test_type:unit", *(["--full-refresh"] if full_build else [])]
+    target_path = _reuse_parse(warehouse_path, context.run.run_id)
+    invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     try:
         yield from invocation.stream().fetch_row_counts()
     finally:
         _close_dbt_duckdb_instance()
+        _keep_parse(target_path, warehouse_path)
+        _prune_build_folders(target_path.parent)
+        # A build that took the warehouse down (a FATAL error) leaves its window behind; the
+        # next build replaces it before it runs.
+        with contextlib.suppress(duckdb.Error), warehouse.get_connection() as con:
+            set_build_window(con, None)
     _record_dbt_tests(invocation, warehouse, context.run.run_id)
     if not invocation.is_successful():
         raise _build_failure(invocation, Path(warehouse.database))
@@ -142,6 +160,50 @@ def warehouse_models(
     if not context.is_subset:
         with warehouse.get_connection() as con:
             record_build(con, started_at, window, full_build, definition)
+
+
+def _parse_cache(warehouse: Path) -> Path:
+    """Where the dbt parse of builds into `warehouse` is kept between builds. dbt re-parses
+    the whole project (seconds) when its profile differs from the one the parse was made
+    with, and the profile names the warehouse file: one parse per warehouse."""
+    key = hashlib.sha256(str(warehouse).encode()).hexdigest()[:16]
+    return dbt_project.project_dir / "target" / "partial_parse" / f"{key}.msgpack"
+
+
+def _reuse_parse(warehouse: Path, run_id: str) -> Path:
+    """A new target folder for this build, holding the parse the previous build into the same
+    warehouse left. dbt checks it against the project's files, vars and profile and parses
+    again whatever changed, so a stale or foreign parse costs only the time it fails to save."""
+    target = (
+        dbt_project.project_dir / "target" / f"warehouse_models-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+    )
+    target.mkdir(parents=True)
+    if (cached := _parse_cache(warehouse)).exists():
+        shutil.copyfile(cached, target / PARTIAL_PARSE)
+    return target
+
+
+def _prune_build_folders(targets: Path) -> None:
+    """Remove all but the newest KEPT_BUILD_FOLDERS build folders (another process pruning
+    at the same time may remove some first)."""
+    aged = []
+    for folder in targets.glob("warehouse_models-*"):
+        with contextlib.suppress(FileNotFoundError):
+            aged.append((folder.stat().st_mtime, folder))
+    for _, folder in sorted(aged)[:-KEPT_BUILD_FOLDERS]:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _keep_parse(target: Path, warehouse: Path) -> None:
+    """Keep the parse this build wrote for the next build into `warehouse` (replaced whole)."""
+    written = target / PARTIAL_PARSE
+    if not written.exists():
+        return
+    cached = _parse_cache(warehouse)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{uuid.uuid4().hex[:7]}.tmp")
+    shutil.copyfile(written, partial)
+    os.replace(partial, cached)
 
 
 def _record_dbt_tests(invocation: DbtCliInvocation, warehouse: DuckDBResource, run_id: str) -> None:
