@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
+from extracts import actions
 from ml.datasets import ACCOUNT_FEATURES
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
@@ -410,6 +411,29 @@ def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None
     assert export["reason_1"].tolist() == ranked["reason_1"].tolist()
     reports = list((ml_data.warehouse.parent / "ml" / "drift").glob("*.html"))
     assert len(reports) == 4
+
+
+def test_one_refresh_carries_the_holdout_it_drew_into_the_warehouse(ml_data: MLData) -> None:
+    """The outreach list's holdout is written to the actions store after the store's regular
+    copy; the same refresh's warehouse (`actions.outreach_records`) holds it all the same:
+    every account the hash rule holds out of the list's quarter, none of them listed."""
+    with duckdb.connect(str(ml_data.serving), read_only=True) as con:
+        listed = con.execute("SELECT account_id, as_of_date FROM ml.outreach_list").df()
+    as_of = pd.Timestamp(listed["as_of_date"].max()).date()
+    period = actions.period_of(as_of)
+    stored = actions.read_tables(ml_data.warehouse.parent / "actions.sqlite")["outreach_records"]
+    drawn = stored[(stored["arm"] == "holdout") & (stored["listed_on"] == as_of.isoformat())]
+    with ml_data.connect() as con:
+        copied = con.execute(
+            "SELECT account_id, period, listed_on FROM actions.outreach_records "
+            "WHERE arm = 'holdout' AND listed_on = ?",
+            [as_of],
+        ).df()
+    assert len(drawn) > 0
+    assert sorted(copied["account_id"]) == sorted(drawn["account_id"])
+    assert set(copied["period"]) == {period}
+    assert all(actions.in_holdout(copied["account_id"], period, 0.2))
+    assert not set(copied["account_id"]) & set(listed["account_id"])
 
 
 def test_cli_lists_models_and_the_outreach_list(ml_data: MLData) -> None:
