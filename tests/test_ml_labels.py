@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from ml.datasets import churn_dataset, escalation_dataset, random_split, time_split
 from ml.feedback import with_review_labels
@@ -282,3 +284,14 @@ def test_review_labels_join_the_escalation_frame_by_ticket() -> None:
     assert joined["review_label"].isna().tolist() == [True, False, True]
     assert joined.loc[1, "review_label"] == False  # noqa: E712
     assert joined["review_decided_at"].notna().tolist() == [False, True, False]
+
+
+def test_reviewer_checks_and_training_share_one_maturity_rule() -> None:
+    """fct_review_decisions calls an outcome final after the dbt var's days; training after
+    escalation_dataset's maturity_days: the two must agree, or reviewers are checked against
+    outcomes training would still call open."""
+    project = yaml.safe_load(
+        (Path(__file__).parents[1] / "dbt_project/dbt_project.yml").read_text()
+    )
+    default = inspect.signature(escalation_dataset).parameters["maturity_days"].default
+    assert project["vars"]["escalation_label_maturity_days"] == default == 14
