@@ -9,7 +9,6 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from extracts.actions import RAW_COLUMNS, ActionError, load_into_warehouse
-from orchestration.defs.ml import outreach_list
 from orchestration.resources import WAREHOUSE_POOL, ActionsResource
 
 _TEXT = {
@@ -27,7 +26,6 @@ _TEXT = {
             kinds={"duckdb", "sqlite"},
             owners=["team:data-engineering"],
             tags={"source": "actions"},
-            deps=[outreach_list],
             description=f"The actions store's `{table}` ({_TEXT[table]}), copied whole into "
             f"`actions.{table}` on each refresh.",
         )
