@@ -23,6 +23,7 @@ from extracts import actions
 from ml.datasets import ACCOUNT_FEATURES
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
+from ml.feedback import with_review_labels
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
 from ml.reasons import contributions, explain, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
@@ -147,6 +148,30 @@ def test_same_seed_same_model(ml_data: MLData, escalation_model: TrainedModel) -
     rows = escalation_model.test_frame
     assert np.array_equal(again.predict(rows), escalation_model.predict(rows))
     assert again.metrics == escalation_model.metrics
+
+
+def test_review_labels_join_training_and_the_card_counts_them(
+    ml_data: MLData, escalation_model: TrainedModel
+) -> None:
+    """Three unescalated tickets of the gap before the test window, accepted by a reviewer
+    the day before it opens, train as escalations; two test-window tickets reviewed the same
+    way do not. The card says 3, and the test rows are the outcome-only model's."""
+    frame = ml_data.escalation.copy()
+    test_start = pd.Timestamp(escalation_model.windows["test"]["start"])
+    created = pd.to_datetime(frame["created_date"])
+    gap = frame[(created > pd.Timestamp(escalation_model.windows["train"]["end"]))
+                & (created < test_start) & ~frame["escalated_tier3"]].head(3)  # fmt: skip
+    late = frame[(created >= test_start) & frame["label_mature"]].head(2)
+    labels = pd.DataFrame({"ticket_id": [*gap["ticket_id"], *late["ticket_id"]],
+                           "review_label": True, "decided_at": test_start - pd.Timedelta(days=1)})  # fmt: skip
+    labels.loc[3:, "decided_at"] = test_start + pd.Timedelta(hours=9)
+    reviewed = train("escalation", with_review_labels(frame, labels), seed=0)
+    assert len(gap) == 3 and reviewed.params["review_labels"] == 3
+    assert reviewed.rows == {"train": escalation_model.rows["train"] + 3,
+                             "test": escalation_model.rows["test"]}  # fmt: skip
+    assert reviewed.positives["train"] == escalation_model.positives["train"] + 3
+    assert reviewed.positives["test"] == escalation_model.positives["test"]
+    assert escalation_model.params["review_labels"] == 0
 
 
 def test_promotion_rules(tmp_path: Path, churn_model: TrainedModel) -> None:
