@@ -260,7 +260,9 @@ def outreach(
 def model_versions(db: Serving) -> pd.DataFrame:
     return _frame(
         db,
-        """SELECT task, version, status, trained_at, train_start, train_end, test_start, test_end
+        """SELECT task, version, status, trained_at, train_start, train_end, test_start, test_end,
+                  coalesce(cast(json_extract(card, '$.parameters.review_labels') AS INTEGER), 0)
+                      AS review_labels
            FROM ml.model_versions ORDER BY task, status = 'champion' DESC, trained_at DESC""",
     )
 

@@ -12,7 +12,8 @@ columns, never a hard-coded list:
   rotation and leave the clear values on disk;
 - the warehouse: every base table with an account, ticket, person or email-hash column
   (raw, quarantine, staging, marts, features, ml), and quarantined records by their JSON;
-- exports: CSV files under the exports folder with such columns;
+- exports: CSV files under the exports folder with such columns, and the alerts webhook's
+  state (`serving.alerts.forget_accounts`: it remembers the account ids of posted alerts);
 - the actions store (SQLite, not DuckDB: `erase_actions_store`): the account's outreach
   records and the tickets' review decisions, which every refresh copies into the warehouse.
 
@@ -45,6 +46,7 @@ from extracts.ingest import (
     use_pii_key,
 )
 from extracts.ledger import META_SCHEMA
+from serving.alerts import WEBHOOK_STATE, forget_accounts
 
 AUDIT_TABLE = f"{META_SCHEMA}.erasures"
 Kind = Literal["requester", "account"]
@@ -305,8 +307,14 @@ def erase_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> 
     return removed
 
 
+def _erased(con: duckdb.DuckDBPyConnection, name: str) -> list[str]:
+    """The erased `accounts`, `tickets` or `hashes` (`_collect_subject`'s tables) as a list."""
+    return [v for (v,) in con.execute(f"SELECT v FROM _erase_{name}").fetchall()]
+
+
 def erase_exports(con: duckdb.DuckDBPyConnection, exports: Path) -> list[str]:
-    """Rewrite every CSV export with an erased row (the outreach list: by account)."""
+    """Rewrite every CSV export with an erased row (the outreach list: by account) and the
+    alerts webhook's state with a posted alert of an erased account; the files changed."""
     changed = []
     for file in sorted(exports.glob("*.csv")) if exports.is_dir() else []:
         source = f"read_csv({_quote(str(file))}, header=true, all_varchar=true)"
@@ -323,17 +331,18 @@ def erase_exports(con: duckdb.DuckDBPyConnection, exports: Path) -> list[str]:
             file,
         )
         changed.append(file.name)
+    state = exports / WEBHOOK_STATE.name
+    if forget_accounts(state, _erased(con, "accounts")):
+        changed.append(state.name)
     return changed
 
 
 def erase_actions_store(con: duckdb.DuckDBPyConnection, store: Path) -> dict[str, int]:
     """The erased accounts, tickets and email hashes out of the actions store
     (`actions.erase_subjects`); rows deleted per `actions_store.<table>`."""
-
-    def erased(name: str) -> list[str]:
-        return [v for (v,) in con.execute(f"SELECT v FROM _erase_{name}").fetchall()]
-
-    removed = actions.erase_subjects(store, erased("accounts"), erased("tickets"), erased("hashes"))
+    removed = actions.erase_subjects(
+        store, _erased(con, "accounts"), _erased(con, "tickets"), _erased(con, "hashes")
+    )
     return {f"actions_store.{table}": rows for table, rows in removed.items()}
 
 

@@ -7,7 +7,7 @@ the generator's truth, so the same code trains on a real support stack.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -229,6 +229,8 @@ class Split:
     test: pd.DataFrame
     date_column: str | None
     kind: str
+    review_labels: int = 0
+    """Training rows labelled by a reviewer instead of their outcome (`review_rows`)."""
 
     def windows(self) -> dict[str, dict[str, str]]:
         """First and last date of each part, for the model card (empty without dates)."""
@@ -255,12 +257,37 @@ def mature_rows(frame: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
     return mature
 
 
+def review_rows(frame: pd.DataFrame, spec: TaskSpec, eligible: pd.Series) -> pd.DataFrame:
+    """The `eligible` rows a reviewer labelled, with the reviewer's label as the label.
+
+    A reviewer's verdict comes days before the helpdesk's outcome matures; the callers pass
+    only rows whose outcome training cannot use (not mature, or inside the time split's gap)
+    and whose verdict is no later than training may see. Empty when the spec has no review
+    column or the frame does not carry it.
+    """
+    column = spec.review_label_column
+    if column is None or column not in frame.columns:
+        return frame.iloc[:0]
+    rows = frame[eligible & frame[column].notna()]
+    return rows.assign(**{spec.label: rows[column].astype(bool)})
+
+
+def _with_reviews(split: Split, reviewed: pd.DataFrame) -> Split:
+    if reviewed.empty:
+        return split
+    train = pd.concat([split.train, reviewed])
+    return replace(split, train=train, review_labels=len(reviewed))
+
+
 def time_split(frame: pd.DataFrame, spec: TaskSpec, *, test_days: int | None = None) -> Split:
     """The newest mature `test_days` are test; training rows end `horizon_days` earlier.
 
     A training row as of D is labelled from [D, D + horizon), which then closes before the
     test window opens, so no outcome is seen twice. With a zero horizon training still
     stops the day before the test starts (the boundary day is in one part only).
+    Rows before the test window that lack a usable outcome (not mature, or in the gap, where
+    the outcome may fall in the test window) train on a reviewer's label when one was given
+    before the test window opened: it was known then. The test rows keep their outcomes.
     """
     if spec.date_column is None:
         raise ValueError(f"{spec.name}: a time split needs the spec's date_column")
@@ -276,18 +303,31 @@ def time_split(frame: pd.DataFrame, spec: TaskSpec, *, test_days: int | None = N
         raise ValueError(
             f"{spec.name}: mature labels span {span} days; the split needs more than {needed}"
         )
-    return Split(train, mature[dates >= test_start], spec.date_column, "time")
+    split = Split(train, mature[dates >= test_start], spec.date_column, "time")
+    if spec.review_time_column not in frame.columns:
+        return split
+    every_date = pd.to_datetime(frame[spec.date_column]).dt.normalize()
+    reviewed_at = pd.to_datetime(frame[spec.review_time_column])
+    eligible = (
+        (every_date < test_start) & (reviewed_at < test_start) & ~frame.index.isin(train.index)
+    )
+    return _with_reviews(split, review_rows(frame, spec, eligible))
 
 
 def random_split(frame: pd.DataFrame, spec: TaskSpec, *, seed: int = 0) -> Split:
-    """A random `test_share` of the groups (or rows) is test, the rest trains."""
+    """A random `test_share` of the groups (or rows) is test, the rest trains; rows of the
+    training groups without a mature outcome train on a reviewer's label (`review_rows`)."""
     mature = mature_rows(frame, spec)
     groups = mature[spec.group_column] if spec.group_column else pd.Series(range(len(mature)))
     unique = np.sort(groups.unique())
     rng = np.random.default_rng(seed)
     chosen = rng.choice(unique, size=max(1, round(spec.test_share * len(unique))), replace=False)
     is_test = groups.isin(chosen).to_numpy()
-    return Split(mature[~is_test], mature[is_test], spec.date_column, "random")
+    split = Split(mature[~is_test], mature[is_test], spec.date_column, "random")
+    if spec.group_column is None:  # rows, not groups: an unmatured row has no side yet
+        return split
+    eligible = ~frame.index.isin(mature.index) & ~frame[spec.group_column].isin(chosen)
+    return _with_reviews(split, review_rows(frame, spec, eligible))
 
 
 def thin_snapshots(frame: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:

@@ -1,5 +1,9 @@
 """What people's actions tell the models: the uplift of outreach, and reviewers' labels.
 
+A reviewer's verdict on a flagged ticket is a label days before the helpdesk's outcome
+matures: escalation training uses it where the outcome cannot be used yet, never across
+the test window's boundary (`with_review_labels`, `ml.datasets.review_rows`).
+
 The uplift compares churn among the accounts contacted with churn among the random holdout
 kept off the list (`fct_outreach_outcomes`): since the holdout is drawn by a hash of the
 account id and period, the two arms differ only by the outreach, so the difference in
@@ -77,6 +81,16 @@ def review_labels(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         order by ticket_id
         """
     ).df()
+
+
+def with_review_labels(frame: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """The escalation frame with each ticket's review label and when it was given
+    (`review_label`, `review_decided_at`; null where nobody reviewed it), which the splits
+    use where a ticket's outcome cannot be (`ml.datasets.review_rows`)."""
+    reviews = labels[["ticket_id", "review_label", "decided_at"]].rename(
+        columns={"decided_at": "review_decided_at"}
+    )
+    return frame.merge(reviews, on="ticket_id", how="left", validate="one_to_one")
 
 
 def ticket_score(con: duckdb.DuckDBPyConnection, ticket_id: int) -> tuple[float, str] | None:

@@ -87,6 +87,11 @@ class TaskSpec:
     signals: tuple[Signal, ...] = ()
     id_label: str = "rows"
     """How reasons name the population ("accounts")."""
+    review_label_column: str | None = None
+    """A label people gave a row (a reviewer's verdict) before its outcome matured, and
+    `review_time_column` when they gave it: training uses it only where the outcome cannot
+    be used, and only when given before the test window (`ml.datasets.review_rows`)."""
+    review_time_column: str | None = None
 
 
 @dataclass

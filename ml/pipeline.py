@@ -21,6 +21,7 @@ import pandas as pd
 
 from extracts import actions
 from ml import datasets, evaluation, monitoring, outreach, policy, reasons, registry, scoring, store
+from ml.feedback import review_labels, with_review_labels
 from ml.model import TrainedModel
 from ml.tasks import TASKS
 from ml.training import train
@@ -79,6 +80,8 @@ def train_and_register(
     """
     with connect() as con:
         frame = DATASETS[task](con)
+        if task == "escalation":  # reviewers' verdicts: labels before outcomes mature
+            frame = with_review_labels(frame, review_labels(con))
         current = monitoring.current_batch(task, con)
     try:
         trained = train(TASKS[task], frame, seed=seed)
@@ -108,6 +111,7 @@ def train_and_register(
         "pr_auc": float(scorers.loc["model", "pr_auc"]),
         "roc_auc": float(scorers.loc["model", "roc_auc"]),
         "train_seconds": round(trained.train_seconds, 2),
+        "review_labels": trained.params["review_labels"],
         "model_card": str(version.path / "card.json"),
         **({"triage_policy": chosen.label} if chosen else {}),
     }
@@ -157,7 +161,9 @@ def build_outreach(
     precision (on its test rows), at most `per_owner` per owner, by revenue at risk; only
     those are explained, against the model's reference population. Of these, the period's
     holdout (`holdout_share`, `extracts.actions.in_holdout`) is kept off the list and
-    recorded in the actions store, so churn among them measures what outreach does.
+    recorded in the actions store, so churn among them measures what outreach does; the
+    store is then copied into the warehouse again (`actions.*`), so this refresh's warehouse
+    holds the holdout it drew (the store's regular copy runs before training and scoring).
     """
     if (model := champion(root, "churn")) is None:
         return no_champion("churn")
@@ -175,6 +181,8 @@ def build_outreach(
         )
         ranked, held = _hold_out(ranked, holdout_share, actions_store)
         store.replace_table(con, "outreach_list", ranked)
+        if held:  # the store's copy ran before this step: copy it again, holdout included
+            actions.load_into_warehouse(con, actions_store)
     export = store.write_csv(ranked, Path(root) / OUTREACH_CSV)
     top = ranked.head(10)[
         ["rank", "account_id", "churn_probability", "revenue_at_risk", "reason_1"]

@@ -102,5 +102,7 @@ ESCALATION = TaskSpec(
     group_column="account_id",
     mature_column="label_mature",
     id_label="tickets",
+    review_label_column="review_label",
+    review_time_column="review_decided_at",
 )
 TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (CHURN, ESCALATION)}

@@ -311,6 +311,7 @@ def _fit(
             "horizon_days": spec.horizon_days,
             "snapshot_every_days": spec.snapshot_every_days,
             "dropped_features": sorted(set(spec.features.numeric) - set(features.numeric)),
+            "review_labels": parts.review_labels,
         },
         metrics={},
         reference=parts.test.sample(n=min(reference_rows, len(parts.test)), random_state=seed),

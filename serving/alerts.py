@@ -5,13 +5,15 @@ published serving copy, so it never holds the warehouse. The webhook gets Slack-
 JSON (`{"text": ..., "blocks": [...]}`) with account ids, segment, tier and the reason's
 figures: no account names, owners or contacts, so no personal data leaves the warehouse. A
 small state file beside the CSV remembers which alerts of the day were posted, so a refresh
-that runs twice in a day does not post them twice.
+that runs twice in a day does not post them twice. It holds account ids (no hashes):
+`supportops erase` takes an erased account out of it (`forget_accounts`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -168,6 +170,28 @@ def deliver(serving_path: Path, data_dir: Path, webhook_url: str | None = None) 
         result.webhook = f"failed: {error}"
         return result
     posted |= set(_keys(unposted))
-    state_file.write_text(json.dumps({"day": str(day), "posted": sorted(posted)}))
+    _write_state(state_file, {"day": str(day), "posted": sorted(posted)})
     result.posted, result.webhook = len(unposted), "posted"
     return result
+
+
+def _write_state(state_file: Path, state: dict) -> None:
+    """Write the state beside the file and swap it in: a crash leaves the old or the new."""
+    staging = state_file.with_name(f".{state_file.name}.writing")
+    staging.write_text(json.dumps(state))
+    os.replace(staging, state_file)
+
+
+def forget_accounts(state_file: Path, account_ids: list[str]) -> int:
+    """Rewrite the webhook state without the posted alerts of `account_ids` (an erasure);
+    how many it dropped. Their alerts were posted already: forgetting them cannot post them
+    again, since an erased account has no alerts left to post."""
+    if not account_ids or not state_file.exists():
+        return 0
+    state = json.loads(state_file.read_text())
+    erased = set(account_ids)
+    posted = state.get("posted", [])
+    kept = [key for key in posted if key.split("|")[1] not in erased]
+    if len(kept) < len(posted):
+        _write_state(state_file, {**state, "posted": kept})
+    return len(posted) - len(kept)

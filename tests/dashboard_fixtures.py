@@ -69,10 +69,11 @@ def add_ml_and_quarantine(serving: Path) -> dict[int, float]:
                     ("escalation", "escalation-v1", "champion"),
                     ("escalation", "escalation-v2", "challenger")]  # fmt: skip
         for i, (task, version, status) in enumerate(versions):
+            card = json.dumps({"v": version, "parameters": {"review_labels": i}})
             con.execute(
                 "INSERT INTO ml.model_versions VALUES (?, ?, ?, ?, '2026-05-01', '2026-05-20', "
                 "'2026-05-21', '2026-05-31', ?)",
-                [task, version, status, trained + dt.timedelta(days=i), json.dumps({"v": version})],
+                [task, version, status, trained + dt.timedelta(days=i), card],
             )
         con.execute(
             """CREATE TABLE ml.evaluations (task VARCHAR, version VARCHAR, scorer VARCHAR,

@@ -26,7 +26,14 @@ from dagster_duckdb import DuckDBResource
 from config.settings import use_settings
 from orchestration.defs.alerts import WEBHOOK_CHECK, daily_alerts
 from orchestration.resources import ServingResource
-from serving.alerts import ALERTS_CSV, MAX_LISTED, deliver, slack_payload
+from serving.alerts import (
+    ALERTS_CSV,
+    MAX_LISTED,
+    WEBHOOK_STATE,
+    deliver,
+    forget_accounts,
+    slack_payload,
+)
 from tests.conftest import MLData, run_cli
 
 # The rules as configured in dbt_project.yml (vars alert_*), restated for pandas.
@@ -376,6 +383,22 @@ def test_webhook_posts_the_new_alerts_once_over_http(tmp_path) -> None:
     # The CSV holds the whole day, the continuing alert too.
     csv = pd.read_csv(tmp_path / ALERTS_CSV)
     assert sorted(csv["account_id"]) == ["AC000001", "AC000002", "AC000003"]
+
+
+def test_an_erased_account_leaves_the_webhook_state(tmp_path) -> None:
+    """Posted: AC000002's burst and AC000003's drop. Erasing AC000002 (and an account never
+    posted) keeps AC000003's key only, the day, and no staging file beside the state."""
+    serving = write_serving(tmp_path / "serving.duckdb", ROWS)
+    with webhook_server() as server:
+        deliver(serving, tmp_path, url(server))
+    state = tmp_path / WEBHOOK_STATE
+    assert forget_accounts(state, ["AC000002", "AC999999"]) == 1
+    assert json.loads(state.read_text()) == {
+        "day": "2026-05-10", "posted": ["2026-05-10|AC000003|usage_drop"]
+    }  # fmt: skip
+    assert forget_accounts(state, ["AC000002"]) == 0
+    assert forget_accounts(tmp_path / "no_state.json", ["AC000003"]) == 0
+    assert sorted(p.name for p in state.parent.iterdir()) == ["alerts.csv", state.name]
 
 
 def test_a_long_day_is_summarised_within_slacks_block_limit() -> None:

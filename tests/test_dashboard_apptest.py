@@ -298,6 +298,10 @@ def test_models_page(monkeypatch, plain_dir, ml_dir):
     app = run_app(monkeypatch, ml_dir[0], "pages/models.py")
     champions = app.dataframe[0].value
     assert dict(zip(champions["task"], champions["version"], strict=True)) == CHAMPIONS
+    # the review labels each champion trained on, from its card (churn-v2: 1, escalation-v1: 2)
+    assert dict(zip(champions["version"], champions["review_labels"], strict=True)) == {
+        "churn-v2": 1, "escalation-v1": 2
+    }  # fmt: skip
     evaluations = app.dataframe[2].value
     assert set(evaluations["version"]) == set(CHAMPIONS.values())
     # champion, logistic, the rule baseline under its name, ceiling (stored in another order)

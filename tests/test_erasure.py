@@ -75,6 +75,11 @@ def erased(tiny_pipeline: Pipeline, tmp_path_factory: pytest.TempPathFactory) ->
     (data / "exports" / "outreach_list.csv").write_text(
         f"rank,account_id,owner\n1,{account},csm-01\n2,AC_OTHER,csm-02\n"
     )
+    # The alerts webhook's state: the account's posted alert and someone else's.
+    (data / "exports" / "alerts_webhook_state.json").write_text(json.dumps(
+        {"day": "2026-06-01", "posted": [f"2026-06-01|{account}|usage_drop",
+                                         "2026-06-01|AC_OTHER|ticket_burst"]}
+    ))  # fmt: skip
     # What people did with the scores, in the actions store: the subject's and someone
     # else's (the erased person also reviewed a ticket, as staff can be customers too).
     store = data / "actions.sqlite"
@@ -152,6 +157,8 @@ def test_nothing_of_them_remains_in_files_landing_or_exports(erased: dict) -> No
     assert found == {}
     export = pd.read_csv(erased["data"] / "exports" / "outreach_list.csv")
     assert export.account_id.tolist() == ["AC_OTHER"]
+    state = json.loads((erased["data"] / "exports" / "alerts_webhook_state.json").read_text())
+    assert state == {"day": "2026-06-01", "posted": ["2026-06-01|AC_OTHER|ticket_burst"]}
     # The landing files still load: every other ticket is still there.
     left = _tickets(erased["data"] / "landing")
     assert not set(left.ticket_id) & set(s["tickets"])

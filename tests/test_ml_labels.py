@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
-from ml.datasets import churn_dataset, escalation_dataset, time_split
+from ml.datasets import churn_dataset, escalation_dataset, random_split, time_split
+from ml.feedback import with_review_labels
 from ml.model import FeatureSet, TaskSpec
 
 D = dt.date
@@ -210,3 +213,85 @@ def test_the_demo_world_gives_churn_training_four_months_of_as_of_days(
     seed = Path(__file__).parents[1] / "dbt_project" / "seeds" / "cost_model.csv"
     prices = pd.read_csv(seed, parse_dates=["effective_from"])
     assert prices["effective_from"].min() <= pd.Timestamp(demo.start)
+
+
+def _reviewed_spec(**kw) -> TaskSpec:
+    return TaskSpec("t", FeatureSet([], []), "y", ("day",), date_column="day", horizon_days=20,
+                    test_days=10, mature_column="label_mature", review_label_column="review",
+                    review_time_column="reviewed_at", **kw)  # fmt: skip
+
+
+def test_review_labels_train_only_where_the_outcome_cannot_and_before_the_test_window() -> None:
+    """100 days, outcomes mature to 2026-03-31, so test is 03-22..03-31 and outcomes train up
+    to 03-02 (20-day gap). Reviewed: A (02-01, mature: its outcome wins), F (02-20, not
+    mature: the review flips it to True), B (03-10, in the gap, reviewed 03-11: used), C (in
+    the gap but reviewed when the test window opened: not used), D (test window: keeps its
+    outcome), E (04-05, after the mature days: not used)."""
+    days = pd.date_range("2026-01-01", periods=100, freq="D")
+    frame = pd.DataFrame({"day": days, "y": False, "label_mature": days <= "2026-03-31",
+                          "review": None, "reviewed_at": pd.NaT})  # fmt: skip
+    reviews = {  # day: (review label, reviewed at)
+        "2026-02-01": (True, "2026-02-02 09:00"),
+        "2026-02-20": (True, "2026-02-21 09:00"),
+        "2026-03-10": (True, "2026-03-11 09:00"),
+        "2026-03-15": (True, "2026-03-22 00:00"),
+        "2026-03-25": (True, "2026-03-26 09:00"),
+        "2026-04-05": (False, "2026-04-06 09:00"),
+    }
+    for day, (label, at) in reviews.items():
+        row = frame["day"] == day
+        frame.loc[row, ["review", "reviewed_at"]] = [label, pd.Timestamp(at)]
+    frame.loc[frame["day"] == "2026-02-20", "label_mature"] = False
+
+    split = time_split(frame, _reviewed_spec())
+    train = split.train.set_index(split.train["day"].dt.strftime("%Y-%m-%d"))
+    assert split.review_labels == 2
+    # 61 mature outcome days to 03-02 less F's, plus F and B by their reviews
+    assert len(train) == 61 - 1 + 2 and train.index.is_unique
+    assert sorted(train.index[train["y"]]) == ["2026-02-20", "2026-03-10"]
+    assert not {"2026-03-15", "2026-03-25", "2026-04-05"} & set(train.index)
+    assert len(split.test) == 10 and not split.test["y"].any()  # D keeps its outcome
+    # Without review columns the split is the outcome-only one.
+    plain = time_split(frame, _spec(horizon=20, test_days=10))
+    assert plain.review_labels == 0 and len(plain.train) == 60
+
+
+def test_review_labels_of_test_groups_stay_out_of_a_random_split() -> None:
+    """Ten accounts, each with 9 mature days and one unmatured reviewed day: the reviews of
+    the training accounts train (label True), those of the test accounts nowhere."""
+    frame = pd.DataFrame({
+        "g": [f"A{i}" for i in range(10) for _ in range(10)],
+        "day": list(pd.date_range("2026-01-01", periods=10, freq="D")) * 10,
+        "y": False, "label_mature": [d < 9 for _ in range(10) for d in range(10)],
+    })  # fmt: skip
+    frame["review"] = frame["label_mature"].map({True: None, False: True})
+    frame["reviewed_at"] = pd.Timestamp("2026-01-11")
+    split = random_split(frame, _reviewed_spec(group_column="g"), seed=3)
+    test_groups = set(split.test["g"])
+    assert len(test_groups) == 2 and len(split.test) == 18
+    assert split.review_labels == 8
+    reviewed = split.train[~split.train["label_mature"]]
+    assert set(reviewed["g"]) == {f"A{i}" for i in range(10)} - test_groups
+    assert reviewed["y"].all() and split.train["label_mature"].sum() == 8 * 9
+
+
+def test_review_labels_join_the_escalation_frame_by_ticket() -> None:
+    frame = pd.DataFrame({"ticket_id": [1, 2, 3], "escalated_tier3": [False, True, False]})
+    labels = pd.DataFrame({"ticket_id": [2], "review_label": [False], "model_version": ["v1"],
+                           "decided_at": [pd.Timestamp("2026-05-02 10:00")]})  # fmt: skip
+    joined = with_review_labels(frame, labels)
+    assert joined["ticket_id"].tolist() == [1, 2, 3]
+    assert joined["review_label"].isna().tolist() == [True, False, True]
+    assert joined.loc[1, "review_label"] == False  # noqa: E712
+    assert joined["review_decided_at"].notna().tolist() == [False, True, False]
+
+
+def test_reviewer_checks_and_training_share_one_maturity_rule() -> None:
+    """fct_review_decisions calls an outcome final after the dbt var's days; training after
+    escalation_dataset's maturity_days: the two must agree, or reviewers are checked against
+    outcomes training would still call open."""
+    project = yaml.safe_load(
+        (Path(__file__).parents[1] / "dbt_project/dbt_project.yml").read_text()
+    )
+    default = inspect.signature(escalation_dataset).parameters["maturity_days"].default
+    assert project["vars"]["escalation_label_maturity_days"] == default == 14

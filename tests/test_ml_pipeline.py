@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
 
+from extracts import actions
 from ml.datasets import ACCOUNT_FEATURES
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
+from ml.feedback import with_review_labels
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
 from ml.reasons import contributions, explain, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
@@ -146,6 +148,30 @@ def test_same_seed_same_model(ml_data: MLData, escalation_model: TrainedModel) -
     rows = escalation_model.test_frame
     assert np.array_equal(again.predict(rows), escalation_model.predict(rows))
     assert again.metrics == escalation_model.metrics
+
+
+def test_review_labels_join_training_and_the_card_counts_them(
+    ml_data: MLData, escalation_model: TrainedModel
+) -> None:
+    """Three unescalated tickets of the gap before the test window, accepted by a reviewer
+    the day before it opens, train as escalations; two test-window tickets reviewed the same
+    way do not. The card says 3, and the test rows are the outcome-only model's."""
+    frame = ml_data.escalation.copy()
+    test_start = pd.Timestamp(escalation_model.windows["test"]["start"])
+    created = pd.to_datetime(frame["created_date"])
+    gap = frame[(created > pd.Timestamp(escalation_model.windows["train"]["end"]))
+                & (created < test_start) & ~frame["escalated_tier3"]].head(3)  # fmt: skip
+    late = frame[(created >= test_start) & frame["label_mature"]].head(2)
+    labels = pd.DataFrame({"ticket_id": [*gap["ticket_id"], *late["ticket_id"]],
+                           "review_label": True, "decided_at": test_start - pd.Timedelta(days=1)})  # fmt: skip
+    labels.loc[3:, "decided_at"] = test_start + pd.Timedelta(hours=9)
+    reviewed = train("escalation", with_review_labels(frame, labels), seed=0)
+    assert len(gap) == 3 and reviewed.params["review_labels"] == 3
+    assert reviewed.rows == {"train": escalation_model.rows["train"] + 3,
+                             "test": escalation_model.rows["test"]}  # fmt: skip
+    assert reviewed.positives["train"] == escalation_model.positives["train"] + 3
+    assert reviewed.positives["test"] == escalation_model.positives["test"]
+    assert escalation_model.params["review_labels"] == 0
 
 
 def test_promotion_rules(tmp_path: Path, churn_model: TrainedModel) -> None:
@@ -410,6 +436,29 @@ def test_pipeline_trains_registers_scores_and_publishes(ml_data: MLData) -> None
     assert export["reason_1"].tolist() == ranked["reason_1"].tolist()
     reports = list((ml_data.warehouse.parent / "ml" / "drift").glob("*.html"))
     assert len(reports) == 4
+
+
+def test_one_refresh_carries_the_holdout_it_drew_into_the_warehouse(ml_data: MLData) -> None:
+    """The outreach list's holdout is written to the actions store after the store's regular
+    copy; the same refresh's warehouse (`actions.outreach_records`) holds it all the same:
+    every account the hash rule holds out of the list's quarter, none of them listed."""
+    with duckdb.connect(str(ml_data.serving), read_only=True) as con:
+        listed = con.execute("SELECT account_id, as_of_date FROM ml.outreach_list").df()
+    as_of = pd.Timestamp(listed["as_of_date"].max()).date()
+    period = actions.period_of(as_of)
+    stored = actions.read_tables(ml_data.warehouse.parent / "actions.sqlite")["outreach_records"]
+    drawn = stored[(stored["arm"] == "holdout") & (stored["listed_on"] == as_of.isoformat())]
+    with ml_data.connect() as con:
+        copied = con.execute(
+            "SELECT account_id, period, listed_on FROM actions.outreach_records "
+            "WHERE arm = 'holdout' AND listed_on = ?",
+            [as_of],
+        ).df()
+    assert len(drawn) > 0
+    assert sorted(copied["account_id"]) == sorted(drawn["account_id"])
+    assert set(copied["period"]) == {period}
+    assert all(actions.in_holdout(copied["account_id"], period, 0.2))
+    assert not set(copied["account_id"]) & set(listed["account_id"])
 
 
 def test_cli_lists_models_and_the_outreach_list(ml_data: MLData) -> None:

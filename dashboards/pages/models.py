@@ -21,6 +21,10 @@ ui.models_or_stop(
 
 versions = queries.model_versions(db)
 st.subheader("Champions")
+st.caption(
+    "review_labels: training tickets labelled by a reviewer's accept or override because "
+    "their outcome could not be used yet (reviewed before the test window; docs/models.md)."
+)
 st.dataframe(versions[versions["status"] == "champion"], hide_index=True)
 with st.expander("All versions"):
     st.dataframe(versions, hide_index=True)

@@ -62,6 +62,15 @@ else:
     b.metric("Override rate", f"{len(overrides) / len(decisions):.1%}")
     labelled = decisions[decisions["is_latest_for_ticket"]]
     c.metric("Tickets labelled", f"{len(labelled):,}")
+    # Labels train the escalation model (docs/models.md): how often they match the outcome
+    # once it is final is what they are worth.
+    checked = labelled["is_review_confirmed"].dropna().astype(bool)
+    st.metric(
+        "Reviewers agree with the final outcome",
+        f"{checked.mean():.1%}" if len(checked) else "no final outcome yet",
+        help=f"{len(checked):,} labelled tickets whose tier-3 outcome is final (resolved or "
+        "open 14 days): an accept matches a tier-3 escalation, an override none.",
+    )
     by_reason = (
         overrides.groupby("decision_reason").size().div(len(decisions)).rename("override rate")
     )

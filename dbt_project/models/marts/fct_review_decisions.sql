@@ -1,6 +1,8 @@
 -- Every review decision on a flagged ticket, with what later happened to the ticket: the
 -- figures (override rate by reason, agreement with the model by day) and, from each
--- ticket's latest decision, a human label for training.
+-- ticket's latest decision, a human label for training. Once the ticket's outcome is
+-- final (resolved, or open the maturity days), the label is checked against it: how often
+-- reviewers are right is what the labels are worth.
 
 with
 
@@ -10,12 +12,24 @@ decisions as (
 
 ),
 
+data_end as (
+
+    select max(data_as_of) as newest_event_at
+    from {{ ref('fct_tickets') }}
+
+),
+
 tickets as (
 
     select
-        ticket_id,
-        is_escalated_to_tier3
-    from {{ ref('fct_tickets') }}
+        fct_tickets.ticket_id,
+        fct_tickets.is_escalated_to_tier3,
+        not fct_tickets.is_open
+        or fct_tickets.created_at <= {{ dbt.dateadd(
+            'day', -var('escalation_label_maturity_days'), 'data_end.newest_event_at'
+        ) }} as is_outcome_mature
+    from {{ ref('fct_tickets') }} as fct_tickets
+    cross join data_end
 
 ),
 
@@ -37,7 +51,12 @@ final as (
         case
             when decisions.is_latest_for_ticket then not decisions.is_override
         end as review_label,
-        tickets.is_escalated_to_tier3
+        tickets.is_escalated_to_tier3,
+        coalesce(tickets.is_outcome_mature, false) as is_outcome_mature,
+        case
+            when decisions.is_latest_for_ticket and tickets.is_outcome_mature
+                then (not decisions.is_override) = tickets.is_escalated_to_tier3
+        end as is_review_confirmed
 
     from decisions
     left join tickets
