@@ -1,0 +1,123 @@
+"""Dagster's run and event storage on Postgres (deploy/dagster.yaml), with a real refresh.
+
+A throwaway Debian PostgreSQL server is started in a temp folder on a free port (as the
+`postgres` system user when the tests run as root: initdb refuses root), `supportops
+materialize` runs the tiny world in its own process with SUPPORTOPS_DAGSTER_PG_URL pointing at
+it, and the runs, materialisations and the warehouse pool's limit are read back from
+Postgres's own tables, so nothing here trusts Dagster's reading of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from conftest import Pipeline, materialised, run_cli
+
+from config.settings import DAGSTER_PG_SCHEME, DAGSTER_PG_URL_ENV
+from orchestration.resources import WAREHOUSE_POOL
+
+INSTALL_HINT = "PostgreSQL's server is not installed: `make postgres` installs Debian's package"
+
+
+def postgres_bin() -> Path:
+    """The newest Debian PostgreSQL server's bin folder (not on PATH), else initdb's on PATH."""
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+        key=lambda p: int(re.sub(r"\D", "", p.parent.parent.name) or 0),
+    )
+    found = versions[-1] if versions else shutil.which("initdb")
+    if not found:
+        raise RuntimeError(INSTALL_HINT)
+    return Path(found).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server of its own, with a `dagster` database, stopped and removed after."""
+    bin_dir = postgres_bin()
+    # initdb and postgres refuse to run as root: as root, run them as the `postgres` user that
+    # Debian's package creates, in a folder it owns (pytest's tmp folders are root's, 0700).
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    root = Path(tempfile.mkdtemp(prefix="supportops-pg-"))
+    if as_user:
+        shutil.chown(root, "postgres", "postgres")
+    data, port = root / "data", free_port()
+
+    def run(*command: str) -> None:
+        done = subprocess.run([*as_user, *command], capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(done.args)} failed: {done.stderr or done.stdout}")
+
+    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "supportops", "--auth=trust",
+        "--no-sync", "-E", "UTF8")  # fmt: skip
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-o", options,
+        "-w", "-t", "60", "start")  # fmt: skip
+    try:
+        run(str(bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "supportops",
+            "dagster")  # fmt: skip
+        yield f"{DAGSTER_PG_SCHEME}://supportops@127.0.0.1:{port}/dagster"
+    finally:
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def rows(url: str, sql: str) -> list[tuple]:
+    """`sql`'s rows, read with psycopg2 itself (libpq wants the URL without the driver)."""
+    with (
+        psycopg2.connect(url.replace(DAGSTER_PG_SCHEME, "postgresql", 1)) as con,
+        con.cursor() as cur,
+    ):
+        cur.execute(sql)
+        return cur.fetchall()
+
+
+@pytest.mark.e2e
+def test_refresh_keeps_its_runs_events_and_pool_in_postgres(
+    postgres_url: str, tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    run = run_cli(
+        tmp_path, "materialize", landing=tiny_pipeline.landing,
+        settings={DAGSTER_PG_URL_ENV: postgres_url},
+    )  # fmt: skip
+    assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+    # Nothing went to the SQLite instance that DAGSTER_HOME (tmp_path) would have given.
+    assert not (tmp_path / ".dagster" / "storage").exists()
+    assert (tmp_path / "data" / "serving.duckdb").exists()
+
+    [(run_id, job, status)] = rows(postgres_url, "select run_id, pipeline_name, status from runs")
+    assert (job, status) == ("refresh", "SUCCESS")
+    stored = rows(
+        postgres_url,
+        "select distinct asset_key from event_logs "
+        f"where dagster_event_type = 'ASSET_MATERIALIZATION' and run_id = '{run_id}'",
+    )
+    # The same assets as the session's in-process run of the same world materialised.
+    assert {"/".join(json.loads(key)) for (key,) in stored} == materialised(tiny_pipeline.result)
+
+    # The warehouse pool exists with deploy/dagster.yaml's default limit of one slot, and
+    # every slot was given back when the run ended.
+    limits = dict(rows(postgres_url, 'select concurrency_key, "limit" from concurrency_limits'))
+    assert limits[WAREHOUSE_POOL] == 1
+    held = rows(
+        postgres_url,
+        "select count(*) from concurrency_slots "
+        f"where concurrency_key = '{WAREHOUSE_POOL}' and run_id is not null",
+    )
+    assert held == [(0,)]
