@@ -15,15 +15,16 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import Pipeline, materialised, run_cli
+from conftest import PROJECT, Pipeline, isolated_env, materialised, run_cli
 
-from config.settings import DAGSTER_PG_SCHEME, DAGSTER_PG_URL_ENV
+from config.settings import DAGSTER_PG_SCHEME, DAGSTER_PG_URL_ENV, SERVICE_INSTANCE_DIR
 from orchestration.resources import WAREHOUSE_POOL
 
 INSTALL_HINT = "PostgreSQL's server is not installed: `make postgres` installs Debian's package"
@@ -121,3 +122,20 @@ def test_refresh_keeps_its_runs_events_and_pool_in_postgres(
         f"where concurrency_key = '{WAREHOUSE_POOL}' and run_id is not null",
     )
     assert held == [(0,)]
+
+
+@pytest.mark.e2e
+def test_the_code_location_loads_as_the_image_serves_it_on_the_postgres_instance(
+    postgres_url: str,
+) -> None:
+    """`dagster definitions validate` of the module the Dockerfile's code server serves, with
+    DAGSTER_HOME=deploy/ and the Postgres URL, as the compose services set them."""
+    env = isolated_env(DAGSTER_HOME=str(SERVICE_INSTANCE_DIR), **{DAGSTER_PG_URL_ENV: postgres_url})
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m",
+         "orchestration.definitions"],
+        cwd=PROJECT, env=env, capture_output=True, text=True,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Validation successful for code location orchestration.definitions" in output
