@@ -12,17 +12,19 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
 import pytest
+import yaml
 from conftest import PROJECT, Pipeline, isolated_env, materialised, run_cli
+from test_deployment import dockerfile_instructions
 
 from config.settings import DAGSTER_PG_SCHEME, DAGSTER_PG_URL_ENV, SERVICE_INSTANCE_DIR
 from orchestration.resources import WAREHOUSE_POOL
@@ -124,18 +126,64 @@ def test_refresh_keeps_its_runs_events_and_pool_in_postgres(
     assert held == [(0,)]
 
 
+def image_tree(dest: Path) -> None:
+    """The files deploy/Dockerfile puts in /app, copied under `dest` by its COPY lines
+    (a folder's contents into the target, as Docker does), less what its dockerignore drops."""
+    ignored = [
+        line.rsplit("/", 1)[-1]
+        for line in (SERVICE_INSTANCE_DIR / "Dockerfile.dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    for op, args in dockerfile_instructions():
+        if op != "COPY":
+            continue
+        *sources, target = shlex.split(args)
+        for source in sources:
+            into = dest / target / Path(source).name if target.endswith("/") else dest / target
+            if (PROJECT / source).is_dir():
+                shutil.copytree(PROJECT / source, into, ignore=shutil.ignore_patterns(*ignored))
+            else:
+                into.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(PROJECT / source, into)
+
+
 @pytest.mark.e2e
-def test_the_code_location_loads_as_the_image_serves_it_on_the_postgres_instance(
-    postgres_url: str,
+def test_the_image_files_synced_as_the_dockerfile_does_serve_the_code_location_on_postgres(
+    postgres_url: str, tmp_path: Path
 ) -> None:
-    """`dagster definitions validate` of the module the Dockerfile's code server serves, with
-    DAGSTER_HOME=deploy/ and the Postgres URL, as the compose services set them."""
-    env = isolated_env(DAGSTER_HOME=str(SERVICE_INSTANCE_DIR), **{DAGSTER_PG_URL_ENV: postgres_url})
+    """No docker daemon here: the image's files (its COPY lines), its `uv sync --frozen
+    --no-dev` and `dbt parse`, then what its services run: the executables compose starts
+    exist, and `dagster definitions validate` of the module the code server serves passes
+    with DAGSTER_HOME=deploy/ and the Postgres URL, as in the image (no tests/, no dev group)."""
+    uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` (make test) sets UV
+    assert uv, "no uv: run the tests with `uv run` (make test)"
+    image_tree(tmp_path)
+    env = {k: v for k, v in isolated_env().items() if k != "VIRTUAL_ENV"}
+    for command, cwd in (
+        ([uv, "sync", "--frozen", "--no-dev", "--offline", "--quiet"], tmp_path),
+        (
+            [str(tmp_path / ".venv" / "bin" / "dbt"), "parse", "--profiles-dir", ".", "--quiet"],
+            tmp_path / "dbt_project",
+        ),
+    ):
+        done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+    binaries = tmp_path / ".venv" / "bin"
+    compose = yaml.safe_load((SERVICE_INSTANCE_DIR / "compose.yaml").read_text())
+    started = {s["command"][0] for s in compose["services"].values() if "command" in s}
+    assert started == {"dagster-webserver", "dagster-daemon", "streamlit"}
+    assert all((binaries / name).exists() for name in [*started, "dagster", "supportops"])
+
+    image_env = env | {
+        "DAGSTER_HOME": str(tmp_path / "deploy"),
+        DAGSTER_PG_URL_ENV: postgres_url,
+        "SUPPORTOPS_DATA_DIR": str(tmp_path / "data"),
+    }
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m",
-         "orchestration.definitions"],
-        cwd=PROJECT, env=env, capture_output=True, text=True,
+        [binaries / "dagster", "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=tmp_path, env=image_env, capture_output=True, text=True,
     )  # fmt: skip
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Validation successful for code location orchestration.definitions" in output
+    assert not (tmp_path / "tests").exists()

@@ -47,11 +47,13 @@ def test_every_instance_runs_one_run_at_a_time_with_one_warehouse_slot() -> None
         "pools": {"default_limit": 1, "granularity": "op"},
     }
     assert ROOT_INSTANCE["concurrency"] == SERVICE_INSTANCE["concurrency"] == expected
-    assert HELM["concurrency"] == helm_form(expected)
+    # The chart renders the block only when enabled, and refuses a run limit set also on its
+    # queued run coordinator (without `enabled` that one would be -1: no limit).
+    assert HELM["concurrency"] == {"enabled": True, **helm_form(expected)}
     # The run queue that enforces max_concurrent_runs is on in both services.
     assert SERVICE_INSTANCE["run_coordinator"]["class"] == "QueuedRunCoordinator"
     coordinator = HELM["dagsterDaemon"]["runCoordinator"]
-    assert coordinator == {"enabled": True, "type": "QueuedRunCoordinator"}
+    assert coordinator == {"enabled": True, "type": "QueuedRunCoordinator"}  # no own limit
     # Crash handling (a dead run's slot freed) is the same everywhere.
     assert ROOT_INSTANCE["run_monitoring"] == SERVICE_INSTANCE["run_monitoring"]
     assert HELM["dagsterDaemon"]["runMonitoring"] == helm_form(ROOT_INSTANCE["run_monitoring"])
