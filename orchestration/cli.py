@@ -207,7 +207,10 @@ def materialize(
             highlight=False,
         )
         full_refresh = True
+    import socket
+
     from orchestration.definitions import defs
+    from orchestration.run_guard import HOST_TAG
     from orchestration.runs import FULL_REFRESH
 
     instance = _dagster_instance(settings)
@@ -221,6 +224,8 @@ def materialize(
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
+            # whose process id the run records: the next CLI run may judge it by its pid
+            HOST_TAG: socket.gethostname(),
         },
         run_config=run_config,
         raise_on_error=False,

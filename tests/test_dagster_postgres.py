@@ -187,3 +187,59 @@ def test_the_image_files_synced_as_the_dockerfile_does_serve_the_code_location_o
     assert done.returncode == 0, output[-3000:]
     assert "Validation successful for code location orchestration.definitions" in output
     assert not (tmp_path / "tests").exists()
+
+
+@pytest.mark.e2e
+def test_the_cli_judges_by_process_id_only_the_runs_of_its_own_machine(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the shared Postgres instance a run started in another container or pod has a
+    process id that means nothing here: the CLI must not mark it failed (and free the
+    warehouse slot under it) because no such process exists on this machine."""
+    import dagster as dg
+    from dagster._core.events import DagsterEvent
+
+    from orchestration.run_guard import HOST_TAG, release_dead_runs
+
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # its process id is free: a dead run's
+    here, elsewhere = socket.gethostname(), f"not-{socket.gethostname()}"
+
+    def start(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
+        run = instance.add_run(
+            dg.DagsterRun(job_name="refresh", status=dg.DagsterRunStatus.STARTED, tags=tags)
+        )
+        start = DagsterEvent(dg.DagsterEventType.RUN_START.value, "refresh", pid=finished.pid)
+        instance.report_dagster_event(start, run_id=run.run_id)
+        return run.run_id
+
+    monkeypatch.chdir(tmp_path)  # the instance's artifact folders are relative
+    monkeypatch.setenv(DAGSTER_PG_URL_ENV, postgres_url)
+    service = dg.DagsterInstance.from_config(str(SERVICE_INSTANCE_DIR))
+    with dg.instance_for_test() as local:
+        runs = {
+            ("service", "ours"): start(service, {HOST_TAG: here}),
+            ("service", "other machine"): start(service, {HOST_TAG: elsewhere}),
+            ("service", "untagged"): start(service, {}),  # launched by the daemon
+            ("local", "untagged"): start(local, {}),  # `make dev`: this machine's
+            ("local", "other machine"): start(local, {HOST_TAG: elsewhere}),
+        }
+        try:
+            released = {r.run_id for r in release_dead_runs(service)} | {
+                r.run_id for r in release_dead_runs(local)
+            }
+            assert {k for k, run_id in runs.items() if run_id in released} == {
+                ("service", "ours"),
+                ("local", "untagged"),
+            }
+            assert service.get_run_by_id(runs["service", "ours"]).status == (
+                dg.DagsterRunStatus.FAILURE
+            )
+            assert service.get_run_by_id(runs["service", "untagged"]).status == (
+                dg.DagsterRunStatus.STARTED
+            )
+        finally:  # the refresh test shares this database: leave no active run behind
+            for (kind, _), run_id in runs.items():
+                if kind == "service":
+                    service.delete_run(run_id)
+            service.dispose()
