@@ -94,6 +94,9 @@ def test_compose_wires_postgres_code_location_webserver_daemon_and_dashboards() 
         assert env[DAGSTER_PG_URL_ENV].startswith("postgresql+psycopg2://dagster:"), name
         assert "@postgres:5432/dagster" in env[DAGSTER_PG_URL_ENV], name
     assert services["code"]["build"]["dockerfile"] == "deploy/Dockerfile"
+    # The local image is never looked for in a registry (a pull would fail, or fetch another).
+    others = [name for name in services if name not in ("postgres", "code")]
+    assert all(services[name]["pull_policy"] == "never" for name in others)
     assert "deploy" not in services["code"] and "scale" not in services["code"]  # one replica
     # The webserver and daemon load the code location by its service name and port.
     [location] = load(DEPLOY / "workspace.yaml")["load_from"]
