@@ -190,6 +190,28 @@ def test_the_image_files_synced_as_the_dockerfile_does_serve_the_code_location_o
 
 
 @pytest.mark.e2e
+def test_the_postgres_instance_queues_one_run_and_gives_the_pool_one_slot(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The instance the webserver and daemon of a deployment load: the daemon's queue
+    starts one run at a time, and Postgres holds pools (SQLite-only features would not)."""
+    import dagster as dg
+
+    monkeypatch.chdir(tmp_path)  # the instance's artifact folders are relative
+    monkeypatch.setenv(DAGSTER_PG_URL_ENV, postgres_url)
+    instance = dg.DagsterInstance.from_config(str(SERVICE_INSTANCE_DIR))
+    try:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 1
+        assert config.pool_config.default_pool_limit == 1
+        assert instance.event_log_storage.supports_global_concurrency_limits
+    finally:
+        instance.dispose()
+
+
+@pytest.mark.e2e
 def test_the_cli_judges_by_process_id_only_the_runs_of_its_own_machine(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
