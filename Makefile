@@ -4,7 +4,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
 
-export DAGSTER_HOME := $(CURDIR)
+# deploy/ (run and event storage on Postgres) when SUPPORTOPS_DAGSTER_PG_URL is set, as
+# config/settings.py chooses for the CLI; `make dev` then serves that instance.
+export DAGSTER_HOME := $(CURDIR)$(if $(SUPPORTOPS_DAGSTER_PG_URL),/deploy)
 export UV_PYTHON_DOWNLOADS := never
 # uv itself: the one on PATH, else one bootstrapped into .tools/ with nothing but python3.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
@@ -16,7 +18,7 @@ MANIFEST := dbt_project/target/manifest.json
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/seeds dbt_project/tests dbt_project/dbt_project.yml -type f 2>/dev/null)
 
-.PHONY: help demo test test-fast golden lint secrets format dev install generate materialize manifest clean docs dashboard browser java bench
+.PHONY: help demo test test-fast golden lint secrets format dev install generate materialize manifest clean docs dashboard browser java postgres bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,7 +59,7 @@ demo: install ## install, generate demo data, materialise every asset, print the
 	@echo "Outreach list: ./supportops outreach (CSV in data/exports/outreach_list.csv); quality: ./supportops quality"
 
 test: export INSTALL_GROUPS := spark
-test: install lint browser java $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
+test: install lint browser java postgres $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
 	$(RUN) pytest
 
 # The inner loop: ruff, then every test not marked e2e (tests/conftest.py says how a test
@@ -89,6 +91,11 @@ format: install ## apply ruff fixes and formatting
 
 java: ## install Debian's Java runtime when it is missing (the Spark target's tests run pyspark)
 	command -v java >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y openjdk-17-jre-headless; }
+
+# Debian keeps the server's binaries off PATH, under /usr/lib/postgresql/<version>/bin.
+postgres: ## install Debian's PostgreSQL server when it is missing (the Postgres-backed Dagster test)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
+	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y postgresql; }
 
 browser: ## install Debian's chromium for the browser tests when it is missing
 	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }

@@ -38,6 +38,9 @@ DBT_TARGET_ENV = "SUPPORTOPS_DBT_TARGET"  # also read by dbt_project/profiles.ym
 DBT_TARGETS = ("dev", "spark")  # dev: the DuckDB warehouse; spark: the same models on Spark
 RAW_PARQUET_ENV = "SUPPORTOPS_RAW_PARQUET"  # likewise (the spark target's raw sources)
 SPARK_DIR_ENV = "SUPPORTOPS_SPARK_DIR"  # likewise (the spark target's tables and metastore)
+DAGSTER_PG_URL_ENV = "SUPPORTOPS_DAGSTER_PG_URL"  # also read by deploy/dagster.yaml (Dagster)
+SERVICE_INSTANCE_DIR = PROJECT_ROOT / "deploy"
+"""The Dagster instance with run, event and schedule storage on Postgres (its dagster.yaml)."""
 DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
 
 
@@ -103,6 +106,11 @@ class Settings:
     spark target reads them (`SUPPORTOPS_RAW_PARQUET`)."""
     spark_dir: Path = PROJECT_ROOT / "data" / "spark"
     """The spark target's table files and metastore (`SUPPORTOPS_SPARK_DIR`)."""
+    dagster_home: Path = PROJECT_ROOT
+    """Dagster's instance folder (its dagster.yaml): `deploy/` when
+    `SUPPORTOPS_DAGSTER_PG_URL` is set (runs and events in that Postgres database, so the
+    webserver, daemon and runs of a deployment share them), else `DAGSTER_HOME`, else the
+    project root (SQLite under .dagster/). Both instances keep one warehouse writer."""
 
     @property
     def serving(self) -> Path:
@@ -173,7 +181,27 @@ def _from_environment() -> Settings:
         dbt_target=_dbt_target(),
         raw_parquet=_path(RAW_PARQUET_ENV, str(data_dir / "raw_parquet")),
         spark_dir=_path(SPARK_DIR_ENV, str(data_dir / "spark")),
+        dagster_home=_dagster_home(),
     )
+
+
+DAGSTER_PG_SCHEME = "postgresql+psycopg2"
+"""The driver dagster-postgres installs: SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3."""
+
+
+def _dagster_home() -> Path:
+    """deploy/ when a Postgres URL is set (its scheme checked here, so a wrong one fails with
+    the variable's name, not deep in Dagster's storage), else DAGSTER_HOME or the root."""
+    url = os.environ.get(DAGSTER_PG_URL_ENV, "").strip()
+    if not url:
+        return _path("DAGSTER_HOME", str(PROJECT_ROOT))
+    if not url.startswith(f"{DAGSTER_PG_SCHEME}://"):
+        raise ValueError(
+            f"{DAGSTER_PG_URL_ENV} must be a {DAGSTER_PG_SCHEME}:// URL "
+            f"({DAGSTER_PG_SCHEME}://user:password@host:5432/database), not one starting "  # pragma: allowlist secret
+            f"{url.split(':', 1)[0]!r}"
+        )
+    return SERVICE_INSTANCE_DIR
 
 
 def _dbt_target() -> str:

@@ -191,7 +191,7 @@ def materialize(
     database stays as it was. A run left behind by a killed process is marked failed first;
     a live one is named, and this one refuses to start (or waits, with --wait).
     """
-    from config.settings import PROJECT_ROOT, get_settings
+    from config.settings import get_settings
     from extracts.sources.connector import clear_deletions, sources_with_deletions
 
     settings = get_settings()
@@ -207,14 +207,13 @@ def materialize(
             highlight=False,
         )
         full_refresh = True
-    # dagster.yaml (pool of one, storage under .dagster/) lives at the project root.
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
-    import dagster as dg
+    import socket
 
     from orchestration.definitions import defs
+    from orchestration.run_guard import HOST_TAG
     from orchestration.runs import FULL_REFRESH
 
-    instance = dg.DagsterInstance.get()
+    instance = _dagster_instance(settings)
     _claim_the_writer(instance, wait)
     console.print(f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build, publish")
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -225,6 +224,8 @@ def materialize(
         tags={
             "dagster/asset_partition_range_start": first,
             "dagster/asset_partition_range_end": last,
+            # whose process id the run records: the next CLI run may judge it by its pid
+            HOST_TAG: socket.gethostname(),
         },
         run_config=run_config,
         raise_on_error=False,
@@ -337,7 +338,7 @@ def erase(
     compacted so no deleted value stays readable in its free blocks."""
     import duckdb
 
-    from config.settings import PROJECT_ROOT, get_settings
+    from config.settings import get_settings
     from extracts.erasure import compact
     from extracts.erasure import erase as erase_subject
 
@@ -348,13 +349,10 @@ def erase(
     if not settings.warehouse.exists():
         console.print(f"[red]no warehouse at {settings.warehouse}[/]: nothing to erase from")
         raise typer.Exit(1)
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
-    import dagster as dg
-
     from orchestration.defs.serving import SERVING_SCHEMAS
     from serving.publish import publish_serving
 
-    _claim_the_writer(dg.DagsterInstance.get(), wait)
+    _claim_the_writer(_dagster_instance(settings), wait)
     kind, value = ("requester", requester) if requester else ("account", account)
     with duckdb.connect(str(settings.warehouse)) as con:
         result = erase_subject(
@@ -408,6 +406,16 @@ def _pii_key_or_exit(settings) -> bytes:
             console.print(f"[red]{mismatch}[/]", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
     return key
+
+
+def _dagster_instance(settings):
+    """The Dagster instance the settings choose (`Settings.dagster_home`: the project root's
+    SQLite instance, or deploy/'s on Postgres); DAGSTER_HOME is set for the whole process so
+    anything Dagster starts from it finds the same instance."""
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    import dagster as dg
+
+    return dg.DagsterInstance.get()
 
 
 def _claim_the_writer(instance, wait: bool) -> None:

@@ -140,12 +140,17 @@ def cli_env(home: Path, landing: Path | None = None, demo: bool = True) -> dict[
 
 
 def run_cli(
-    home: Path, *args: str, landing: Path | None = None, check: bool = False
+    home: Path,
+    *args: str,
+    landing: Path | None = None,
+    check: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """`supportops <args>` in its own process with `cli_env(home, landing)`, output captured."""
+    """`supportops <args>` in its own process with `cli_env(home, landing)` and `settings`
+    added to it, output captured."""
     return subprocess.run(
-        [CLI, *args], cwd=home, env=cli_env(home, landing), capture_output=True, text=True,
-        check=check,
+        [CLI, *args], cwd=home, env=cli_env(home, landing) | (settings or {}),
+        capture_output=True, text=True, check=check,
     )  # fmt: skip
 
 

@@ -158,3 +158,29 @@ def test_the_dbt_target_is_dev_or_spark_and_spark_paths_follow_the_data_dir(
         ValueError, match=r"SUPPORTOPS_DBT_TARGET must be one of dev, spark, not 'trino'"
     ):
         get_settings()
+
+
+def test_a_postgres_url_chooses_the_service_instance_and_a_wrong_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from config.settings import DAGSTER_PG_URL_ENV, SERVICE_INSTANCE_DIR
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    assert get_settings().dagster_home == tmp_path
+    monkeypatch.delenv("DAGSTER_HOME")
+    assert get_settings().dagster_home == ROOT  # the SQLite instance of the root dagster.yaml
+    url = "postgresql+psycopg2://u:p@db:5432/dagster"  # pragma: allowlist secret
+    monkeypatch.setenv(DAGSTER_PG_URL_ENV, url)
+    assert get_settings().dagster_home == SERVICE_INSTANCE_DIR == ROOT / "deploy"
+    # SQLAlchemy 2.1 would take a bare postgresql:// to psycopg 3, which is not installed.
+    wrong_urls = (
+        "postgresql://u:secret@db/dagster",  # pragma: allowlist secret
+        "mysql://u:secret@db/dagster",  # pragma: allowlist secret
+    )
+    for wrong in wrong_urls:
+        monkeypatch.setenv(DAGSTER_PG_URL_ENV, wrong)
+        with pytest.raises(
+            ValueError, match=rf"{DAGSTER_PG_URL_ENV} must be a postgresql\+psycopg2"
+        ) as caught:
+            get_settings()
+        assert "secret" not in str(caught.value)  # it names the scheme, never the password
