@@ -137,7 +137,8 @@ class Scorer:
             why = reasons.explain(champion.model, scored).drop(columns="ticket_id")
             columns["reasons"] = [[r for r in row if r is not None] for row in why.to_numpy()]
         # Plain lists zipped into the reply: a DataFrame's to_dict costs more than the rows.
-        reply = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values())]
+        per_ticket = zip(*columns.values(), strict=True)
+        reply = [dict(zip(columns, values, strict=True)) for values in per_ticket]
         return {
             "model_version": champion.version,
             "policy_version": champion.policy.label,
