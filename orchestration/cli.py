@@ -881,6 +881,7 @@ def review(
     reason: Annotated[str, typer.Option(help="An override's reason: not_urgent, already_handled, wrong_category, customer_context or other.")] = "",
     reviewer: Annotated[str | None, typer.Option(help="Your email (stored only as its hash).")] = None,
     action: Annotated[list[str] | None, typer.Option(help="List the open tickets of this policy action (repeatable; default: the flags senior_review and human_approval).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:  # fmt: skip
     """Without a ticket: list the open tickets the triage policy flags (`--action` for
     others). With one: accept or override it, in the actions store (with the score and model
@@ -901,6 +902,9 @@ def review(
                 console.print("No ticket scores in the serving copy: no escalation model yet.")
                 raise typer.Exit(1)
             listed = flagged_tickets(con, chosen)
+        if as_json:
+            print(listed.to_json(orient="records", date_format="iso"))
+            return
         title = f"{len(listed):,} open tickets the triage policy gives {' or '.join(chosen)}"
         console.print(_frame_table(title, listed, ("escalation_probability",)))
         return
