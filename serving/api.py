@@ -108,7 +108,14 @@ class Scorer:
             con = duckdb.connect(config={"threads": 1})
             con.execute(f"ATTACH '{self.serving}' AS serving (READ_ONLY)")
             load_lexicon_tables(con)
-            live.prepare(con)
+            try:
+                live.prepare(con)
+            except duckdb.CatalogException as exc:  # published before a table it reads
+                con.close()
+                raise LookupError(
+                    f"serving copy {self.serving} lacks what scoring reads ({exc}): "
+                    "run the pipeline to publish a new one"
+                ) from exc
             old, self._con, self._serving_id = self._con, con, identity
             if old is not None:
                 old.close()
