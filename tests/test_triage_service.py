@@ -379,3 +379,21 @@ def test_triage_page_shows_the_curve_and_the_operating_point(world, monkeypatch)
     slider.set_value(0.05).run()
     assert shown() == expected(0.05)
     assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_serving_copy_published_before_the_business_calendar_is_a_503_naming_it(
+    tmp_path: Path,
+) -> None:
+    """The service reads marts.dim_business_hours; a copy published before it existed is
+    unavailable (LookupError: the API's 503), saying which table, until the next publish."""
+    serving = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        con.execute("CREATE SCHEMA features; CREATE SCHEMA marts")
+        con.execute("CREATE TABLE features.feat_account_daily (as_of_date DATE)")
+        con.execute(
+            "CREATE TABLE marts.fct_tickets (tier VARCHAR, priority VARCHAR, "
+            "sla_first_response_target_minutes INTEGER, created_at TIMESTAMP)"
+        )
+    scorer = Scorer(serving, tmp_path / "models", policy.DEFAULT_POLICY)
+    with pytest.raises(LookupError, match=r"lacks what scoring reads.*dim_business_hours"):
+        scorer.connection()
