@@ -51,7 +51,14 @@ def scale_section(result: dict) -> str:
             f"included): p50 {scoring['p50_ms']:.0f} ms, p95 {scoring['p95_ms']:.0f} ms "
             f"(target < {scoring['target_p95_ms']:.0f} ms); without reasons p95 "
             f"{scoring.get('without_reasons_p95_ms', float('nan')):.0f} ms; load average "
-            f"{scoring.get('load_average_1m', float('nan')):.1f}."
+            f"{scoring.get('load_average_1m', float('nan')):.1f}"
+            + (
+                f"; the service's CPU per request p50 {scoring['cpu_p50_ms']:.0f} ms, p95 "
+                f"{scoring['cpu_p95_ms']:.0f} ms (without reasons p95 "
+                f"{scoring['without_reasons_cpu_p95_ms']:.0f} ms)."
+                if scoring.get("cpu_p95_ms") is not None
+                else "."
+            )
         )
     if floor["differences"]:
         lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]

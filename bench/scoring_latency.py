@@ -44,10 +44,28 @@ def _new_ticket(serving: Path) -> dict:
             "description": "We were charged twice and nobody has answered. Please fix it."}  # fmt: skip
 
 
+def process_cpu_ms(pid: int) -> float | None:
+    """CPU time the process's threads have run so far (Linux schedstat, nanoseconds; None
+    elsewhere): per request, what the service itself spent, whatever else the cores ran."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks) / 1e6
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _cpu_figures(samples: list[float], prefix: str) -> dict[str, float | None]:
+    if not samples:
+        return {f"{prefix}cpu_p50_ms": None, f"{prefix}cpu_p95_ms": None}
+    return {f"{prefix}cpu_p50_ms": round(statistics.median(samples), 2),
+            f"{prefix}cpu_p95_ms": round(_percentile(samples, 0.95), 2)}  # fmt: skip
+
+
 def measure(data_dir: Path, repeats: int = 200) -> dict | None:
     """p50/p95 ms of POST /score for one ticket, with reasons (the default) and without;
     the machine's load average beside them (other work on the cores shows up in the
-    figures). None without an escalation champion."""
+    wall-clock figures) and the service process's CPU time per request (which it does
+    not). None without an escalation champion."""
     if registry.champion(data_dir / "models", "escalation") is None:
         return None
     port = free_port()
@@ -71,13 +89,18 @@ def measure(data_dir: Path, repeats: int = 200) -> dict | None:
             for _ in range(WARM_UP):
                 client.post("/score", json=ticket).raise_for_status()
             samples = {"true": [], "false": []}
+            cpu = {"true": [], "false": []}
             for explain, times in samples.items():
                 for _ in range(repeats):
+                    cpu_before = process_cpu_ms(process.pid)
                     begun = time.perf_counter()
                     client.post(
                         "/score", json=ticket, params={"explain": explain}
                     ).raise_for_status()
                     times.append((time.perf_counter() - begun) * 1000)
+                    cpu_after = process_cpu_ms(process.pid)
+                    if cpu_before is not None and cpu_after is not None:
+                        cpu[explain].append(cpu_after - cpu_before)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -88,6 +111,8 @@ def measure(data_dir: Path, repeats: int = 200) -> dict | None:
         "p95_ms": round(p95, 2),
         "without_reasons_p50_ms": round(statistics.median(samples["false"]), 2),
         "without_reasons_p95_ms": round(_percentile(samples["false"], 0.95), 2),
+        **_cpu_figures(cpu["true"], ""),
+        **_cpu_figures(cpu["false"], "without_reasons_"),
         "load_average_1m": os.getloadavg()[0],
         "target_p95_ms": TARGET_P95_MS,
         "within_target": p95 < TARGET_P95_MS,

@@ -20,6 +20,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from ml.feedback import LATEST_TICKET_SCORES
 from serving.kpis import KpiRow, rows_from, sums_sql
 
 TTL_SECONDS = 600
@@ -207,22 +208,27 @@ def daily_queue(db: Serving, filters: Filters) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def open_tickets_by_risk(db: Serving, filters: Filters, limit: int = 50) -> pd.DataFrame:
-    """Open tickets (`fct_tickets.is_open`) with their latest escalation score, riskiest first."""
+def open_tickets_by_risk(
+    db: Serving, filters: Filters, limit: int = 50, actions: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Open tickets (`fct_tickets.is_open`) with their latest escalation score and the triage
+    policy's action on it, riskiest first; only those of `actions` when given."""
     return _frame(
         db,
         _FILTERED_TICKETS
         + """, scores AS (
-                SELECT * FROM ml.ticket_scores
-                QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY scored_at DESC) = 1
+    """
+        + LATEST_TICKET_SCORES
+        + """
             )
             SELECT t.ticket_id, t.created_at, t.channel, t.category, t.tier, t.priority,
-                   s.escalation_probability, s.sla_risk, s.model_version
+                   s.escalation_probability, s.action, s.queue, s.rule, s.sla_risk,
+                   s.model_version, s.policy_version
             FROM tickets AS t JOIN scores AS s USING (ticket_id)
-            WHERE t.is_open
+            WHERE t.is_open AND (len(?::VARCHAR[]) = 0 OR list_contains(?::VARCHAR[], s.action))
             ORDER BY s.escalation_probability DESC, t.ticket_id
             LIMIT ?""",
-        [*filters.params(), limit],
+        [*filters.params(), list(actions), list(actions), limit],
     )
 
 

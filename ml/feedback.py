@@ -115,3 +115,31 @@ def listed_on(con: duckdb.DuckDBPyConnection, account_id: str):
         "select max(as_of_date) from ml.outreach_list where account_id = ?", [account_id]
     ).fetchone()
     return None if row is None or row[0] is None else row[0]
+
+
+# Each ticket's newest score (ml.ticket_scores), as the Review page and `supportops review`
+# list them.
+LATEST_TICKET_SCORES = """
+    select * from ml.ticket_scores
+    qualify row_number() over (partition by ticket_id order by scored_at desc) = 1"""
+
+
+def flagged_tickets(
+    con: duckdb.DuckDBPyConnection, actions: tuple[str, ...], limit: int = 1000
+) -> pd.DataFrame:
+    """Open tickets whose newest score's policy action is one of `actions` (serving copy),
+    riskiest first: what a reviewer works through."""
+    return con.execute(
+        f"""
+        with scores as ({LATEST_TICKET_SCORES})
+        select scores.ticket_id, tickets.created_at, tickets.category, tickets.tier,
+            tickets.priority, scores.escalation_probability, scores.action, scores.queue,
+            scores.rule, scores.policy_version
+        from scores
+        inner join marts.fct_tickets as tickets on scores.ticket_id = tickets.ticket_id
+        where tickets.is_open and list_contains(?::varchar[], scores.action)
+        order by scores.escalation_probability desc, scores.ticket_id
+        limit ?
+        """,
+        [list(actions), limit],
+    ).df()

@@ -2,13 +2,15 @@
 scoring service, turned into a `feat_ticket_at_creation` row in one DuckDB query.
 
 The ticket's own columns and text features are computed as ingestion computes them
-(`extracts.ingest.score_texts`: the lexicon sentiment and lingua's language); the
+(`extracts.ingest.score_texts`: the lexicon sentiment SQL and lingua's language, here
+inside the one features query); the
 requester's earlier tickets come from `marts.fct_tickets` and the account's features from
 `features.feat_account_daily` as of the newest published day, both in the serving copy,
-which the caller attaches as `serving`. Two columns are approximations, documented in
-docs/decisions-layer.md: business hours are Monday to Friday 09:00-17:00 of the ticket's
-own clock (the business calendar is not published), and a new ticket has had no bot
-exchange yet. The SLA state at creation uses the newest first-response target the
+which the caller attaches as `serving`. Business hours follow the warehouse's business
+calendar (`marts.dim_business_hours`: the ticket's schedule, else its tier's clock, with
+holidays and time zones), as `feat_ticket_at_creation` computes them. A new ticket has had
+no bot exchange yet: its bot columns are empty, a fact at posting time (see
+docs/decisions-layer.md). The SLA state at creation uses the newest first-response target the
 warehouse applied to the same tier and priority.
 """
 
@@ -18,16 +20,18 @@ from functools import cache
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import yaml
 
 from config.settings import PROJECT_ROOT
-from extracts.ingest import score_texts
-from extracts.language import DEFAULT_LANGUAGES
+from extracts.language import DEFAULT_LANGUAGES, detect_languages
+from extracts.lexicon import sentiment_sql
 
 # The columns of a posted ticket the features are computed from (the helpdesk contract's
 # non-PII columns; PII fields are dropped before anything is built).
 TICKET_COLUMNS = ("ticket_id", "created_at", "channel", "category", "priority", "tier",
-                  "account_id", "requester_id", "subject", "description")  # fmt: skip
+                  "account_id", "requester_id", "schedule_id", "subject",
+                  "description")  # fmt: skip
 
 
 @cache
@@ -37,9 +41,18 @@ def negative_sentiment_threshold() -> float:
     return float(project["vars"]["negative_sentiment_threshold"])
 
 
-FEATURES_SQL = """
+FEATURES_SQL = (
+    """
 with
 posted as (select * from _posted),
+text_features as (
+    -- the ingestion's lexicon sentiment of each distinct text, in this one query
+    select texts.text, scores.sentiment, texts.language
+    from _posted_texts as texts
+    inner join ("""
+    + sentiment_sql("_posted_texts")
+    + """) as scores on texts.text_id = scores.text_id
+),
 history as (
     select
         posted._position,
@@ -59,9 +72,6 @@ history as (
     left join serving.marts.fct_tickets as earlier
         on earlier.requester_id = posted.requester_id and earlier.created_at < posted.created_at
     group by posted._position
-),
-accounts as (
-    select * from _newest_accounts where account_id in (select account_id from posted)
 )
 select
     posted.ticket_id::bigint as ticket_id,
@@ -75,8 +85,13 @@ select
     posted.tier,
     hour(posted.created_at)::integer as created_hour,
     isodow(posted.created_at)::integer as created_iso_day_of_week,
-    isodow(posted.created_at) <= 5 and hour(posted.created_at) between 9 and 16
-        as is_created_in_business_hours,
+    exists (
+        select 1 from _business_windows as windows
+        where windows.schedule_id = coalesce(known.schedule_id, 'tier:' || posted.tier)
+            and windows.calendar_date = posted.created_at::date
+            and windows.opens_at <= posted.created_at::timestamp
+            and posted.created_at::timestamp < windows.closes_at
+    ) as is_created_in_business_hours,
     length(posted.subject)::integer as subject_chars,
     subject_text.sentiment::double as subject_sentiment,
     length(posted.description)::integer as description_chars,
@@ -116,13 +131,15 @@ select
     sla_targets.sla_target_minutes
 from posted
 left join history on posted._position = history._position
-left join accounts on posted.account_id = accounts.account_id
+left join _known_schedules as known on posted.schedule_id::varchar = known.schedule_id
+left join _newest_accounts as accounts on posted.account_id = accounts.account_id
 left join _sla_targets as sla_targets
     on posted.tier = sla_targets.tier and posted.priority = sla_targets.priority
-left join _text_features as subject_text on subject_text.text = posted.subject
-left join _text_features as description_text on description_text.text = posted.description
+left join text_features as subject_text on subject_text.text = posted.subject
+left join text_features as description_text on description_text.text = posted.description
 order by posted._position
 """
+)
 
 
 PREPARE_SQL = (
@@ -135,12 +152,20 @@ PREPARE_SQL = (
     from serving.marts.fct_tickets
     where sla_first_response_target_minutes is not null
     group by tier, priority""",
+    # business_minutes > 0: the windows; every schedule id: those the calendar knows
+    """create or replace temp table _business_windows as
+    select schedule_id, calendar_date, opens_at, closes_at
+    from serving.marts.dim_business_hours where business_minutes > 0""",
+    """create or replace temp table _known_schedules as
+    select distinct schedule_id from serving.marts.dim_business_hours""",
 )
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> None:
     """What every request reads and only a publish changes, kept once per serving copy: the
-    accounts' newest feature day and the newest SLA target per tier and priority."""
+    accounts' newest feature day, the newest SLA target per tier and priority and the
+    business calendar's windows."""
+    con.execute("set TimeZone = 'UTC'")  # a posted time with an offset: read as UTC
     for sql in PREPARE_SQL:
         con.execute(sql)
 
@@ -155,14 +180,21 @@ def ticket_features(
     attached as `serving`, the lexicon tables loaded (`load_lexicon_tables`) and `prepare`
     run since it was attached."""
     posted = tickets[list(TICKET_COLUMNS)].assign(_position=range(len(tickets)))
+    # Each distinct text once, its language detected as ingestion does (`score_texts`);
+    # the sentiment is the ingestion's SQL inside the one features query: no temp tables
+    # and no extra statements per request.
+    texts = pd.unique(pd.concat([posted["subject"], posted["description"]]).dropna())
+    detected = pa.table(
+        {
+            "text_id": pa.array(range(1, len(texts) + 1), pa.int64()),
+            "text": pa.array(texts, pa.string()),
+            "language": pa.array(detect_languages(list(texts), languages), pa.string()),
+        }
+    )
     con.register("_posted", posted)
+    con.register("_posted_texts", detected)
     try:
-        score_texts(
-            con,
-            "select subject as text from _posted where subject is not null "
-            "union all select description from _posted where description is not null",
-            languages,
-        )
         return con.execute(FEATURES_SQL, {"negative": negative_sentiment_threshold()}).df()
     finally:
         con.unregister("_posted")
+        con.unregister("_posted_texts")

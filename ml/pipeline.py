@@ -132,18 +132,32 @@ def score_accounts(connect: Connect, root: Path) -> dict[str, Any]:
     }
 
 
-def score_tickets(connect: Connect, root: Path) -> dict[str, Any]:
-    """`ml.ticket_scores`: the escalation champion over open tickets, stamped `scored_at`."""
-    if (model := champion(root, "escalation")) is None:
+def score_tickets(
+    connect: Connect, root: Path, *, triage_policy: Path = policy.DEFAULT_POLICY
+) -> dict[str, Any]:
+    """`ml.ticket_scores`: the escalation champion over open tickets, with the action, queue
+    and deciding rule of the policy chosen for it (as the scoring service decides a new
+    ticket: SLA state at creation), stamped `scored_at`."""
+    current = registry.champion(models_dir(root), "escalation")
+    if current is None:
         return no_champion("escalation")
+    model = current.load().with_version(current.version)
+    chosen = policy.policy_for(current, triage_policy)
     with connect() as con:
-        scores = scoring.score_tickets(model, scoring.open_tickets(con))
-        scored = scores.assign(model_version=model.version, scored_at=now())
+        tickets = scoring.open_tickets(con)
+        scores = scoring.score_tickets(model, tickets)
+        inputs = policy.decision_inputs(model, tickets, scores["escalation_probability"].to_numpy())
+        decided = policy.decide(chosen, inputs)
+        scored = pd.concat([scores, decided], axis=1).assign(
+            model_version=model.version, policy_version=chosen.label, scored_at=now()
+        )
         store.replace_table(con, "ticket_scores", scored)
     return {
         "row_count": len(scores),
         "model_version": model.version,
+        "policy_version": chosen.label,
         "sla_risk": scores["sla_risk"].value_counts().to_dict(),
+        "actions": decided["action"].value_counts().to_dict(),
     }
 
 

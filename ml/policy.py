@@ -27,10 +27,8 @@ from ml.evaluation import threshold_for_precision
 from ml.model import TrainedModel
 from ml.registry import ModelVersion
 from ml.scoring import sla_risk
+from ml.triage import ACTIONS, FLAGS
 
-ACTIONS = ("senior_review", "human_approval", "bot_answer", "route")
-FLAGS = ("senior_review", "human_approval")
-"""Actions that put a person before the ticket: measured as flags against escalations."""
 SENIOR_QUEUE = "senior"
 BY_CATEGORY = "by_category"
 POLICY_FILE = "policy.yml"
@@ -410,11 +408,16 @@ def policy_for(version: ModelVersion | None, template: Path | str) -> Policy:
     return load_policy(template)
 
 
-def decision_inputs(model: TrainedModel, rows: pd.DataFrame) -> pd.DataFrame:
+def decision_inputs(
+    model: TrainedModel, rows: pd.DataFrame, probability: np.ndarray | None = None
+) -> pd.DataFrame:
     """`rows` (feat_ticket_at_creation columns and `sla_target_minutes`) with the model's
-    `escalation_probability` and the `sla_state` at creation."""
+    `escalation_probability` (`probability` when the caller has already scored them) and the
+    `sla_state` at creation."""
+    if probability is None:
+        probability = model.predict(rows) if len(rows) else np.array([], dtype=float)
     return rows.assign(
-        escalation_probability=model.predict(rows) if len(rows) else np.array([], dtype=float),
+        escalation_probability=probability,
         sla_state=sla_state_at_creation(rows["sla_target_minutes"]),
     )
 

@@ -17,6 +17,7 @@ score; a named signal that fires (the ticket burst) is always the first reason.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,32 @@ def describe(
     return f"{text}, {more if above else less} than {share}% of {who}"
 
 
+# Sorted values and medians per population (by identity) and feature list: a service
+# explaining one ticket at a time against the same reference sorts it once, not per request.
+_DISTRIBUTIONS: dict[tuple[int, tuple[str, ...]], tuple[weakref.ref, dict, dict]] = {}
+
+
+def _distributions(
+    population: pd.DataFrame, features: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Each numeric feature's sorted known values in `population`, and their medians."""
+    key = (id(population), features)
+    kept = _DISTRIBUTIONS.get(key)
+    if kept is not None and kept[0]() is population:
+        return kept[1], kept[2]
+    numeric = [f for f in features if not pd.api.types.is_object_dtype(population[f])]
+    # One sort of the whole population (NaN sorts last), not one per feature.
+    values = population[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
+    ordered = np.sort(values.to_numpy(), axis=0)
+    known = values.notna().sum().to_numpy()
+    sorted_values = {f: ordered[: known[j], j] for j, f in enumerate(numeric)}
+    medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
+    for stale in [k for k, (ref, _, _) in _DISTRIBUTIONS.items() if ref() is None]:
+        del _DISTRIBUTIONS[stale]
+    _DISTRIBUTIONS[key] = (weakref.ref(population), sorted_values, medians)
+    return sorted_values, medians
+
+
 def top_reasons(
     spec: TaskSpec,
     frame: pd.DataFrame,
@@ -273,13 +300,7 @@ def top_reasons(
     k: int = 3,
 ) -> list[list[str]]:
     """Plain-language reasons per row (`pick_features`); shares are of `population`."""
-    numeric = [f for f in contributions.columns if not pd.api.types.is_object_dtype(population[f])]
-    # One sort of the whole population (NaN sorts last), not one per feature.
-    values = population[numeric].apply(pd.to_numeric, errors="coerce").astype("float64")
-    ordered = np.sort(values.to_numpy(), axis=0)
-    known = values.notna().sum().to_numpy()
-    sorted_values = {f: ordered[: known[j], j] for j, f in enumerate(numeric)}
-    medians = {f: float(np.median(v)) for f, v in sorted_values.items() if len(v)}
+    sorted_values, medians = _distributions(population, tuple(contributions.columns))
     picked = pick_features(spec, frame, contributions, medians, k)
     signals = {s.feature: s for s in spec.signals}
     empty = np.array([])

@@ -29,8 +29,9 @@ def accounts_to_score(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """Open tickets' (`fct_tickets.is_open`) creation features and minutes to their next
-    SLA deadline.
+    """Open tickets' (`fct_tickets.is_open`) creation features, their first-response SLA
+    target (`sla_target_minutes`: the triage policy's SLA state at creation) and minutes to
+    their next SLA deadline.
 
     The next deadline is the first response's while no agent has replied, else the
     resolution's; minutes are counted from the warehouse's newest event (data_as_of).
@@ -38,6 +39,7 @@ def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     sql = """
         select
             features.*,
+            tickets.sla_first_response_target_minutes as sla_target_minutes,
             tickets.data_as_of,
             case
                 when tickets.first_agent_reply_at is null

@@ -884,18 +884,41 @@ def outreach_record(
 
 @app.command()
 def review(
-    ticket_id: Annotated[int, typer.Argument(help="The flagged ticket.")],
-    decision: Annotated[str, typer.Argument(help="accept (the flag stands) or override.")],
+    ticket_id: Annotated[int | None, typer.Argument(help="The flagged ticket (none: list them).")] = None,
+    decision: Annotated[str | None, typer.Argument(help="accept (the flag stands) or override.")] = None,
     reason: Annotated[str, typer.Option(help="An override's reason: not_urgent, already_handled, wrong_category, customer_context or other.")] = "",
     reviewer: Annotated[str | None, typer.Option(help="Your email (stored only as its hash).")] = None,
+    action: Annotated[list[str] | None, typer.Option(help="List the open tickets of this policy action (repeatable; default: the flags senior_review and human_approval).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
 ) -> None:  # fmt: skip
-    """Accept or override a flagged ticket's escalation score, in the actions store (with
-    the score and model version the serving copy has); the warehouse has it after the
-    next refresh."""
+    """Without a ticket: list the open tickets the triage policy flags (`--action` for
+    others). With one: accept or override it, in the actions store (with the score and model
+    version the serving copy has); the warehouse has it after the next refresh."""
     from config.settings import get_settings
     from extracts.actions import ActionError, record_review
-    from ml.feedback import ticket_score
+    from ml.feedback import flagged_tickets, ticket_score
+    from ml.triage import ACTIONS, FLAGS
 
+    if ticket_id is None:
+        unknown = sorted(set(action or ()) - set(ACTIONS))
+        if unknown:
+            console.print(f"[red]--action[/]: {unknown} not among {', '.join(ACTIONS)}")
+            raise typer.Exit(2)
+        chosen = tuple(action or FLAGS)
+        with _open_serving() as con:
+            if not table_exists(con, "ml.ticket_scores"):
+                console.print("No ticket scores in the serving copy: no escalation model yet.")
+                raise typer.Exit(1)
+            listed = flagged_tickets(con, chosen)
+        if as_json:
+            print(listed.to_json(orient="records", date_format="iso"))
+            return
+        title = f"{len(listed):,} open tickets the triage policy gives {' or '.join(chosen)}"
+        console.print(_frame_table(title, listed, ("escalation_probability",)))
+        return
+    if decision is None:
+        console.print("[red]Not recorded[/]: give the decision (accept or override).")
+        raise typer.Exit(2)
     settings = get_settings()
     score = _serving_lookup(ticket_score, ticket_id)
     try:

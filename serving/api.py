@@ -103,10 +103,19 @@ class Scorer:
         stat = os.stat(self.serving)
         identity = (stat.st_ino, stat.st_mtime_ns)
         if self._con is None or identity != self._serving_id:
-            con = duckdb.connect()
+            # One thread: a request's queries are small, and on busy cores DuckDB's worker
+            # threads wait to be scheduled longer than they save.
+            con = duckdb.connect(config={"threads": 1})
             con.execute(f"ATTACH '{self.serving}' AS serving (READ_ONLY)")
             load_lexicon_tables(con)
-            live.prepare(con)
+            try:
+                live.prepare(con)
+            except duckdb.CatalogException as exc:  # published before a table it reads
+                con.close()
+                raise LookupError(
+                    f"serving copy {self.serving} lacks what scoring reads ({exc}): "
+                    "run the pipeline to publish a new one"
+                ) from exc
             old, self._con, self._serving_id = self._con, con, identity
             if old is not None:
                 old.close()
@@ -122,29 +131,25 @@ class Scorer:
             rows = live.ticket_features(self.connection(), frame)
         scored = policy.decision_inputs(champion.model, rows)
         decided = policy.decide(champion.policy, scored)
-        reply = pd.DataFrame(
-            {
-                "ticket_id": scored["ticket_id"].astype("int64"),
-                "escalation_probability": scored["escalation_probability"].astype(float),
-                **{column: decided[column] for column in ("action", "queue", "rule")},
-                "sla_state": scored["sla_state"].astype(str),
-                "reasons": [[] for _ in range(len(scored))],
-                "account_features_as_of": pd.to_datetime(scored["account_features_as_of"])
-                .dt.strftime("%Y-%m-%d")
-                .astype(object),
-            }
-        )
+        as_of = pd.to_datetime(scored["account_features_as_of"]).dt.strftime("%Y-%m-%d")
+        columns = {
+            "ticket_id": scored["ticket_id"].astype("int64").tolist(),
+            "escalation_probability": scored["escalation_probability"].astype(float).tolist(),
+            **{column: decided[column].tolist() for column in ("action", "queue", "rule")},
+            "sla_state": scored["sla_state"].astype(str).tolist(),
+            "reasons": [[] for _ in range(len(scored))],
+            "account_features_as_of": as_of.astype(object).where(as_of.notna(), None).tolist(),
+        }
         if explain:
             why = reasons.explain(champion.model, scored).drop(columns="ticket_id")
-            listed = why.stack().groupby(level=0).agg(list)  # stack drops the empty reasons
-            reply.loc[listed.index, "reasons"] = listed
-        reply["account_features_as_of"] = reply["account_features_as_of"].where(
-            reply["account_features_as_of"].notna(), None
-        )
+            columns["reasons"] = [[r for r in row if r is not None] for row in why.to_numpy()]
+        # Plain lists zipped into the reply: a DataFrame's to_dict costs more than the rows.
+        per_ticket = zip(*columns.values(), strict=True)
+        reply = [dict(zip(columns, values, strict=True)) for values in per_ticket]
         return {
             "model_version": champion.version,
             "policy_version": champion.policy.label,
-            "results": reply.to_dict("records"),
+            "results": reply,
         }
 
 

@@ -32,6 +32,12 @@ LATEST_DRIFT_DETECTED = {
 QUARANTINED_DUPLICATES = 3
 
 
+def fixture_action(p: float) -> str:
+    """The action the fixture's scores carry: senior review above 0.7, human approval above
+    0.4, else route (the Review page lists the first two by default)."""
+    return "senior_review" if p >= 0.7 else "human_approval" if p >= 0.4 else "route"
+
+
 def copy_serving(source: Path, data_dir: Path) -> Path:
     """A private copy in `data_dir` (the tests replace and edit it; the session's stays)."""
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -103,22 +109,21 @@ def add_ml_and_quarantine(serving: Path) -> dict[int, float]:
         )
         con.execute(
             """CREATE TABLE ml.ticket_scores (ticket_id BIGINT, escalation_probability DOUBLE,
-               sla_risk VARCHAR, model_version VARCHAR, scored_at TIMESTAMP)"""
+               sla_risk VARCHAR, action VARCHAR, queue VARCHAR, rule VARCHAR,
+               model_version VARCHAR, policy_version VARCHAR, scored_at TIMESTAMP)"""
         )
         probabilities = {tid: round(0.05 + 0.9 * (i + 1) / (len(open_ids) + 1), 4)
                          for i, tid in enumerate(open_ids)}  # fmt: skip
+        insert = "INSERT INTO ml.ticket_scores VALUES (?, ?, ?, ?, 'q', 'r', ?, ?, ?)"
         for tid, p in probabilities.items():
-            # An older score that must be superseded by the newer one.
-            con.execute(
-                "INSERT INTO ml.ticket_scores VALUES (?, 0.999, 'high', 'escalation-v0', ?), "
-                "(?, ?, 'medium', 'escalation-v1', ?)",
-                [tid, trained, tid, p, trained + dt.timedelta(days=1)],
-            )
+            # An older score (and action) that must be superseded by the newer one.
+            con.execute(insert, [tid, 0.999, "high", "senior_review", "escalation-v0",
+                                 "triage-v1+escalation-v0", trained])  # fmt: skip
+            con.execute(insert, [tid, p, "medium", fixture_action(p), "escalation-v1",
+                                 "triage-v1+escalation-v1", trained + dt.timedelta(days=1)])  # fmt: skip
         # A resolved ticket with the highest score: it is not open and must not be listed.
-        con.execute(
-            "INSERT INTO ml.ticket_scores VALUES (?, 0.9999, 'high', 'escalation-v1', ?)",
-            [resolved_id, trained + dt.timedelta(days=2)],
-        )
+        con.execute(insert, [resolved_id, 0.9999, "high", "senior_review", "escalation-v1",
+                             "triage-v1+escalation-v1", trained + dt.timedelta(days=2)])  # fmt: skip
         con.execute(
             """CREATE TABLE ml.drift (task VARCHAR, version VARCHAR, kind VARCHAR,
                checked_at TIMESTAMP, drift_share DOUBLE, drifted_columns BIGINT, columns BIGINT,

@@ -11,12 +11,19 @@ included) builds the marts that must hold them.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 
 import dagster as dg
 import duckdb
 import pytest
-from dashboard_fixtures import APP, add_ml_and_quarantine, copy_serving, read_table
+from dashboard_fixtures import (
+    APP,
+    add_ml_and_quarantine,
+    copy_serving,
+    fixture_action,
+    read_table,
+)
 from streamlit.testing.v1 import AppTest
 
 from extracts import actions
@@ -55,6 +62,18 @@ def test_recorded_decisions_reach_the_warehouse_after_a_refresh(tiny_pipeline, t
     assert len(free) >= 2, listed
     by_risk = sorted(probabilities, key=probabilities.get, reverse=True)
     cli_ticket, page_ticket = by_risk[0], by_risk[1]
+
+    # What a reviewer works through: the tickets whose newest score the policy flags.
+    def listed_by_cli(*args: str) -> list[int]:
+        done = run_cli(tmp_path, "review", "--json", *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return [row["ticket_id"] for row in json.loads(done.stdout)]
+
+    flagged = [t for t in by_risk if fixture_action(probabilities[t]) != "route"]
+    assert cli_ticket in flagged and page_ticket in flagged
+    assert listed_by_cli() == flagged
+    assert listed_by_cli("--action", "route") == [t for t in by_risk if t not in flagged]
+    assert run_cli(tmp_path, "review", "--action", "escalate").returncode == 2
 
     done = run_cli(tmp_path, "review", str(cli_ticket), "override", "--reason", "not_urgent",
                    "--reviewer", "lead@example.com")  # fmt: skip

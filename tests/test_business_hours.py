@@ -1,4 +1,5 @@
-"""Business hours from the source's Zendesk schedules, end to end with hand-worked minutes.
+"""Business hours from the source's Zendesk schedules, end to end with hand-worked minutes
+(and the scoring service's business-hours flag of a posted ticket against the warehouse's).
 
 A connector-shaped export, written here as small CSV files, has one schedule: Mon-Fri
 09:00-17:00 in New York (Zendesk's Rails name "Eastern Time (US & Canada)"), Tuesday
@@ -17,18 +18,21 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from extracts.contracts import (
-    CRM_ACCOUNTS,
+    ENTITIES,
     HELPDESK_SCHEDULE_HOLIDAYS,
     HELPDESK_SCHEDULES,
     HELPDESK_TICKET_EVENTS,
     HELPDESK_TICKETS,
 )
 from extracts.ingest import ensure_tables, load_range
+from extracts.lexicon import load_lexicon_tables
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
 from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
+from ml import live
 from tests.conftest import connector_csv, isolated_env, runs_pipeline
 
 DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
@@ -145,9 +149,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 con, entity, root / "landing", result.first_day, result.last_day, KEY
             )
             assert loaded.rows_quarantined == 0, entity.table
-        ensure_tables(con, CRM_ACCOUNTS)
+        for entity in ENTITIES:  # the sources without rows here: empty tables
+            ensure_tables(con, entity)
     _dbt("seed", warehouse=warehouse, tmp=root)
-    _dbt("run", "--select", "+fct_tickets", warehouse=warehouse, tmp=root)
+    _dbt("run", "--select", "+fct_tickets", "+feat_ticket_at_creation", "dim_business_hours",
+         warehouse=warehouse, tmp=root)  # fmt: skip
     return warehouse
 
 
@@ -192,6 +198,55 @@ def test_business_sla_deadlines_follow_the_schedule(built: Path) -> None:
     )
     # 205: first reply after 510 business minutes breaches the 240 due Wed 14:00 EST
     assert tickets[205][2:4] == (dt.datetime(2026, 3, 4, 19, 0), True)
+
+
+# Posted to the scoring service: (created UTC, schedule, tier) -> in business hours, by hand.
+POSTED = {
+    # the warehouse's own tickets, as the helpdesk sent them
+    201: ("2026-03-06 20:00:00", "7001", "standard", True),  # Fri 15:00 EST
+    202: ("2026-03-05 23:00:00", "7001", "standard", False),  # Thu 18:00 EST: closed
+    203: ("2026-03-10 15:00:00", "7001", "standard", False),  # the holiday
+    204: ("2026-03-09 07:00:00", None, "standard", False),  # tier clock opens 08:00 UTC
+    205: ("2026-03-04 15:00:00", "7001", "standard", True),  # Wed 10:00 EST
+    # new ones
+    206: ("2026-03-10 18:00:00", "7001", "standard", False),  # holiday, 14:00 EDT
+    207: ("2026-03-11 18:00:00", "7001", "standard", True),  # Wed 14:00 EDT
+    208: ("2026-03-11 12:30:00", "7001", "standard", False),  # 08:30 EDT; tier clock: open
+    209: ("2026-03-07 12:00:00", None, "vip", True),  # Saturday, VIP clock 24x7
+    210: ("2026-03-11 12:30:00", "9999", "standard", True),  # unknown schedule: tier clock
+}
+
+
+def test_the_scoring_service_puts_a_posted_ticket_in_business_hours_as_the_warehouse_does(
+    built: Path,
+) -> None:
+    """A posted ticket's `is_created_in_business_hours` (ml/live.py, from the calendar the
+    serving copy publishes) against the hand-worked answer and, for the warehouse's own
+    tickets, feat_ticket_at_creation's: a holiday, after closing, before opening in New
+    York while the tier clock is open, the VIP clock at the weekend, and an unknown schedule
+    falling back to the tier's clock."""
+    posted = pd.DataFrame(
+        [{"ticket_id": t, "created_at": pd.Timestamp(created), "channel": "email",
+          "category": "billing", "priority": "normal", "tier": tier, "account_id": "ACC-1",
+          "requester_id": "CON-1", "schedule_id": schedule, "subject": "Help",
+          "description": "Please help"}
+         for t, (created, schedule, tier, _) in POSTED.items()]
+    )  # fmt: skip
+    with duckdb.connect() as con:
+        con.execute(f"ATTACH '{built}' AS serving (READ_ONLY)")
+        load_lexicon_tables(con)
+        live.prepare(con)
+        features = live.ticket_features(con, posted)
+        warehouse = dict(
+            con.execute(
+                "SELECT ticket_id, is_created_in_business_hours "
+                "FROM serving.features.feat_ticket_at_creation"
+            ).fetchall()
+        )
+    served = dict(zip(features["ticket_id"], features["is_created_in_business_hours"], strict=True))
+    assert served == {t: row[3] for t, row in POSTED.items()}
+    assert sorted(warehouse) == [201, 202, 203, 204, 205]
+    assert warehouse == {t: served[t] for t in warehouse}
 
 
 def test_schedules_land_as_daily_snapshots_with_iana_zones(tmp_path: Path) -> None:

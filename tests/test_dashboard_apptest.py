@@ -21,6 +21,7 @@ from dashboard_fixtures import (
     QUARANTINED_DUPLICATES,
     add_ml_and_quarantine,
     copy_serving,
+    fixture_action,
     read_table,
 )
 from streamlit.testing.v1 import AppTest
@@ -237,6 +238,28 @@ def test_operations_tiles_and_open_tickets_by_risk(monkeypatch, plain_dir, ml_di
     expected = sorted(probabilities, key=probabilities.get, reverse=True)
     assert list(ranked["ticket_id"]) == expected
     assert list(ranked["escalation_probability"]) == [probabilities[t] for t in expected]
+
+
+def test_review_lists_the_open_tickets_the_policy_flags_by_action(monkeypatch, ml_dir):
+    """The newest score's action decides (the older scores say senior_review for all, the
+    resolved ticket too): by default the flags, riskiest first; the filter shows others."""
+    directory, probabilities = ml_dir
+    app = run_app(monkeypatch, directory, "pages/review.py")
+    by_action = {a: sorted((t for t, p in probabilities.items() if fixture_action(p) == a),
+                           key=probabilities.get, reverse=True)
+                 for a in ("senior_review", "human_approval", "route")}  # fmt: skip
+    assert all(by_action.values()), by_action  # the fixture has tickets of each action
+    listed = app.dataframe[0].value
+    flagged = sorted(by_action["senior_review"] + by_action["human_approval"],
+                     key=probabilities.get, reverse=True)  # fmt: skip
+    assert list(listed["ticket_id"]) == flagged
+    assert list(listed["action"]) == [fixture_action(probabilities[t]) for t in flagged]
+    assert set(listed["policy_version"]) == {"triage-v1+escalation-v1"}
+    assert app.selectbox(key="review_ticket").options == [str(t) for t in flagged]
+    app.multiselect(key="actions").set_value(["route"]).run()
+    assert list(app.dataframe[0].value["ticket_id"]) == by_action["route"]
+    app.multiselect(key="actions").set_value(["bot_answer"]).run()
+    assert app.dataframe[0].value.empty
 
 
 def test_outreach_lists_filters_and_downloads(monkeypatch, plain_dir, ml_dir):

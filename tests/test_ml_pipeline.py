@@ -17,6 +17,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from sklearn.dummy import DummyClassifier
 
 from extracts import actions
@@ -30,6 +31,7 @@ from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
 from ml.training import TrainedModel, train
 from tests.conftest import MLData, isolated_env
+from tests.test_triage_service import hand_decisions
 
 USAGE = ["events_7d", "active_users_7d", "active_users_28d", "feature_breadth_28d"]
 USAGE += ["seat_utilization"]
@@ -375,6 +377,32 @@ def test_open_tickets_are_scored_with_an_sla_band(
     assert set(scores["sla_risk"]) <= {"breached", "high", "medium", "low", "none"}
     late = scores["minutes_to_sla_due"] < 0
     assert (scores.loc[late, "sla_risk"] == "breached").all()
+
+
+def test_open_tickets_carry_the_action_of_the_champions_policy(ml_data: MLData) -> None:
+    """`ml.ticket_scores` (written by the pipeline run) has the action the champion's chosen
+    policy gives each open ticket: its rules written out by hand (tests/test_triage_service),
+    with the thresholds read from the policy file beside the model as plain YAML."""
+    current = champion(ml_data.warehouse.parent / "models", "escalation")
+    chosen = yaml.safe_load((current.path / "policy.yml").read_text())
+    thresholds = {name: entry["value"] for name, entry in chosen["thresholds"].items()}
+    with duckdb.connect(str(ml_data.serving), read_only=True) as con:
+        scores = con.execute("SELECT * FROM ml.ticket_scores ORDER BY ticket_id").df()
+        features = con.execute(
+            "SELECT ticket_id, is_negative_sentiment, category, tier, priority "
+            "FROM features.feat_ticket_at_creation"
+        ).df()
+    rows = scores.merge(features, on="ticket_id", validate="one_to_one")
+    assert len(rows) == len(scores) > 0
+    want = hand_decisions(rows.assign(p=rows["escalation_probability"]), thresholds["senior"],
+                          thresholds["review"])  # fmt: skip
+    assert rows["action"].tolist() == want.tolist()
+    queue = {"senior_review": "senior", "bot_answer": "bot"}
+    assert rows["queue"].tolist() == [queue.get(a, c) for a, c in zip(rows["action"],
+                                                                     rows["category"], strict=True)]  # fmt: skip
+    assert set(rows["policy_version"]) == {f"triage-v{chosen['version']}+{current.version}"}
+    assert set(rows["model_version"]) == {current.version}
+    assert rows["rule"].notna().all()
 
 
 # ------------------------------------------------------------------ the Dagster ML assets

@@ -27,11 +27,12 @@ from dashboard_fixtures import APP, read_table
 from streamlit.testing.v1 import AppTest
 
 from bench.scoring_latency import free_port
-from ml import pipeline, policy, registry
+from ml import live, pipeline, policy, registry
 from ml.datasets import escalation_dataset
 from ml.model import TrainedModel
 from ml.training import train
 from orchestration.defs.serving import SERVING_SCHEMAS
+from serving.api import Scorer
 from serving.publish import publish_serving
 from tests.conftest import CLI, cli_env, run_cli
 
@@ -170,6 +171,50 @@ def test_policy_backtest_rejects_a_bad_policy_file_by_field(world: World, tmp_pa
 
 
 # --- the scoring service over HTTP --------------------------------------------------------
+
+
+# Creation features the service computes as the warehouse does (the account's features are
+# the newest day's, not the creation day's, and a new ticket has no bot exchange: not here).
+SAME_AS_WAREHOUSE = [
+    "created_at", "created_date", "account_id", "requester_id", "channel", "category",
+    "priority", "tier", "created_hour", "created_iso_day_of_week",
+    "is_created_in_business_hours", "subject_chars", "subject_sentiment", "description_chars",
+    "description_sentiment", "description_language", "is_negative_sentiment",
+    "requester_prior_tickets", "requester_prior_tickets_30d",
+    "requester_prior_same_category_7d", "requester_prior_escalated_tickets",
+    "requester_days_since_last_ticket",
+]  # fmt: skip
+
+
+def test_posted_tickets_get_the_warehouses_creation_features(world: World) -> None:
+    """Every tiny ticket posted as the helpdesk sent it (its landing row) gets the features
+    feat_ticket_at_creation has; business hours also against the seed's tier clocks by
+    hand (VIP 24x7, standard Mon-Fri 08:00-18:00 UTC), which the old Mon-Fri 09-17
+    approximation missed."""
+    with duckdb.connect() as con:
+        landed = con.execute(
+            f"""SELECT * REPLACE (created_at::TIMESTAMPTZ AT TIME ZONE 'UTC' AS created_at)
+                FROM read_json_auto('{world.data}/landing/helpdesk/*/tickets.jsonl',
+                                    union_by_name = true, filename = true)
+                QUALIFY row_number() OVER (PARTITION BY ticket_id ORDER BY filename DESC) = 1
+                ORDER BY ticket_id"""
+        ).df()
+    assert landed["schedule_id"].isna().all()  # tiny has no source schedules: tier clocks
+    scorer = Scorer(world.data / "serving.duckdb", world.models, policy.DEFAULT_POLICY)
+    served = live.ticket_features(scorer.connection(), landed[list(live.TICKET_COLUMNS)])
+    warehouse = read_table(world.data / "serving.duckdb", "features.feat_ticket_at_creation")
+    warehouse = warehouse.set_index("ticket_id").loc[served["ticket_id"]].reset_index()
+    assert len(served) == len(warehouse) > 100
+    pd.testing.assert_frame_equal(
+        served[["ticket_id", *SAME_AS_WAREHOUSE]],
+        warehouse[["ticket_id", *SAME_AS_WAREHOUSE]],
+        check_dtype=False,
+    )
+    created = pd.to_datetime(served["created_at"])
+    weekday, hour = created.dt.dayofweek < 5, created.dt.hour
+    by_hand = (served["tier"] == "vip") | (weekday & hour.between(8, 17))
+    assert served["is_created_in_business_hours"].tolist() == by_hand.tolist()
+    assert (by_hand != (weekday & hour.between(9, 16))).sum() > 10
 
 
 @pytest.fixture(scope="module")
@@ -334,3 +379,21 @@ def test_triage_page_shows_the_curve_and_the_operating_point(world, monkeypatch)
     slider.set_value(0.05).run()
     assert shown() == expected(0.05)
     assert len(app.get("plotly_chart")) == 1
+
+
+def test_a_serving_copy_published_before_the_business_calendar_is_a_503_naming_it(
+    tmp_path: Path,
+) -> None:
+    """The service reads marts.dim_business_hours; a copy published before it existed is
+    unavailable (LookupError: the API's 503), saying which table, until the next publish."""
+    serving = tmp_path / "serving.duckdb"
+    with duckdb.connect(str(serving)) as con:
+        con.execute("CREATE SCHEMA features; CREATE SCHEMA marts")
+        con.execute("CREATE TABLE features.feat_account_daily (as_of_date DATE)")
+        con.execute(
+            "CREATE TABLE marts.fct_tickets (tier VARCHAR, priority VARCHAR, "
+            "sla_first_response_target_minutes INTEGER, created_at TIMESTAMP)"
+        )
+    scorer = Scorer(serving, tmp_path / "models", policy.DEFAULT_POLICY)
+    with pytest.raises(LookupError, match=r"lacks what scoring reads.*dim_business_hours"):
+        scorer.connection()

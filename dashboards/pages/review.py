@@ -1,4 +1,5 @@
-"""Review: reviewers accept or override flagged tickets, and see how often they agree with
+"""Review: reviewers accept or override the open tickets the triage policy flags (senior
+review, human approval; a filter shows other actions), and see how often they agree with
 the model. Decisions go to the actions store (never the warehouse); the figures below come
 from the warehouse, so a decision shows there after the next refresh."""
 
@@ -9,22 +10,25 @@ import streamlit as st
 from config.settings import get_settings
 from dashboards import auth, queries, ui
 from extracts import actions
+from ml.triage import ACTIONS, FLAGS
 
 access = auth.guard("review")
 st.title("Review")
 db = ui.serving_or_stop()
 
-st.subheader("Flagged open tickets")
+st.subheader("Open tickets the triage policy flags")
 if not queries.has_tables(db, "ml.ticket_scores"):
     st.info(ui.NO_MODELS)
 else:
     filters = ui.ticket_filters(db)
-    flag_at = st.slider("Flag at escalation probability", 0.0, 1.0, 0.3, 0.05, key="flag_at")
-    tickets = queries.open_tickets_by_risk(db, filters, limit=1000)
-    flagged = tickets[tickets["escalation_probability"] >= flag_at]
+    shown = st.multiselect("Policy action", ACTIONS, default=FLAGS, key="actions")
+    flagged = queries.open_tickets_by_risk(db, filters, limit=1000, actions=tuple(shown))
+    versions = ", ".join(sorted(flagged["policy_version"].dropna().unique())) or "none"
     st.caption(
-        f"{len(flagged):,} open tickets at or above the flag. Accept: the ticket needs senior "
-        "attention as the model says; override: it does not (say why)."
+        f"{len(flagged):,} open tickets whose action under the champion's triage policy "
+        f"({versions}) is {' or '.join(shown) or 'any'}: senior_review and human_approval "
+        "are the flags. Accept: the ticket needs the attention the policy gave it; override: "
+        "it does not (say why)."
     )
     st.dataframe(
         flagged,

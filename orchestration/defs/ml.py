@@ -119,11 +119,12 @@ def account_scores(warehouse: DuckDBResource) -> dg.MaterializeResult:
 @dg.asset(
     key=["ml", "ticket_scores"],
     deps=[escalation_model, _model("feat_ticket_at_creation"), _model("fct_tickets")],
-    description="Escalation probability and SLA risk band of every open ticket.",
+    description="Escalation probability and SLA risk band of every open ticket, with the "
+    "action, queue and rule of the champion's triage policy (and the policy version).",
     **_SCORES,
 )
 def ticket_scores(warehouse: DuckDBResource) -> dg.MaterializeResult:
-    summary = pipeline.score_tickets(*_where(warehouse))
+    summary = pipeline.score_tickets(*_where(warehouse), triage_policy=get_settings().triage_policy)
     return dg.MaterializeResult(metadata=_metadata(summary))
 
 
