@@ -42,17 +42,19 @@ def tree_rss_bytes(root: int | None = None) -> int:
 
 
 class MemorySampler:
-    """Samples the process tree's RSS every `interval` seconds while in a `with` block."""
+    """Samples the process tree's RSS every `interval` seconds while in a `with` block: this
+    process's tree, or `root`'s (one child, such as a dbt run and the Spark JVM it starts)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, root: int | None = None) -> None:
         self.interval = interval
+        self.root = root
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), tree_rss_bytes()))
+            self.samples.append((time.time(), tree_rss_bytes(self.root)))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
