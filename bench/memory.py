@@ -16,7 +16,11 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 def _children(pid: int) -> list[int]:
     children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:  # the process ended while we looked
+        return children
+    for task in tasks:
         try:
             children += [int(c) for c in task.read_text().split()]
         except OSError:  # the task ended while we looked

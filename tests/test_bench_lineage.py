@@ -199,3 +199,15 @@ def test_a_missing_spark_table_is_named(tmp_path: Path, two_engines):
     warehouse, _ = two_engines
     (difference,) = table_differences(tmp_path / "nowhere", warehouse, "marts", "kpis")
     assert difference.startswith("marts.kpis: Spark built no table files")
+
+
+def test_memory_of_a_process_that_ended_is_zero_not_an_error():
+    """The sampler follows a dbt run whose children (Spark's launcher scripts) come and go: a
+    process gone between two reads of /proc must not kill the sampling thread."""
+    import subprocess
+
+    from bench.memory import tree_rss_bytes
+
+    done = subprocess.Popen(["true"])
+    done.wait()
+    assert tree_rss_bytes(done.pid) == 0
