@@ -114,7 +114,7 @@ def spark_summary_table(scales: list[dict]) -> list[str]:
         lines.append(
             f"| {r['scale']} | {r['tickets']:,} | {s['raw_parquet_mb']:,.0f} | "
             f"{s['duckdb']['seconds']:.1f} | {s['spark']['seconds']:.1f} | "
-            f"{s['ratio']['models']}x | {s['ratio']['wall']}x | {s['spark']['peak_rss_mb']:,} | "
+            f"{s['ratio']['models']}x | {s['ratio']['wall']}x | {_number(s['spark']['peak_rss_mb'])} | "
             f"{'yes' if s['equal_to_duckdb'] else 'NO'} |"
         )
     return lines
@@ -141,6 +141,9 @@ def markdown(results: dict) -> str:
             f"{r['floor']['ratio_dbt_build']}x | {r['one_day_refresh']['share_of_full_run']:.1%} | "
             f"{r['dashboards']['p95_ms']:.0f} | {r['peak_rss_mb']:,} |"
         )
+    # Notes a person added to the json afterwards (a measurement lost, and why).
+    if results.get("notes"):
+        header += ["", *(f"Note: {n}" for n in results["notes"])]
     with_spark = [r for r in results["scales"] if r.get("spark")]
     if with_spark:
         spark = results["machine"]

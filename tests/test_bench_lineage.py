@@ -136,6 +136,11 @@ def test_spark_report_tables():
     report = markdown({"date": "2026-12-01", "machine": machine, "scales": [scale]})
     assert "| 30k | 32,849 | 120 | 12.0 | 150.0 | 13.8x | 12.5x | 2,600 | yes |" in report
     assert "pyspark 4.0.0" in report
+    # A peak lost to a sampler failure is set to null by hand, with a note: "-", not a crash.
+    scale["spark"]["spark"]["peak_rss_mb"] = None
+    lost = {"date": "2026-12-01", "machine": machine, "scales": [scale], "notes": ["lost"]}
+    report = markdown(lost)
+    assert "| 12.5x | - | yes |" in report and "\nNote: lost\n" in report
     # Without a Spark stage the report has no Spark lines.
     del scale["spark"]
     assert "Spark" not in markdown({"date": "2026-12-01", "machine": machine, "scales": [scale]})
