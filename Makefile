@@ -103,7 +103,9 @@ browser: ## install Debian's chromium for the browser tests when it is missing
 # 1m (30,000 accounts, about 100M landing rows) also runs; it takes over an hour on 2 cores.
 BENCH_SCALES ?= 30k 100k 300k
 BENCH_ARGS ?= --quality-engine sql
-bench: install $(MANIFEST) ## benchmark the pipeline at growing scales (BENCH_SCALES) into bench/results/
+# BENCH_ARGS=--spark adds the KPI mart's lineage on Spark (bench/lineage.py): the spark group and Java.
+bench: export INSTALL_GROUPS := $(INSTALL_GROUPS) $(if $(findstring --spark,$(BENCH_ARGS)),spark)
+bench: install $(MANIFEST) $(if $(findstring --spark,$(BENCH_ARGS)),java) ## benchmark the pipeline at growing scales (BENCH_SCALES) into bench/results/
 	$(RUN) supportops bench $(addprefix --scale ,$(BENCH_SCALES)) $(BENCH_ARGS)
 
 dashboard: install ## the Streamlit dashboards on http://127.0.0.1:8501 (reads data/serving.duckdb)

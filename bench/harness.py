@@ -154,32 +154,16 @@ def _land_held_day(landing: Path, held: Path) -> None:
             day.rename(landing / source.name / day.name)
 
 
-def _dbt_kpi_lineage_seconds(warehouse: Path, scratch: Path) -> float:
-    """`dbt run` of fct_support_kpis_daily and everything upstream, rebuilt from scratch:
-    the dbt side of the floor comparison (the floor computes that one mart)."""
-    from config.settings import MEMORY_LIMIT_ENV, PROJECT_ROOT, WAREHOUSE_ENV, get_settings
-
-    project = PROJECT_ROOT / "dbt_project"
-    command = [str(Path(sys.executable).parent / "dbt"), "run", "--quiet", "--full-refresh",
-               "--select", "+fct_support_kpis_daily", "--project-dir", str(project),
-               "--profiles-dir", str(project), "--target-path", str(scratch / "target"),
-               "--log-path", str(scratch / "logs")]  # fmt: skip
-    env = os.environ | {
-        WAREHOUSE_ENV: str(warehouse.resolve()),
-        MEMORY_LIMIT_ENV: get_settings().duckdb_memory_limit,
-    }
-    started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, cwd=project)
-    return time.perf_counter() - started
-
-
-def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dict:
+def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20,
+              spark_driver_memory: str | None = None) -> dict:  # fmt: skip
     """Every measurement of one scale; its files stay under `work/<scale>` until the caller
-    removes them."""
+    removes them. With `spark_driver_memory`, the KPI mart's lineage on Spark too
+    (bench/lineage.py)."""
     import dagster as dg
 
     from bench import dashboard_latency, scoring_latency
     from bench.floor import compare_with_mart, run_floor
+    from bench.lineage import duckdb_lineage, spark_stage
     from extracts.generator import GeneratorConfig, generate
 
     root = work.resolve() / scale.name
@@ -219,7 +203,13 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
         with duckdb.connect(str(serving), read_only=True) as con:
             mart = con.execute("SELECT * FROM marts.fct_support_kpis_daily").df()
         differences = compare_with_mart(floor.frame, mart)
-        lineage_seconds = _dbt_kpi_lineage_seconds(warehouse, root / "dbt_lineage")
+        lineage = duckdb_lineage(warehouse, root / "dbt_lineage")
+        lineage_seconds = lineage.seconds
+        spark_span = (0.0, 0.0)
+        if spark_driver_memory:
+            spark_span = (time.time(), 0.0)
+            spark = spark_stage(warehouse, root, lineage, spark_driver_memory)
+            spark_span = (spark_span[0], time.time())
         dashboards = dashboard_latency.measure(serving, repeats=dashboard_repeats)
         scoring = scoring_latency.measure(root)
 
@@ -238,7 +228,7 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
     full_seconds = full_span[1] - full_span[0]
     daily_seconds = daily_span[1] - daily_span[0]
     dbt_seconds = stages["dbt build"]["seconds"]
-    return {
+    result = {
         "scale": scale.name,
         "accounts": scale.accounts,
         "days": scale.days,
@@ -260,7 +250,10 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
         "startup_seconds": round(startup, 2),
         "full_run_seconds": round(full_seconds, 2),
         "pipeline_seconds": round(stages["generate"]["seconds"] + startup + full_seconds, 2),
-        "peak_rss_mb": round(max(rss for _, rss in memory.samples) / MB),
+        # The pipeline's peak: the Spark stage reports its own (its JVM is no pipeline stage).
+        "peak_rss_mb": round(
+            max(rss for t, rss in memory.samples if not spark_span[0] <= t <= spark_span[1]) / MB
+        ),
         "floor": {
             "seconds": round(floor.seconds, 3),
             "rows": len(floor.frame),
@@ -284,6 +277,9 @@ def run_scale(scale: BenchScale, work: Path, dashboard_repeats: int = 20) -> dic
         "dashboards": dashboards,
         "scoring_service": scoring,
     }
+    if spark_driver_memory:
+        result["spark"] = spark
+    return result
 
 
 def _machine(quality_engine: str) -> dict:
@@ -304,10 +300,23 @@ def _machine(quality_engine: str) -> dict:
     }
 
 
+def _spark_versions() -> dict:
+    from importlib.metadata import version
+
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=True)
+    return {
+        "pyspark": version("pyspark"),
+        "dbt_spark": version("dbt-spark"),
+        "java": java.stderr.splitlines()[0],
+    }
+
+
 def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = False,
                   dashboard_repeats: int = 20, quality_engine: str | None = None,
-                  on_scale=None) -> tuple[Path, Path]:  # fmt: skip
-    """Each scale in a fresh process, one after the other; writes <date>.json and .md.
+                  on_scale=None, spark_driver_memory: str | None = None) -> tuple[Path, Path]:  # fmt: skip
+    """Each scale in a fresh process, one after the other; writes <date>.json and .md
+    (<date>-spark.* with the Spark stage, so a run under its extra load never overwrites
+    the day's DuckDB-only figures).
 
     `quality_engine` (gx or sql) is handed to the scale processes through the environment,
     which is where their settings come from; so is demo mode (generated data: the demo PII
@@ -319,13 +328,17 @@ def run_benchmark(scales: list[BenchScale], work: Path, out: Path, keep: bool = 
     os.environ[DEMO_ENV] = "1"
     os.environ[QUALITY_ENGINE_ENV] = quality_engine or get_settings().quality_engine
     machine = _machine(os.environ[QUALITY_ENGINE_ENV])
+    if spark_driver_memory:
+        machine |= _spark_versions()
     results = {"date": dt.date.today().isoformat(), "machine": machine, "scales": []}
     out.mkdir(parents=True, exist_ok=True)
-    json_path = out / f"{results['date']}.json"
+    json_path = out / f"{results['date']}{'-spark' if spark_driver_memory else ''}.json"
     md_path = json_path.with_suffix(".md")
     for scale in scales:
         with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-            result = pool.submit(run_scale, scale, work, dashboard_repeats).result()
+            result = pool.submit(
+                run_scale, scale, work, dashboard_repeats, spark_driver_memory
+            ).result()
         results["scales"].append(result)
         # Written after every scale: a long largest scale never costs the smaller ones.
         json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")

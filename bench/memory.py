@@ -16,7 +16,11 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 def _children(pid: int) -> list[int]:
     children: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+    except OSError:  # the process ended while we looked
+        return children
+    for task in tasks:
         try:
             children += [int(c) for c in task.read_text().split()]
         except OSError:  # the task ended while we looked
@@ -42,17 +46,19 @@ def tree_rss_bytes(root: int | None = None) -> int:
 
 
 class MemorySampler:
-    """Samples the process tree's RSS every `interval` seconds while in a `with` block."""
+    """Samples the process tree's RSS every `interval` seconds while in a `with` block: this
+    process's tree, or `root`'s (one child, such as a dbt run and the Spark JVM it starts)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.1, root: int | None = None) -> None:
         self.interval = interval
+        self.root = root
         self.samples: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.time(), tree_rss_bytes()))
+            self.samples.append((time.time(), tree_rss_bytes(self.root)))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:

@@ -62,7 +62,69 @@ def scale_section(result: dict) -> str:
         )
     if floor["differences"]:
         lines += ["", "Floor differences:", *[f"- {d}" for d in floor["differences"]]]
+    if result.get("spark"):
+        lines += ["", *spark_table(result["spark"])]
     return "\n".join(lines) + "\n"
+
+
+def spark_table(spark: dict) -> list[str]:
+    """The KPI mart's lineage on DuckDB and on Spark local[2], phase by phase."""
+    duck, sp, ratio = spark["duckdb"], spark["spark"], spark["ratio"]
+
+    def row(label: str, a, b, r=None) -> str:
+        return f"| {label} | {_number(a)} | {_number(b)} | {'-' if r is None else f'{r}x'} |"
+
+    loads = " / ".join(
+        f"{run['load_average_1m'][0]:.1f} -> {run['load_average_1m'][1]:.1f}" for run in (duck, sp)
+    )
+    return [
+        f"KPI mart's lineage ({duck['models']} models) on DuckDB and on Spark local[2] "
+        f"(driver memory {spark['driver_memory']}; raw tables {spark['raw_parquet_mb']:,.0f} MB "
+        f"as Parquet, the DuckDB warehouse {spark['warehouse_mb']:,.0f} MB):",
+        "",
+        "| phase | DuckDB | Spark | Spark / DuckDB |",
+        "|---|---:|---:|---:|",
+        row("raw export to Parquet s", None, spark["raw_export_seconds"]),
+        row(
+            "startup s (dbt; Spark: + session start)",
+            duck["startup_seconds"],
+            sp["startup_seconds"],
+        ),
+        row("seeds s", None, sp["seed_seconds"]),
+        row("models s", duck["model_seconds"], sp["model_seconds"], ratio["models"]),
+        row("dbt wall s", duck["seconds"], sp["seconds"], ratio["wall"]),
+        row(
+            "dbt wall + export s",
+            duck["seconds"],
+            sp["seconds"] + spark["raw_export_seconds"],
+            ratio["with_export"],
+        ),
+        row(
+            "peak RSS MB (dbt + engine)", duck["peak_rss_mb"], sp["peak_rss_mb"], ratio["peak_rss"]
+        ),
+        "",
+        f"- Spark's KPI mart equal to DuckDB's: {'yes' if spark['equal_to_duckdb'] else 'NO'}; "
+        f"load average (1 min, before -> after) DuckDB / Spark: {loads}.",
+        *[f"- difference: {d}" for d in spark["differences"]],
+    ]
+
+
+def spark_summary_table(scales: list[dict]) -> list[str]:
+    """One line per scale that ran the Spark stage: the ratios at a glance."""
+    lines = [
+        "| scale | tickets | raw Parquet MB | DuckDB lineage s | Spark lineage s "
+        "| models Spark / DuckDB | wall Spark / DuckDB | Spark peak RSS MB | same mart |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in scales:
+        s = r["spark"]
+        lines.append(
+            f"| {r['scale']} | {r['tickets']:,} | {s['raw_parquet_mb']:,.0f} | "
+            f"{s['duckdb']['seconds']:.1f} | {s['spark']['seconds']:.1f} | "
+            f"{s['ratio']['models']}x | {s['ratio']['wall']}x | {_number(s['spark']['peak_rss_mb'])} | "
+            f"{'yes' if s['equal_to_duckdb'] else 'NO'} |"
+        )
+    return lines
 
 
 def markdown(results: dict) -> str:
@@ -86,4 +148,17 @@ def markdown(results: dict) -> str:
             f"{r['floor']['ratio_dbt_build']}x | {r['one_day_refresh']['share_of_full_run']:.1%} | "
             f"{r['dashboards']['p95_ms']:.0f} | {r['peak_rss_mb']:,} |"
         )
+    # Notes a person added to the json afterwards (a measurement lost, and why).
+    if results.get("notes"):
+        header += ["", *(f"Note: {n}" for n in results["notes"])]
+    with_spark = [r for r in results["scales"] if r.get("spark")]
+    if with_spark:
+        spark = results["machine"]
+        header += [
+            "",
+            f"KPI mart's lineage on Spark local[2] (pyspark {spark.get('pyspark')}, "
+            f"dbt-spark {spark.get('dbt_spark')}, {spark.get('java')}) beside DuckDB:",
+            "",
+            *spark_summary_table(with_spark),
+        ]
     return "\n".join(header) + "\n\n" + "\n".join(scale_section(r) for r in results["scales"])

@@ -35,6 +35,7 @@ MEMORY_LIMIT_ENV = "SUPPORTOPS_DUCKDB_MEMORY_LIMIT"  # likewise
 QUALITY_ENGINE_ENV = "SUPPORTOPS_QUALITY_ENGINE"
 ALERTS_WEBHOOK_ENV = "SUPPORTOPS_ALERTS_WEBHOOK"
 DBT_TARGET_ENV = "SUPPORTOPS_DBT_TARGET"  # also read by dbt_project/profiles.yml
+SPARK_DRIVER_MEMORY_ENV = "SUPPORTOPS_SPARK_DRIVER_MEMORY"  # also (spark.driver.memory, 1g)
 DBT_TARGETS = ("dev", "spark")  # dev: the DuckDB warehouse; spark: the same models on Spark
 RAW_PARQUET_ENV = "SUPPORTOPS_RAW_PARQUET"  # likewise (the spark target's raw sources)
 SPARK_DIR_ENV = "SUPPORTOPS_SPARK_DIR"  # likewise (the spark target's tables and metastore)

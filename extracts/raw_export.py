@@ -50,14 +50,14 @@ def _export_table(
     (rows,) = con.execute(f"SELECT count(*) FROM {source}").fetchone()
     if rows and partition:
         con.execute(
-            f"COPY (SELECT * FROM {source}) TO '{_sql_path(folder)}' "
+            f"COPY (SELECT * FROM {source}) TO '{sql_path(folder)}' "
             f"(FORMAT parquet, PARTITION_BY ({partition}))"
         )
     else:
         folder.mkdir()
         limit = "" if rows else " LIMIT 0"
         con.execute(
-            f"COPY (SELECT * FROM {source}{limit}) TO '{_sql_path(folder / EMPTY_FILE)}' "
+            f"COPY (SELECT * FROM {source}{limit}) TO '{sql_path(folder / EMPTY_FILE)}' "
             "(FORMAT parquet)"
         )
     return rows
@@ -71,5 +71,6 @@ def export_raw_from(warehouse: Path, out_dir: Path) -> dict[str, int]:
         return export_raw(con, out_dir)
 
 
-def _sql_path(path: Path) -> str:
+def sql_path(path: Path) -> str:
+    """`path` inside a single-quoted SQL string literal."""
     return str(path).replace("'", "''")

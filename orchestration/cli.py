@@ -1019,9 +1019,20 @@ def bench(
         str | None,
         typer.Option(help="gx or sql; default: SUPPORTOPS_QUALITY_ENGINE (gx)."),
     ] = None,
+    spark: Annotated[
+        bool,
+        typer.Option(
+            help="Also build the KPI mart's lineage on Spark local[2] and compare "
+            "(needs `make install INSTALL_GROUPS=spark` and Java; writes <date>-spark.*)."
+        ),
+    ] = False,
+    spark_driver_memory: Annotated[
+        str, typer.Option(help="spark.driver.memory for --spark.")
+    ] = "4g",
 ) -> None:
     """Run the whole pipeline at growing scales: time, memory and rows/s per stage, the floor,
-    a one-day refresh and dashboard query latency (bench/results/<date>.md)."""
+    a one-day refresh and dashboard query latency (bench/results/<date>.md); with --spark,
+    the KPI mart's lineage on Spark beside DuckDB (docs/spark.md, "When to switch")."""
     from bench.harness import SCALES, run_benchmark
     from bench.report import scale_section
 
@@ -1039,6 +1050,7 @@ def bench(
         dashboard_repeats=repeats,
         quality_engine=quality_engine,
         on_scale=lambda result: console.print(scale_section(result)),
+        spark_driver_memory=spark_driver_memory if spark else None,
     )
     console.print(f"Results: {json_path} and {md_path}")
 

@@ -10,14 +10,13 @@ comparison: no second Spark session.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
+from extracts.engine_compare import table_differences
 from extracts.raw_export import export_raw_from
 from tests.conftest import Pipeline, isolated_env, landed_days
 
@@ -26,7 +25,6 @@ COMPARED = {
     "marts": ["dim_accounts", "fct_tickets", "fct_ticket_events", "fct_support_kpis_daily"],
     "features": ["feat_account_daily", "feat_ticket_at_creation", "health_score_daily"],
 }
-RELATIVE_TOLERANCE = 1e-9  # float sums in another order
 
 
 @pytest.fixture(scope="module")
@@ -96,40 +94,5 @@ def test_a_windowed_build_on_spark_keeps_the_same_rows(spark_build, tiny_pipelin
 
 
 def assert_same_table(spark_tables: Path, warehouse: Path, schema: str, table: str) -> None:
-    """Same rows on both engines: the same columns and row count, and after sorting both
-    on every non-float column, equal values (floats within a relative 1e-9). Spark's table
-    is read from its Parquet files under `spark_tables`."""
-    with duckdb.connect() as con:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"ATTACH '{warehouse}' AS duck (READ_ONLY)")
-        columns = con.execute(
-            """SELECT column_name, data_type FROM duckdb_columns()
-               WHERE database_name = 'duck' AND schema_name = ? AND table_name = ?
-               ORDER BY column_index""",
-            [schema, table],
-        ).fetchall()
-        files = spark_tables / f"{schema}.db" / table
-        described = con.execute(f"DESCRIBE SELECT * FROM '{files}/*.parquet'").fetchall()
-        spark_columns = [row[0] for row in described]
-        assert sorted(spark_columns) == sorted(name for name, _ in columns)
-        floats = {name for name, type_ in columns if type_ in ("DOUBLE", "FLOAT")}
-        order = ", ".join(f'"{n}"' for n, _ in columns if n not in floats) or "1"
-        # Spark's timestamps come back as TIMESTAMPTZ; cast each column to DuckDB's type.
-        spark_select = ", ".join(f'CAST("{n}" AS {t}) AS "{n}"' for n, t in columns)
-        names = ", ".join(f'"{n}"' for n, _ in columns)
-        duck = con.execute(f"SELECT {names} FROM duck.{schema}.{table} ORDER BY {order}").fetchall()
-        spark = con.execute(
-            f"SELECT {spark_select} FROM '{files}/*.parquet' ORDER BY {order}"
-        ).fetchall()
-    assert len(spark) == len(duck) > 0
-    float_at = [i for i, (name, _) in enumerate(columns) if name in floats]
-    for duck_row, spark_row in zip(duck, spark, strict=True):
-        exact = [v for i, v in enumerate(duck_row) if i not in float_at]
-        assert [v for i, v in enumerate(spark_row) if i not in float_at] == exact, (table, exact)
-        for i in float_at:
-            a, b = duck_row[i], spark_row[i]
-            assert (a is None) == (b is None), (table, columns[i][0], exact, a, b)
-            if a is not None:
-                assert math.isclose(a, b, rel_tol=RELATIVE_TOLERANCE, abs_tol=1e-9), (
-                    table, columns[i][0], exact, a, b,
-                )  # fmt: skip
+    """Same rows on both engines (extracts/engine_compare.py says what that means)."""
+    assert table_differences(spark_tables, warehouse, schema, table) == []
