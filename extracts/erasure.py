@@ -147,7 +147,10 @@ def _collect_subject(
         f"{s}.{t}"
         for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database()"
+            "WHERE database_name = current_database() "
+            # a changes-only snapshot's raw.<table> is a view over its versions
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal"
         ).fetchall()
     }
 

@@ -27,6 +27,10 @@ from extracts.pii_key import check_key
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
+VERSIONS_SCHEMA = "raw_versions"
+"""Where `changes_only` snapshots are stored, one row per version; `raw.<table>` reads them."""
+VERSION_META = ("_landing_date", "_source_file", "_source_line", "_is_late", "_loaded_at")
+"""Raw columns that say where and when a row came, not what it says: never compared."""
 EARLIEST_EVENT_DATE = dt.date(2000, 1, 1)
 """Event times before this day are quarantined (`too_early`) unless the caller sets another."""
 _HMAC_BLOCK = 64
@@ -53,6 +57,8 @@ class LoadResult:
     rows_late: int
     rows_resent: int = 0
     """Loaded rows whose key another landing day also holds (the newest landing wins)."""
+    rows_stored: int | None = None
+    """`changes_only` snapshots: the versions the range's rows came down to (else None)."""
     quarantined_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -98,21 +104,182 @@ QUARANTINE_COLUMNS = [
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Create the raw and quarantine tables if they do not exist yet."""
+    """Create the raw and quarantine tables if they do not exist yet (for a `changes_only`
+    snapshot: its versions table and the `raw.<table>` view over it)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
-    for schema, columns in (
-        (RAW_SCHEMA, raw_columns(entity)),
-        (QUARANTINE_SCHEMA, QUARANTINE_COLUMNS),
+    stored = _stored_table(entity)
+    if entity.changes_only:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSIONS_SCHEMA}")
+    for table, columns in (
+        (stored, _stored_columns(entity)),
+        (f"{QUARANTINE_SCHEMA}.{entity.table}", QUARANTINE_COLUMNS),
     ):
         cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{entity.table} ({cols})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
     # A column added to the contract later (e.g. tickets' schedule_id) joins an existing
     # table; earlier rows read null.
-    for name, type_ in raw_columns(entity):
-        con.execute(
-            f'ALTER TABLE {RAW_SCHEMA}.{entity.table} ADD COLUMN IF NOT EXISTS "{name}" {type_}'
-        )
+    for name, type_ in _stored_columns(entity):
+        con.execute(f'ALTER TABLE {stored} ADD COLUMN IF NOT EXISTS "{name}" {type_}')
+    if entity.changes_only:
+        _migrate_daily_rows(con, entity)
+        con.execute(_snapshot_view_sql(entity))
+
+
+def _stored_table(entity: Entity) -> str:
+    schema = VERSIONS_SCHEMA if entity.changes_only else RAW_SCHEMA
+    return f"{schema}.{entity.table}"
+
+
+def _stored_columns(entity: Entity) -> list[tuple[str, str]]:
+    """The raw columns; a version also keeps its last day (`_landing_date` is its first)."""
+    extra = [("_valid_to", "DATE")] if entity.changes_only else []
+    return raw_columns(entity) + extra
+
+
+def _snapshot_view_sql(entity: Entity) -> str:
+    """`raw.<table>`: each version once per day from its first to its last, so readers (dbt,
+    the quality gates, the Spark export) see the daily snapshots the files had. The source
+    file and line are where the version was first delivered."""
+    cols = ", ".join(
+        '_day AS "_landing_date"' if name == "_landing_date" else f'"{name}"'
+        for name, _ in raw_columns(entity)
+    )
+    return f"""CREATE OR REPLACE VIEW {RAW_SCHEMA}.{entity.table} AS
+        SELECT {cols} FROM (
+            SELECT *, CAST(_landing_date + CAST(unnest(range(0, _valid_to - _landing_date + 1))
+                                                AS INTEGER) AS DATE) AS _day
+            FROM {VERSIONS_SCHEMA}.{entity.table})"""
+
+
+def _migrate_daily_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A warehouse from before `changes_only`: its daily rows become versions, once."""
+    kind = con.execute(
+        """SELECT table_type FROM information_schema.tables
+           WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?""",
+        [RAW_SCHEMA, entity.table],
+    ).fetchone()
+    if not kind or kind[0] != "BASE TABLE":
+        return
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
+    bounds = con.execute(
+        f"SELECT min(_landing_date), max(_landing_date) FROM {RAW_SCHEMA}.{entity.table}"
+    ).fetchone()
+    con.execute(
+        f"""INSERT INTO {versions} ({cols}, _valid_to)
+            SELECT {cols}, _landing_date FROM {RAW_SCHEMA}.{entity.table}"""
+    )
+    if bounds[0] is not None:
+        _merge_versions(con, entity, bounds[0], bounds[1])
+    con.execute(f"DROP TABLE {RAW_SCHEMA}.{entity.table}")
+
+
+def _same_as_previous(compared: str, adjacent: str, key_cols: str) -> str:
+    """SQL: the row continues its key's previous row (same `compared` value, `adjacent` day)."""
+    window = f"OVER (PARTITION BY {key_cols} ORDER BY _landing_date)"
+    return (
+        f"coalesce(lag({adjacent}) {window} + 1 = _landing_date "
+        f"AND lag({compared}) {window} IS NOT DISTINCT FROM {compared}, false)"
+    )
+
+
+def _merge_versions(
+    con: duckdb.DuckDBPyConnection, entity: Entity, first_day: dt.date, last_day: dt.date
+) -> None:
+    """Join a key's versions that follow each other day by day with the same stored values,
+    around [first_day, last_day] (inside it the load already made them maximal).
+
+    A run of equal, adjacent versions becomes its first one, stretched to the run's end."""
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    values = ", ".join(
+        f'"{name}" := "{name}"'
+        for name, _ in raw_columns(entity)
+        if name not in VERSION_META and name not in entity.key
+    )
+    same = _same_as_previous("_values", "_valid_to", key_cols)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _merged AS
+            WITH affected AS (
+                SELECT {key_cols}, _landing_date, _valid_to, struct_pack({values}) AS _values
+                FROM {versions}
+                WHERE _valid_to >= CAST($1 AS DATE) - 1 AND _landing_date <= CAST($2 AS DATE) + 1),
+            marked AS (SELECT *, {same} AS _continues FROM affected),
+            runs AS (
+                SELECT *, sum(CASE WHEN _continues THEN 0 ELSE 1 END) OVER (
+                    PARTITION BY {key_cols} ORDER BY _landing_date ROWS UNBOUNDED PRECEDING) AS _run
+                FROM marked)
+            SELECT {key_cols}, _landing_date, _continues,
+                   max(_valid_to) OVER (PARTITION BY {key_cols}, _run) AS _run_end
+            FROM runs""",
+        [first_day, last_day],
+    )
+    match = " AND ".join(f'v."{k}" = m."{k}"' for k in entity.key)
+    con.execute(
+        f"""UPDATE {versions} AS v SET _valid_to = m._run_end FROM _merged AS m
+            WHERE {match} AND v._landing_date = m._landing_date
+              AND NOT m._continues AND v._valid_to <> m._run_end"""
+    )
+    con.execute(
+        f"""DELETE FROM {versions} AS v USING _merged AS m
+            WHERE {match} AND v._landing_date = m._landing_date AND m._continues"""
+    )
+    con.execute("DROP TABLE _merged")
+
+
+def _store_versions(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    first_day: dt.date,
+    last_day: dt.date,
+    new_versions: str,
+) -> int:
+    """Replace [first_day, last_day] of a `changes_only` snapshot by `new_versions` (a query
+    in the versions table's columns, maximal runs within the range); returns their count.
+
+    A version reaching across the range's first day ends the day before; one reaching past
+    its last day goes on from the day after; then equal neighbours across the edges join."""
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    days = [first_day, last_day]
+    con.execute(
+        f"""INSERT INTO {versions} SELECT * REPLACE (CAST($1 AS DATE) + 1 AS _landing_date)
+            FROM {versions} WHERE _landing_date <= $1 AND _valid_to > $1""",
+        [last_day],
+    )
+    con.execute(
+        f"""UPDATE {versions} SET _valid_to = CAST($1 AS DATE) - 1
+            WHERE _landing_date < $1 AND _valid_to >= $1""",
+        [first_day],
+    )
+    con.execute(f"DELETE FROM {versions} WHERE _landing_date BETWEEN $1 AND $2", days)
+    cols = ", ".join(f'"{name}"' for name, _ in _stored_columns(entity))
+    (stored,) = con.execute(f"INSERT INTO {versions} ({cols}) {new_versions}").fetchone()
+    _merge_versions(con, entity, first_day, last_day)
+    return stored
+
+
+def _version_starts(entity: Entity, compared: list[str]) -> str:
+    """Temp table `_version_starts`: the valid rows of `_classified` that start a run of
+    equal rows on consecutive days of their key, with the run's last day as `_valid_to`.
+
+    Compared on `compared` (the stored values before hashing: the normalised PII), so only
+    the first row of a run is hashed."""
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    same = _same_as_previous("_values", "_landing_date", key_cols)
+    return f"""CREATE OR REPLACE TEMP TABLE _version_starts AS
+        WITH valid AS (
+            SELECT *, struct_pack({", ".join(compared)}) AS _values
+            FROM _classified WHERE _problem IS NULL),
+        marked AS (SELECT *, {same} AS _continues FROM valid),
+        runs AS (
+            SELECT *, sum(CASE WHEN _continues THEN 0 ELSE 1 END) OVER (
+                PARTITION BY {key_cols} ORDER BY _landing_date ROWS UNBOUNDED PRECEDING) AS _run
+            FROM marked)
+        SELECT * EXCLUDE (_values, _continues, _run),
+               max(_landing_date) OVER (PARTITION BY {key_cols}, _run) AS _valid_to
+        FROM runs
+        QUALIFY NOT _continues"""
 
 
 def _quote(value: str) -> str:
@@ -625,17 +792,21 @@ def load_range(
     text_joins, text_selects = _derived_text_sql(entity)
     if text_selects:
         _text_features(con, entity, languages)
-    typed = []
+    # What a snapshot row is compared on: the stored values, PII before it is hashed.
+    typed, compared = [], {}
     for f in entity.fields:
         if f.pii:
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
+            compared[f.name] = _pii_normalised(f, f'"{f.name}"')
         elif f.text:
             typed.append(text_selects[f.name])
+            compared[f.name] = f'"{f.name}"'
         else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
                 column = _email_hashed_sql(f, column)
             typed.append(f'{_cast(column, f.type)} AS "{f.name}"')
+            compared[f.name] = _cast(column, f.type)
     late = (
         _cast(f'"{entity.event_time}"', "TIMESTAMP") + "::DATE < _landing_date"
         if entity.event_time
@@ -645,19 +816,40 @@ def load_range(
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
 
+    rows_stored = None
+    if entity.changes_only:
+        values = [
+            f'"{name}" := {expr}' for name, expr in compared.items() if name not in entity.key
+        ]
+        con.execute(_version_starts(entity, values))
+
     con.execute("BEGIN TRANSACTION")
     try:
-        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+        con.execute(
+            f"DELETE FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
+            [first_day, last_day],
+        )
+        if entity.changes_only:
+            rows_stored = _store_versions(
+                con,
+                entity,
+                first_day,
+                last_day,
+                f"""SELECT {select_typed}, _landing_date, _relative_file, _line, {late},
+                           getvariable('loaded_at'), _valid_to
+                    FROM _version_starts {text_joins}""",
+            )
+        else:
             con.execute(
-                f"DELETE FROM {schema}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
+                f"DELETE FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
                 [first_day, last_day],
             )
-        con.execute(
-            f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
-                SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
-                FROM _classified {text_joins}
-                WHERE _problem IS NULL"""
-        )
+            con.execute(
+                f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
+                    SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
+                    FROM _classified {text_joins}
+                    WHERE _problem IS NULL"""
+            )
         con.execute(
             f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
                 SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
@@ -707,7 +899,7 @@ def load_range(
         for f, cols in file_columns.items()
         if set(cols) - declared
     }
-    for temp in ("_classified", "_file_schema", "_texts", "_text_features"):
+    for temp in ("_classified", "_file_schema", "_texts", "_text_features", "_version_starts"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return LoadResult(
         table=entity.table,
@@ -719,6 +911,7 @@ def load_range(
         rows_quarantined=rows_quarantined,
         rows_late=rows_late,
         rows_resent=sum(resent.values()),
+        rows_stored=rows_stored,
         quarantined_by_kind=by_kind,
         unexpected_columns=unexpected,
     )
