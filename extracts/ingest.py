@@ -58,7 +58,7 @@ class LoadResult:
     rows_resent: int = 0
     """Loaded rows whose key another landing day also holds (the newest landing wins)."""
     rows_stored: int | None = None
-    """`changes_only` snapshots: the versions the range's rows came down to (else None)."""
+    """`changes_only` snapshots: the versions the range's days now hold (else None)."""
     quarantined_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -188,7 +188,8 @@ def _merge_versions(
     con: duckdb.DuckDBPyConnection, entity: Entity, first_day: dt.date, last_day: dt.date
 ) -> None:
     """Join a key's versions that follow each other day by day with the same stored values,
-    around [first_day, last_day] (inside it the load already made them maximal).
+    among the versions on [first_day - 1, last_day + 1] (the range's own, cut on the text
+    as read, and its neighbours across both edges): the rest were joined when loaded.
 
     A run of equal, adjacent versions becomes its first one, stretched to the run's end."""
     versions = f"{VERSIONS_SCHEMA}.{entity.table}"
@@ -236,7 +237,7 @@ def _store_versions(
     new_versions: str,
 ) -> int:
     """Replace [first_day, last_day] of a `changes_only` snapshot by `new_versions` (a query
-    in the versions table's columns, maximal runs within the range); returns their count.
+    in the versions table's columns); returns the count of versions the range now holds.
 
     A version reaching across the range's first day ends the day before; one reaching past
     its last day goes on from the day after; then equal neighbours across the edges join."""
@@ -254,31 +255,41 @@ def _store_versions(
     )
     con.execute(f"DELETE FROM {versions} WHERE _landing_date BETWEEN $1 AND $2", days)
     cols = ", ".join(f'"{name}"' for name, _ in _stored_columns(entity))
-    (stored,) = con.execute(f"INSERT INTO {versions} ({cols}) {new_versions}").fetchone()
+    con.execute(f"INSERT INTO {versions} ({cols}) {new_versions}")
     _merge_versions(con, entity, first_day, last_day)
+    (stored,) = con.execute(
+        f"SELECT count(*) FROM {versions} WHERE _valid_to >= $1 AND _landing_date <= $2", days
+    ).fetchone()
     return stored
 
 
-def _version_starts(entity: Entity, compared: list[str]) -> str:
-    """Temp table `_version_starts`: the valid rows of `_classified` that start a run of
-    equal rows on consecutive days of their key, with the run's last day as `_valid_to`.
+def _version_starts(entity: Entity) -> str:
+    """Temp table `_version_starts`: the valid rows of `_classified` that start a run of equal
+    rows on consecutive days of their key, with the run's last day as `_valid_to`.
 
-    Compared on `compared` (the stored values before hashing: the normalised PII), so only
-    the first row of a run is hashed."""
+    Compared as read (a 64-bit hash of the row's text, in this session only), so only a
+    run's first row is typed and hashed; runs that differ in text but not in what is stored
+    (an email's case) are joined afterwards by `_merge_versions` on the stored values. One
+    sort: a row starts a run unless the day before holds its key with the same text, ends it
+    unless the day after does; the start's run ends at the next end."""
     key_cols = ", ".join(f'"{k}"' for k in entity.key)
-    same = _same_as_previous("_values", "_landing_date", key_cols)
+    text = ", ".join(f'"{f.name}"' for f in entity.fields if f.name not in entity.key)
+    window = f"OVER (PARTITION BY {key_cols} ORDER BY _landing_date)"
     return f"""CREATE OR REPLACE TEMP TABLE _version_starts AS
         WITH valid AS (
-            SELECT *, struct_pack({", ".join(compared)}) AS _values
-            FROM _classified WHERE _problem IS NULL),
-        marked AS (SELECT *, {same} AS _continues FROM valid),
-        runs AS (
-            SELECT *, sum(CASE WHEN _continues THEN 0 ELSE 1 END) OVER (
-                PARTITION BY {key_cols} ORDER BY _landing_date ROWS UNBOUNDED PRECEDING) AS _run
-            FROM marked)
-        SELECT * EXCLUDE (_values, _continues, _run),
-               max(_landing_date) OVER (PARTITION BY {key_cols}, _run) AS _valid_to
-        FROM runs
+            SELECT *, hash({text}) AS _text_hash FROM _classified WHERE _problem IS NULL),
+        edges AS (
+            SELECT *,
+                   coalesce(lag(_landing_date) {window} + 1 = _landing_date
+                            AND lag(_text_hash) {window} = _text_hash, false) AS _continues,
+                   coalesce(lead(_landing_date) {window} - 1 = _landing_date
+                            AND lead(_text_hash) {window} = _text_hash, false) AS _continued
+            FROM valid)
+        SELECT * EXCLUDE (_text_hash, _continues, _continued),
+               CASE WHEN _continued THEN lead(_landing_date) {window} ELSE _landing_date END
+                   AS _valid_to
+        FROM edges
+        WHERE NOT (_continues AND _continued)
         QUALIFY NOT _continues"""
 
 
@@ -792,21 +803,17 @@ def load_range(
     text_joins, text_selects = _derived_text_sql(entity)
     if text_selects:
         _text_features(con, entity, languages)
-    # What a snapshot row is compared on: the stored values, PII before it is hashed.
-    typed, compared = [], {}
+    typed = []
     for f in entity.fields:
         if f.pii:
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
-            compared[f.name] = _pii_normalised(f, f'"{f.name}"')
         elif f.text:
             typed.append(text_selects[f.name])
-            compared[f.name] = f'"{f.name}"'
         else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
                 column = _email_hashed_sql(f, column)
             typed.append(f'{_cast(column, f.type)} AS "{f.name}"')
-            compared[f.name] = _cast(column, f.type)
     late = (
         _cast(f'"{entity.event_time}"', "TIMESTAMP") + "::DATE < _landing_date"
         if entity.event_time
@@ -818,10 +825,7 @@ def load_range(
 
     rows_stored = None
     if entity.changes_only:
-        values = [
-            f'"{name}" := {expr}' for name, expr in compared.items() if name not in entity.key
-        ]
-        con.execute(_version_starts(entity, values))
+        con.execute(_version_starts(entity))
 
     con.execute("BEGIN TRANSACTION")
     try:
