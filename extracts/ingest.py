@@ -235,9 +235,9 @@ def _store_versions(
     first_day: dt.date,
     last_day: dt.date,
     new_versions: str,
-) -> int:
+) -> None:
     """Replace [first_day, last_day] of a `changes_only` snapshot by `new_versions` (a query
-    in the versions table's columns); returns the count of versions the range now holds.
+    in the versions table's columns).
 
     A version reaching across the range's first day ends the day before; one reaching past
     its last day goes on from the day after; then equal neighbours across the edges join."""
@@ -257,10 +257,6 @@ def _store_versions(
     cols = ", ".join(f'"{name}"' for name, _ in _stored_columns(entity))
     con.execute(f"INSERT INTO {versions} ({cols}) {new_versions}")
     _merge_versions(con, entity, first_day, last_day)
-    (stored,) = con.execute(
-        f"SELECT count(*) FROM {versions} WHERE _valid_to >= $1 AND _landing_date <= $2", days
-    ).fetchone()
-    return stored
 
 
 def _version_starts(entity: Entity) -> str:
@@ -702,6 +698,42 @@ def _resent_sql(entity: Entity) -> str:
                GROUP BY ALL"""
 
 
+CHUNK_DAYS = 31
+"""Landing days classified and written at a time: a long backfill's memory is one chunk's."""
+
+
+def _chunks(first: dt.date, last: dt.date, size: int) -> list[tuple[dt.date, dt.date]]:
+    starts = day_range(first, last)[:: max(size, 1)]
+    return [(s, min(s + dt.timedelta(days=max(size, 1) - 1), last)) for s in starts]
+
+
+def _classify_sql(entity: Entity, file_columns: dict[str, list[str]], problems: str) -> str:
+    """Temp table `_classified`: the files' rows as text with their first problem (NULL:
+    valid). One scan; a repeated key is a duplicate only when its earlier copy is valid."""
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
+    return f"""CREATE OR REPLACE TEMP TABLE _classified AS
+            WITH scanned AS ({_stage_sql(entity, file_columns)}),
+            staged AS (
+                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
+                FROM scanned s JOIN _file_schema fs USING (_file)),
+            checked AS (
+                SELECT * EXCLUDE (_schema_problem), {problems} AS _first_problem
+                FROM staged),
+            first_copies AS (
+                SELECT _landing_date, {key_cols}, min(_line) AS _first_line
+                FROM checked WHERE _first_problem IS NULL
+                GROUP BY ALL HAVING count(*) > 1)
+            SELECT c.* EXCLUDE (_first_problem),
+                   coalesce(
+                       c._first_problem,
+                       CASE WHEN c._line > d._first_line
+                            THEN {{'field': NULL, 'kind': 'duplicate',
+                                  'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
+                       END) AS _problem
+            FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
+
+
 def load_range(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -711,11 +743,13 @@ def load_range(
     pii_key: bytes,
     earliest: dt.date | None = None,
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    chunk_days: int = CHUNK_DAYS,
 ) -> LoadResult:
     """Replace the partitions [first_day, last_day] of `raw.<table>` and its quarantine.
 
     `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`);
-    `languages`: the ISO 639-1 codes that text language detection chooses among.
+    `languages`: the ISO 639-1 codes that text language detection chooses among;
+    `chunk_days`: the days read and written at a time, in the one transaction.
     Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
     Refuses an empty `pii_key`, and one other than the key the warehouse's hashes are under.
     """
@@ -771,38 +805,7 @@ def load_range(
             ],
         )
 
-    # One scan and one materialisation; a repeated key is a duplicate only when its earlier
-    # copy is valid.
-    key_cols = ", ".join(f'"{k}"' for k in entity.key)
-    key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
-    classify = f"""CREATE OR REPLACE TEMP TABLE _classified AS
-            WITH scanned AS ({_stage_sql(entity, file_columns)}),
-            staged AS (
-                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
-                FROM scanned s JOIN _file_schema fs USING (_file)),
-            checked AS (
-                SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity, earliest or EARLIEST_EVENT_DATE)} AS _first_problem
-                FROM staged),
-            first_copies AS (
-                SELECT _landing_date, {key_cols}, min(_line) AS _first_line
-                FROM checked WHERE _first_problem IS NULL
-                GROUP BY ALL HAVING count(*) > 1)
-            SELECT c.* EXCLUDE (_first_problem),
-                   coalesce(
-                       c._first_problem,
-                       CASE WHEN c._line > d._first_line
-                            THEN {{'field': NULL, 'kind': 'duplicate',
-                                  'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
-                       END) AS _problem
-            FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
-    try:
-        con.execute(classify)
-    except duckdb.Error as exc:
-        raise _unreadable(exc, entity, files) from None
-
     text_joins, text_selects = _derived_text_sql(entity)
-    if text_selects:
-        _text_features(con, entity, languages)
     typed = []
     for f in entity.fields:
         if f.pii:
@@ -822,44 +825,65 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
+    problems = _problem_sql(entity, earliest or EARLIEST_EVENT_DATE)
 
-    rows_stored = None
-    if entity.changes_only:
-        con.execute(_version_starts(entity))
-
+    # The range in chunks of `chunk_days`, all in one transaction: memory holds one chunk's
+    # rows, and the range is replaced whole or not at all.
+    rows_read, rows_stored = 0, None
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             f"DELETE FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
             [first_day, last_day],
         )
-        if entity.changes_only:
-            rows_stored = _store_versions(
-                con,
-                entity,
-                first_day,
-                last_day,
-                f"""SELECT {select_typed}, _landing_date, _relative_file, _line, {late},
-                           getvariable('loaded_at'), _valid_to
-                    FROM _version_starts {text_joins}""",
-            )
-        else:
+        if not entity.changes_only:
             con.execute(
                 f"DELETE FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
                 [first_day, last_day],
             )
+        for chunk_first, chunk_last in _chunks(first_day, last_day, chunk_days):
+            chunk = {
+                f: file_columns[f]
+                for f, d in zip(files, days, strict=True)
+                if chunk_first <= d <= chunk_last
+            }
+            try:
+                con.execute(_classify_sql(entity, chunk, problems))
+            except duckdb.Error as exc:
+                raise _unreadable(exc, entity, list(chunk)) from None
+            if text_selects:
+                _text_features(con, entity, languages)
+            if entity.changes_only:
+                con.execute(_version_starts(entity))
+                _store_versions(
+                    con,
+                    entity,
+                    chunk_first,
+                    chunk_last,
+                    f"""SELECT {select_typed}, _landing_date, _relative_file, _line, {late},
+                               getvariable('loaded_at'), _valid_to
+                        FROM _version_starts {text_joins}""",
+                )
+            else:
+                con.execute(
+                    f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
+                        SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
+                        FROM _classified {text_joins}
+                        WHERE _problem IS NULL"""
+                )
             con.execute(
-                f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
-                    SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
-                    FROM _classified {text_joins}
-                    WHERE _problem IS NULL"""
+                f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
+                    SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
+                           {_record_sql(entity)}, getvariable('loaded_at')
+                    FROM _classified WHERE _problem IS NOT NULL"""
             )
-        con.execute(
-            f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
-                SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
-                       {_record_sql(entity)}, getvariable('loaded_at')
-                FROM _classified WHERE _problem IS NOT NULL"""
-        )
+            rows_read += con.execute("SELECT count(*) FROM _classified").fetchone()[0]
+        if entity.changes_only:
+            (rows_stored,) = con.execute(
+                f"""SELECT count(*) FROM {VERSIONS_SCHEMA}.{entity.table}
+                    WHERE _valid_to >= $1 AND _landing_date <= $2""",
+                [first_day, last_day],
+            ).fetchone()
         record_load(con, entity.table, first_day, last_day, loaded_at)
         resent = dict(
             con.execute(_resent_sql(entity), [first_day, last_day]).fetchall()
@@ -874,14 +898,13 @@ def load_range(
         )
         counts = con.execute(
             f"""SELECT
-                  (SELECT count(*) FROM _classified),
                   (SELECT count(*) FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FILTER (WHERE _is_late) FROM {RAW_SCHEMA}.{entity.table}
                      WHERE _landing_date BETWEEN $1 AND $2)""",
             [first_day, last_day],
         ).fetchone()
-        rows_read, rows_loaded, rows_quarantined, rows_late = counts
+        rows_loaded, rows_quarantined, rows_late = counts
         if rows_read != rows_loaded + rows_quarantined:
             raise RuntimeError(
                 f"{entity.table}: rows read {rows_read} != loaded {rows_loaded} + quarantined {rows_quarantined}"

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from extracts.contracts import CRM_ACCOUNTS, landing_path
-from extracts.ingest import load_range
+from extracts.ingest import ExtractFileError, load_range
 from extracts.pii_key import clear_for_new_key
 
 KEY = b"test-key"
@@ -110,6 +110,29 @@ def test_a_rerun_and_a_load_in_chunks_store_the_same_versions(tmp_path, con):
             load_range(chunked, CRM_ACCOUNTS, tmp_path, first, last, KEY)
         assert _versions(chunked) == VERSIONS
         assert _view(chunked) == _daily(SNAPSHOTS)
+
+
+@pytest.mark.parametrize("chunk_days", [1, 4])
+def test_a_range_read_in_chunks_stores_what_one_read_stores(tmp_path, con, chunk_days):
+    _land_all(tmp_path, SNAPSHOTS)
+    result = load_range(con, CRM_ACCOUNTS, tmp_path, D[0], D[5], KEY, chunk_days=chunk_days)
+    assert (result.rows_read, result.rows_loaded, result.rows_stored) == (13, 13, 6)
+    assert _versions(con) == VERSIONS
+
+
+def test_an_unreadable_file_in_a_later_chunk_writes_nothing(tmp_path, con):
+    _land_all(tmp_path, SNAPSHOTS)
+    load_range(con, CRM_ACCOUNTS, tmp_path, D[0], D[5], KEY)
+    before = con.execute("SELECT * FROM raw_versions.crm_accounts ORDER BY ALL").fetchall()
+    _land(tmp_path, D[1], [_account("A1", tier="vip")])  # a change in the first chunk
+    path = Path(landing_path(str(tmp_path), CRM_ACCOUNTS, D[4].isoformat()))
+    path.write_bytes(
+        path.read_bytes() + b"A9,Acme \xff,retail,smb,emea,vip,Kim,2025-01-01,active,\n"
+    )
+    with pytest.raises(ExtractFileError, match="line 5: not valid UTF-8"):
+        load_range(con, CRM_ACCOUNTS, tmp_path, D[0], D[5], KEY, chunk_days=2)
+    after = con.execute("SELECT * FROM raw_versions.crm_accounts ORDER BY ALL").fetchall()
+    assert after == before
 
 
 def test_a_relanded_day_replaces_its_own_snapshot_and_joins_back_when_reverted(tmp_path, con):
