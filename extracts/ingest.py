@@ -608,15 +608,22 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
 
 
 def _text_features(
-    con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...], first: bool
 ) -> None:
-    """`_text_features(text, sentiment, language)`: one row per distinct valid text."""
+    """`_text_features(text, sentiment, language)`: one row per distinct valid text of the
+    load; a later chunk scores only the texts earlier chunks did not have (templates and
+    macros repeat across the whole range)."""
     texts = " UNION ".join(
         f'SELECT "{f.name}" AS text FROM _classified WHERE _problem IS NULL AND "{f.name}" IS NOT NULL'
         for f in entity.fields
         if f.text
     )
-    score_texts(con, texts, languages)
+    if first:
+        score_texts(con, texts, languages)
+        return
+    new = f"SELECT text FROM ({texts}) AS t WHERE text NOT IN (SELECT text FROM _text_features)"
+    score_texts(con, new, languages, into="_text_features_chunk")
+    con.execute("INSERT INTO _text_features SELECT * FROM _text_features_chunk")
 
 
 def score_texts(
@@ -841,7 +848,7 @@ def load_range(
                 f"DELETE FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
                 [first_day, last_day],
             )
-        for chunk_first, chunk_last in _chunks(first_day, last_day, chunk_days):
+        for n, (chunk_first, chunk_last) in enumerate(_chunks(first_day, last_day, chunk_days)):
             chunk = {
                 f: file_columns[f]
                 for f, d in zip(files, days, strict=True)
@@ -852,7 +859,7 @@ def load_range(
             except duckdb.Error as exc:
                 raise _unreadable(exc, entity, list(chunk)) from None
             if text_selects:
-                _text_features(con, entity, languages)
+                _text_features(con, entity, languages, first=n == 0)
             if entity.changes_only:
                 con.execute(_version_starts(entity))
                 _store_versions(
@@ -926,7 +933,8 @@ def load_range(
         for f, cols in file_columns.items()
         if set(cols) - declared
     }
-    for temp in ("_classified", "_file_schema", "_texts", "_text_features", "_version_starts"):
+    temps = ("_classified", "_file_schema", "_texts", "_text_features", "_text_features_chunk")
+    for temp in (*temps, "_version_starts"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return LoadResult(
         table=entity.table,
