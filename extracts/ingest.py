@@ -336,7 +336,9 @@ def _list(files: list[str]) -> str:
     return "[" + ", ".join(_quote(f) for f in files) + "]"
 
 
-def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
+def _stage_sql(
+    entity: Entity, file_columns: dict[str, list[str]], native: frozenset[str] = frozenset()
+) -> str:
     """One scan over every file of the range: declared fields as text, file and line number.
 
     A declared column a file lacks reads as NULL (the contract check then names it). Parquet
@@ -364,7 +366,8 @@ def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
     scans = []
     for header, files in by_header.items():
         select = ", ".join(
-            f'CAST("{f.name}" AS VARCHAR) AS "{f.name}"'
+            # Fields the files store in the contract's type stay typed (no text round trip).
+            f'CAST("{f.name}" AS {f.type if f.name in native else "VARCHAR"}) AS "{f.name}"'
             if f.name in header
             else f'NULL::VARCHAR AS "{f.name}"'
             for f in entity.fields
@@ -444,6 +447,30 @@ def _file_columns(
     return columns
 
 
+def _native_fields(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
+) -> frozenset[str]:
+    """Parquet fields that every file stores in the contract's type (a timestamp with a time
+    zone counts as a timestamp, read as UTC): staged typed, so no value is printed as text
+    and parsed back. Key fields stay text (duplicate reasons quote them)."""
+    if entity.format != "parquet" or not files:
+        return frozenset()
+    accepted = {"TIMESTAMP": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")}
+    native = {f.name for f in entity.fields if f.type != "VARCHAR" and f.name not in entity.key}
+    for file in files:
+        types = dict(
+            con.execute(
+                f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({_quote(file)}))"
+            ).fetchall()
+        )
+        native = {
+            n
+            for n in native
+            if types.get(n) in accepted.get(entity.field(n).type, (entity.field(n).type,))
+        }
+    return frozenset(native)
+
+
 def _first_malformed_line(
     con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
 ) -> tuple[str, int]:
@@ -516,13 +543,14 @@ def _cast(expr: str, type_: str) -> str:
     return f"try_cast({expr} AS {type_})"
 
 
-def _problem_sql(entity: Entity, earliest: dt.date) -> str:
+def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = frozenset()) -> str:
     """The row's first contract violation as a {field, kind, reason} struct; NULL when valid.
 
     A file missing a declared column fails every row on `_schema_problem`, set per file.
     An event time before `earliest` is quarantined, so no single row (a 1970 default from a
     broken export) can stretch the date spine back by decades; one after the file's day or
     after the moment of loading (a clock set wrong) is quarantined as `future_timestamp`.
+    `native`: fields staged in their contract type (`_native_fields`), never parsed.
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -531,13 +559,15 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
     checks: list[str] = ["_schema_problem"]
     for f in entity.fields:
         col = f'"{f.name}"'
+        text = f"CAST({col} AS VARCHAR)" if f.name in native else col
         if f.required:
+            missing = f"{col} IS NULL" if f.name in native else f"nullif(trim({col}), '') IS NULL"
             checks.append(
-                f"CASE WHEN nullif(trim({col}), '') IS NULL THEN "
+                f"CASE WHEN {missing} THEN "
                 + problem(f.name, "null_required", f"'required field {f.name} is null'")
                 + " END"
             )
-        if f.type != "VARCHAR":
+        if f.type != "VARCHAR" and f.name not in native:
             kind = "bad_timestamp" if f.is_timestamp else "bad_type"
             checks.append(
                 f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND {_cast(col, f.type)} IS NULL THEN "
@@ -570,18 +600,19 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
                 + problem(
                     f.name,
                     "out_of_range",
-                    f"'{f.name} value ' || {col} || ' out of range [{f.min_value}, {f.max_value}]'",
+                    f"'{f.name} value ' || {text} || ' out of range [{f.min_value}, {f.max_value}]'",
                 )
                 + " END"
             )
     if entity.event_time:
         col = f'"{entity.event_time}"'
+        text = f"CAST({col} AS VARCHAR)" if entity.event_time in native else col
         checks.append(
             f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE < DATE '{earliest.isoformat()}' THEN "
             + problem(
                 entity.event_time,
                 "too_early",
-                f"'{entity.event_time} ' || {col} || ' is before the earliest accepted day "
+                f"'{entity.event_time} ' || {text} || ' is before the earliest accepted day "
                 f"{earliest.isoformat()} (SUPPORTOPS_EARLIEST_EVENT_DATE)'",
             )
             + " END"
@@ -591,7 +622,7 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             + problem(
                 entity.event_time,
                 "future_timestamp",
-                f"'{entity.event_time} ' || {col} || ' is after the file''s day'",
+                f"'{entity.event_time} ' || {text} || ' is after the file''s day'",
             )
             + " END"
         )
@@ -600,7 +631,7 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             + problem(
                 entity.event_time,
                 "future_timestamp",
-                f"'{entity.event_time} ' || {col} || ' is after the time of loading (UTC)'",
+                f"'{entity.event_time} ' || {text} || ' is after the time of loading (UTC)'",
             )
             + " END"
         )
@@ -714,13 +745,15 @@ def _chunks(first: dt.date, last: dt.date, size: int) -> list[tuple[dt.date, dt.
     return [(s, min(s + dt.timedelta(days=max(size, 1) - 1), last)) for s in starts]
 
 
-def _classify_sql(entity: Entity, file_columns: dict[str, list[str]], problems: str) -> str:
+def _classify_sql(
+    entity: Entity, file_columns: dict[str, list[str]], problems: str, native: frozenset[str]
+) -> str:
     """Temp table `_classified`: the files' rows as text with their first problem (NULL:
     valid). One scan; a repeated key is a duplicate only when its earlier copy is valid."""
     key_cols = ", ".join(f'"{k}"' for k in entity.key)
     key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
     return f"""CREATE OR REPLACE TEMP TABLE _classified AS
-            WITH scanned AS ({_stage_sql(entity, file_columns)}),
+            WITH scanned AS ({_stage_sql(entity, file_columns, native)}),
             staged AS (
                 SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
                 FROM scanned s JOIN _file_schema fs USING (_file)),
@@ -812,6 +845,7 @@ def load_range(
             ],
         )
 
+    native = _native_fields(con, entity, files)
     text_joins, text_selects = _derived_text_sql(entity)
     typed = []
     for f in entity.fields:
@@ -819,6 +853,8 @@ def load_range(
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
         elif f.text:
             typed.append(text_selects[f.name])
+        elif f.name in native:
+            typed.append(f'"{f.name}"')
         else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
@@ -832,7 +868,7 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
-    problems = _problem_sql(entity, earliest or EARLIEST_EVENT_DATE)
+    problems = _problem_sql(entity, earliest or EARLIEST_EVENT_DATE, native)
 
     # The range in chunks of `chunk_days`, all in one transaction: memory holds one chunk's
     # rows, and the range is replaced whole or not at all.
@@ -855,7 +891,7 @@ def load_range(
                 if chunk_first <= d <= chunk_last
             }
             try:
-                con.execute(_classify_sql(entity, chunk, problems))
+                con.execute(_classify_sql(entity, chunk, problems, native))
             except duckdb.Error as exc:
                 raise _unreadable(exc, entity, list(chunk)) from None
             if text_selects:
