@@ -1,7 +1,8 @@
 """Load landing files into `raw.*` through DuckDB's own readers, enforcing the contracts.
 
-Everything is set-based SQL: one statement stages all files of a day range, one validates
-every row, one transaction swaps the range's partitions in. Bad rows go to
+Everything is set-based SQL: per chunk of landing days one statement stages the chunk's
+files and validates every row, and one transaction swaps the whole range's partitions in.
+CRM snapshots (`Entity.changes_only`) are stored as versions behind a daily view. Bad rows go to
 `quarantine.<table>` with file, line, field and reason; PII is hashed (HMAC-SHA256) and
 free text reduced to derived features before any table sees them.
 """
