@@ -164,16 +164,22 @@ def _migrate_daily_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
         return
     versions = f"{VERSIONS_SCHEMA}.{entity.table}"
     cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
-    bounds = con.execute(
-        f"SELECT min(_landing_date), max(_landing_date) FROM {RAW_SCHEMA}.{entity.table}"
-    ).fetchone()
-    con.execute(
-        f"""INSERT INTO {versions} ({cols}, _valid_to)
-            SELECT {cols}, _landing_date FROM {RAW_SCHEMA}.{entity.table}"""
-    )
-    if bounds[0] is not None:
-        _merge_versions(con, entity, bounds[0], bounds[1])
-    con.execute(f"DROP TABLE {RAW_SCHEMA}.{entity.table}")
+    con.execute("BEGIN TRANSACTION")  # all or nothing: a rerun would copy the rows twice
+    try:
+        bounds = con.execute(
+            f"SELECT min(_landing_date), max(_landing_date) FROM {RAW_SCHEMA}.{entity.table}"
+        ).fetchone()
+        con.execute(
+            f"""INSERT INTO {versions} ({cols}, _valid_to)
+                SELECT {cols}, _landing_date FROM {RAW_SCHEMA}.{entity.table}"""
+        )
+        if bounds[0] is not None:
+            _merge_versions(con, entity, bounds[0], bounds[1])
+        con.execute(f"DROP TABLE {RAW_SCHEMA}.{entity.table}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _same_as_previous(compared: str, adjacent: str, key_cols: str) -> str:
