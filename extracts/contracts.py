@@ -108,6 +108,11 @@ class Entity:
     optional: bool = False
     """Reference data a source may not have: a landing day without the file loads no rows
     (instead of failing the load), and the ingestion sensor does not wait for it."""
+    changes_only: bool = False
+    """A daily full snapshot stored as versions (`raw_versions.<table>`: a row's first and
+    last day), a row equal to its key's version of the day before not stored again;
+    `raw.<table>` is the view that repeats each version on its days, one row per key and
+    landing day as the file had it. The CRM resends every account and contact every day."""
 
     @property
     def table(self) -> str:
@@ -176,6 +181,7 @@ CRM_ACCOUNTS = Entity(
     file_name="accounts.csv",
     format="csv",
     key=("account_id",),
+    changes_only=True,
     fields=(
         Field("account_id", "VARCHAR", required=True),
         Field("account_name", "VARCHAR", required=True),
@@ -196,6 +202,7 @@ CRM_CONTACTS = Entity(
     file_name="contacts.csv",
     format="csv",
     key=("contact_id",),
+    changes_only=True,
     fields=(
         Field("contact_id", "VARCHAR", required=True),
         Field("account_id", "VARCHAR", required=True),
@@ -214,6 +221,7 @@ CRM_SUBSCRIPTIONS = Entity(
     file_name="subscriptions.csv",
     format="csv",
     key=("subscription_id",),
+    changes_only=True,
     fields=(
         Field("subscription_id", "VARCHAR", required=True),
         Field("account_id", "VARCHAR", required=True),

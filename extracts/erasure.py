@@ -39,6 +39,7 @@ from extracts.contracts import LOADED_ENTITIES, Entity, Field
 from extracts.ingest import (
     QUARANTINE_SCHEMA,
     RAW_SCHEMA,
+    VERSIONS_SCHEMA,
     _file_columns,
     _hmac_sql,
     _quote,
@@ -149,7 +150,10 @@ def _collect_subject(
         f"{s}.{t}"
         for s, t in con.execute(
             "SELECT schema_name, table_name FROM duckdb_tables() "
-            "WHERE database_name = current_database()"
+            "WHERE database_name = current_database() "
+            # a changes-only snapshot's raw.<table> is a view over its versions
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() "
+            "WHERE database_name = current_database() AND NOT internal"
         ).fetchall()
     }
 
@@ -293,6 +297,13 @@ def erase_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> 
             match, redact = _column_match(cols)
         if match == "false" and not redact:
             continue
+        label = f"{schema}.{table}"
+        days = None
+        if schema == VERSIONS_SCHEMA:  # a snapshot's versions: counted as the rows raw.* showed
+            label = f"{RAW_SCHEMA}.{table}"
+            (days,) = con.execute(
+                f"SELECT sum(_valid_to - _landing_date + 1) FROM {name} WHERE {match}"
+            ).fetchone()
         rows = con.execute(f"DELETE FROM {name} WHERE {match}").fetchone()[0]
         for column, cond in redact.items():
             value = (
@@ -303,7 +314,7 @@ def erase_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> 
             target = "record" if schema == QUARANTINE_SCHEMA else f'"{column}"'
             con.execute(f"UPDATE {name} SET {target} = {value} WHERE {cond}")
         if rows:
-            removed[f"{schema}.{table}"] = rows
+            removed[label] = days or rows
     return removed
 
 

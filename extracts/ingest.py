@@ -1,7 +1,8 @@
 """Load landing files into `raw.*` through DuckDB's own readers, enforcing the contracts.
 
-Everything is set-based SQL: one statement stages all files of a day range, one validates
-every row, one transaction swaps the range's partitions in. Bad rows go to
+Everything is set-based SQL: per chunk of landing days one statement stages the chunk's
+files and validates every row, and one transaction swaps the whole range's partitions in.
+CRM snapshots (`Entity.changes_only`) are stored as versions behind a daily view. Bad rows go to
 `quarantine.<table>` with file, line, field and reason; PII is hashed (HMAC-SHA256) and
 free text reduced to derived features before any table sees them.
 """
@@ -27,6 +28,10 @@ from extracts.pii_key import check_key
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
+VERSIONS_SCHEMA = "raw_versions"
+"""Where `changes_only` snapshots are stored, one row per version; `raw.<table>` reads them."""
+VERSION_META = ("_landing_date", "_source_file", "_source_line", "_is_late", "_loaded_at")
+"""Raw columns that say where and when a row came, not what it says: never compared."""
 EARLIEST_EVENT_DATE = dt.date(2000, 1, 1)
 """Event times before this day are quarantined (`too_early`) unless the caller sets another."""
 _HMAC_BLOCK = 64
@@ -53,6 +58,8 @@ class LoadResult:
     rows_late: int
     rows_resent: int = 0
     """Loaded rows whose key another landing day also holds (the newest landing wins)."""
+    rows_stored: int | None = None
+    """`changes_only` snapshots: the versions the range's days now hold (else None)."""
     quarantined_by_kind: dict[str, int] = field(default_factory=dict)
     unexpected_columns: dict[str, list[str]] = field(default_factory=dict)
 
@@ -98,21 +105,195 @@ QUARANTINE_COLUMNS = [
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
-    """Create the raw and quarantine tables if they do not exist yet."""
+    """Create the raw and quarantine tables if they do not exist yet (for a `changes_only`
+    snapshot: its versions table and the `raw.<table>` view over it)."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
-    for schema, columns in (
-        (RAW_SCHEMA, raw_columns(entity)),
-        (QUARANTINE_SCHEMA, QUARANTINE_COLUMNS),
+    stored = _stored_table(entity)
+    if entity.changes_only:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {VERSIONS_SCHEMA}")
+    for table, columns in (
+        (stored, _stored_columns(entity)),
+        (f"{QUARANTINE_SCHEMA}.{entity.table}", QUARANTINE_COLUMNS),
     ):
         cols = ", ".join(f'"{name}" {type_}' for name, type_ in columns)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {schema}.{entity.table} ({cols})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({cols})")
     # A column added to the contract later (e.g. tickets' schedule_id) joins an existing
     # table; earlier rows read null.
-    for name, type_ in raw_columns(entity):
+    for name, type_ in _stored_columns(entity):
+        con.execute(f'ALTER TABLE {stored} ADD COLUMN IF NOT EXISTS "{name}" {type_}')
+    if entity.changes_only:
+        _migrate_daily_rows(con, entity)
+        con.execute(_snapshot_view_sql(entity))
+
+
+def _stored_table(entity: Entity) -> str:
+    schema = VERSIONS_SCHEMA if entity.changes_only else RAW_SCHEMA
+    return f"{schema}.{entity.table}"
+
+
+def _stored_columns(entity: Entity) -> list[tuple[str, str]]:
+    """The raw columns; a version also keeps its last day (`_landing_date` is its first)."""
+    extra = [("_valid_to", "DATE")] if entity.changes_only else []
+    return raw_columns(entity) + extra
+
+
+def _snapshot_view_sql(entity: Entity) -> str:
+    """`raw.<table>`: each version once per day from its first to its last, so readers (dbt,
+    the quality gates, the Spark export) see the daily snapshots the files had. The source
+    file and line are where the version was first delivered."""
+    cols = ", ".join(
+        '_day AS "_landing_date"' if name == "_landing_date" else f'"{name}"'
+        for name, _ in raw_columns(entity)
+    )
+    return f"""CREATE OR REPLACE VIEW {RAW_SCHEMA}.{entity.table} AS
+        SELECT {cols} FROM (
+            SELECT *, CAST(_landing_date + CAST(unnest(range(0, _valid_to - _landing_date + 1))
+                                                AS INTEGER) AS DATE) AS _day
+            FROM {VERSIONS_SCHEMA}.{entity.table})"""
+
+
+def _migrate_daily_rows(con: duckdb.DuckDBPyConnection, entity: Entity) -> None:
+    """A warehouse from before `changes_only`: its daily rows become versions, once."""
+    kind = con.execute(
+        """SELECT table_type FROM information_schema.tables
+           WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ?""",
+        [RAW_SCHEMA, entity.table],
+    ).fetchone()
+    if not kind or kind[0] != "BASE TABLE":
+        return
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
+    con.execute("BEGIN TRANSACTION")  # all or nothing: a rerun would copy the rows twice
+    try:
+        bounds = con.execute(
+            f"SELECT min(_landing_date), max(_landing_date) FROM {RAW_SCHEMA}.{entity.table}"
+        ).fetchone()
         con.execute(
-            f'ALTER TABLE {RAW_SCHEMA}.{entity.table} ADD COLUMN IF NOT EXISTS "{name}" {type_}'
+            f"""INSERT INTO {versions} ({cols}, _valid_to)
+                SELECT {cols}, _landing_date FROM {RAW_SCHEMA}.{entity.table}"""
         )
+        if bounds[0] is not None:
+            _merge_versions(con, entity, bounds[0], bounds[1])
+        con.execute(f"DROP TABLE {RAW_SCHEMA}.{entity.table}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _same_as_previous(compared: str, adjacent: str, key_cols: str) -> str:
+    """SQL: the row continues its key's previous row (same `compared` value, `adjacent` day)."""
+    window = f"OVER (PARTITION BY {key_cols} ORDER BY _landing_date)"
+    return (
+        f"coalesce(lag({adjacent}) {window} + 1 = _landing_date "
+        f"AND lag({compared}) {window} IS NOT DISTINCT FROM {compared}, false)"
+    )
+
+
+def _merge_versions(
+    con: duckdb.DuckDBPyConnection, entity: Entity, first_day: dt.date, last_day: dt.date
+) -> None:
+    """Join a key's versions that follow each other day by day with the same stored values,
+    among the versions on [first_day - 1, last_day + 1] (the range's own, cut on the text
+    as read, and its neighbours across both edges): the rest were joined when loaded.
+
+    A run of equal, adjacent versions becomes its first one, stretched to the run's end."""
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    values = ", ".join(
+        f'"{name}" := "{name}"'
+        for name, _ in raw_columns(entity)
+        if name not in VERSION_META and name not in entity.key
+    )
+    same = _same_as_previous("_values", "_valid_to", key_cols)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _merged AS
+            WITH affected AS (
+                SELECT {key_cols}, _landing_date, _valid_to, struct_pack({values}) AS _values
+                FROM {versions}
+                WHERE _valid_to >= CAST($1 AS DATE) - 1 AND _landing_date <= CAST($2 AS DATE) + 1),
+            marked AS (SELECT *, {same} AS _continues FROM affected),
+            runs AS (
+                SELECT *, sum(CASE WHEN _continues THEN 0 ELSE 1 END) OVER (
+                    PARTITION BY {key_cols} ORDER BY _landing_date ROWS UNBOUNDED PRECEDING) AS _run
+                FROM marked)
+            SELECT {key_cols}, _landing_date, _continues,
+                   max(_valid_to) OVER (PARTITION BY {key_cols}, _run) AS _run_end
+            FROM runs""",
+        [first_day, last_day],
+    )
+    match = " AND ".join(f'v."{k}" = m."{k}"' for k in entity.key)
+    con.execute(
+        f"""UPDATE {versions} AS v SET _valid_to = m._run_end FROM _merged AS m
+            WHERE {match} AND v._landing_date = m._landing_date
+              AND NOT m._continues AND v._valid_to <> m._run_end"""
+    )
+    con.execute(
+        f"""DELETE FROM {versions} AS v USING _merged AS m
+            WHERE {match} AND v._landing_date = m._landing_date AND m._continues"""
+    )
+    con.execute("DROP TABLE _merged")
+
+
+def _store_versions(
+    con: duckdb.DuckDBPyConnection,
+    entity: Entity,
+    first_day: dt.date,
+    last_day: dt.date,
+    new_versions: str,
+) -> None:
+    """Replace [first_day, last_day] of a `changes_only` snapshot by `new_versions` (a query
+    in the versions table's columns).
+
+    A version reaching across the range's first day ends the day before; one reaching past
+    its last day goes on from the day after; then equal neighbours across the edges join."""
+    versions = f"{VERSIONS_SCHEMA}.{entity.table}"
+    days = [first_day, last_day]
+    con.execute(
+        f"""INSERT INTO {versions} SELECT * REPLACE (CAST($1 AS DATE) + 1 AS _landing_date)
+            FROM {versions} WHERE _landing_date <= $1 AND _valid_to > $1""",
+        [last_day],
+    )
+    con.execute(
+        f"""UPDATE {versions} SET _valid_to = CAST($1 AS DATE) - 1
+            WHERE _landing_date < $1 AND _valid_to >= $1""",
+        [first_day],
+    )
+    con.execute(f"DELETE FROM {versions} WHERE _landing_date BETWEEN $1 AND $2", days)
+    cols = ", ".join(f'"{name}"' for name, _ in _stored_columns(entity))
+    con.execute(f"INSERT INTO {versions} ({cols}) {new_versions}")
+    _merge_versions(con, entity, first_day, last_day)
+
+
+def _version_starts(entity: Entity) -> str:
+    """Temp table `_version_starts`: the valid rows of `_classified` that start a run of equal
+    rows on consecutive days of their key, with the run's last day as `_valid_to`.
+
+    Compared as read (a 64-bit hash of the row's text, in this session only), so only a
+    run's first row is typed and hashed; runs that differ in text but not in what is stored
+    (an email's case) are joined afterwards by `_merge_versions` on the stored values. One
+    sort: a row starts a run unless the day before holds its key with the same text, ends it
+    unless the day after does; the start's run ends at the next end."""
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    text = ", ".join(f'"{f.name}"' for f in entity.fields if f.name not in entity.key)
+    window = f"OVER (PARTITION BY {key_cols} ORDER BY _landing_date)"
+    return f"""CREATE OR REPLACE TEMP TABLE _version_starts AS
+        WITH valid AS (
+            SELECT *, hash({text}) AS _text_hash FROM _classified WHERE _problem IS NULL),
+        edges AS (
+            SELECT *,
+                   coalesce(lag(_landing_date) {window} + 1 = _landing_date
+                            AND lag(_text_hash) {window} = _text_hash, false) AS _continues,
+                   coalesce(lead(_landing_date) {window} - 1 = _landing_date
+                            AND lead(_text_hash) {window} = _text_hash, false) AS _continued
+            FROM valid)
+        SELECT * EXCLUDE (_text_hash, _continues, _continued),
+               CASE WHEN _continued THEN lead(_landing_date) {window} ELSE _landing_date END
+                   AS _valid_to
+        FROM edges
+        WHERE NOT (_continues AND _continued)
+        QUALIFY NOT _continues"""
 
 
 def _quote(value: str) -> str:
@@ -162,7 +343,9 @@ def _list(files: list[str]) -> str:
     return "[" + ", ".join(_quote(f) for f in files) + "]"
 
 
-def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
+def _stage_sql(
+    entity: Entity, file_columns: dict[str, list[str]], native: frozenset[str] = frozenset()
+) -> str:
     """One scan over every file of the range: declared fields as text, file and line number.
 
     A declared column a file lacks reads as NULL (the contract check then names it). Parquet
@@ -190,7 +373,8 @@ def _stage_sql(entity: Entity, file_columns: dict[str, list[str]]) -> str:
     scans = []
     for header, files in by_header.items():
         select = ", ".join(
-            f'CAST("{f.name}" AS VARCHAR) AS "{f.name}"'
+            # Fields the files store in the contract's type stay typed (no text round trip).
+            f'CAST("{f.name}" AS {f.type if f.name in native else "VARCHAR"}) AS "{f.name}"'
             if f.name in header
             else f'NULL::VARCHAR AS "{f.name}"'
             for f in entity.fields
@@ -270,6 +454,30 @@ def _file_columns(
     return columns
 
 
+def _native_fields(
+    con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
+) -> frozenset[str]:
+    """Parquet fields that every file stores in the contract's type (a timestamp with a time
+    zone counts as a timestamp, read as UTC): staged typed, so no value is printed as text
+    and parsed back. Key fields stay text (duplicate reasons quote them)."""
+    if entity.format != "parquet" or not files:
+        return frozenset()
+    accepted = {"TIMESTAMP": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE")}
+    native = {f.name for f in entity.fields if f.type != "VARCHAR" and f.name not in entity.key}
+    for file in files:
+        types = dict(
+            con.execute(
+                f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet({_quote(file)}))"
+            ).fetchall()
+        )
+        native = {
+            n
+            for n in native
+            if types.get(n) in accepted.get(entity.field(n).type, (entity.field(n).type,))
+        }
+    return frozenset(native)
+
+
 def _first_malformed_line(
     con: duckdb.DuckDBPyConnection, entity: Entity, files: list[str]
 ) -> tuple[str, int]:
@@ -342,13 +550,14 @@ def _cast(expr: str, type_: str) -> str:
     return f"try_cast({expr} AS {type_})"
 
 
-def _problem_sql(entity: Entity, earliest: dt.date) -> str:
+def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = frozenset()) -> str:
     """The row's first contract violation as a {field, kind, reason} struct; NULL when valid.
 
     A file missing a declared column fails every row on `_schema_problem`, set per file.
     An event time before `earliest` is quarantined, so no single row (a 1970 default from a
     broken export) can stretch the date spine back by decades; one after the file's day or
     after the moment of loading (a clock set wrong) is quarantined as `future_timestamp`.
+    `native`: fields staged in their contract type (`_native_fields`), never parsed.
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -357,13 +566,15 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
     checks: list[str] = ["_schema_problem"]
     for f in entity.fields:
         col = f'"{f.name}"'
+        text = f"CAST({col} AS VARCHAR)" if f.name in native else col
         if f.required:
+            missing = f"{col} IS NULL" if f.name in native else f"nullif(trim({col}), '') IS NULL"
             checks.append(
-                f"CASE WHEN nullif(trim({col}), '') IS NULL THEN "
+                f"CASE WHEN {missing} THEN "
                 + problem(f.name, "null_required", f"'required field {f.name} is null'")
                 + " END"
             )
-        if f.type != "VARCHAR":
+        if f.type != "VARCHAR" and f.name not in native:
             kind = "bad_timestamp" if f.is_timestamp else "bad_type"
             checks.append(
                 f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND {_cast(col, f.type)} IS NULL THEN "
@@ -396,18 +607,19 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
                 + problem(
                     f.name,
                     "out_of_range",
-                    f"'{f.name} value ' || {col} || ' out of range [{f.min_value}, {f.max_value}]'",
+                    f"'{f.name} value ' || {text} || ' out of range [{f.min_value}, {f.max_value}]'",
                 )
                 + " END"
             )
     if entity.event_time:
         col = f'"{entity.event_time}"'
+        text = f"CAST({col} AS VARCHAR)" if entity.event_time in native else col
         checks.append(
             f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE < DATE '{earliest.isoformat()}' THEN "
             + problem(
                 entity.event_time,
                 "too_early",
-                f"'{entity.event_time} ' || {col} || ' is before the earliest accepted day "
+                f"'{entity.event_time} ' || {text} || ' is before the earliest accepted day "
                 f"{earliest.isoformat()} (SUPPORTOPS_EARLIEST_EVENT_DATE)'",
             )
             + " END"
@@ -417,7 +629,7 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             + problem(
                 entity.event_time,
                 "future_timestamp",
-                f"'{entity.event_time} ' || {col} || ' is after the file''s day'",
+                f"'{entity.event_time} ' || {text} || ' is after the file''s day'",
             )
             + " END"
         )
@@ -426,7 +638,7 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
             + problem(
                 entity.event_time,
                 "future_timestamp",
-                f"'{entity.event_time} ' || {col} || ' is after the time of loading (UTC)'",
+                f"'{entity.event_time} ' || {text} || ' is after the time of loading (UTC)'",
             )
             + " END"
         )
@@ -434,15 +646,22 @@ def _problem_sql(entity: Entity, earliest: dt.date) -> str:
 
 
 def _text_features(
-    con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection, entity: Entity, languages: tuple[str, ...], first: bool
 ) -> None:
-    """`_text_features(text, sentiment, language)`: one row per distinct valid text."""
+    """`_text_features(text, sentiment, language)`: one row per distinct valid text of the
+    load; a later chunk scores only the texts earlier chunks did not have (templates and
+    macros repeat across the whole range)."""
     texts = " UNION ".join(
         f'SELECT "{f.name}" AS text FROM _classified WHERE _problem IS NULL AND "{f.name}" IS NOT NULL'
         for f in entity.fields
         if f.text
     )
-    score_texts(con, texts, languages)
+    if first:
+        score_texts(con, texts, languages)
+        return
+    new = f"SELECT text FROM ({texts}) AS t WHERE text NOT IN (SELECT text FROM _text_features)"
+    score_texts(con, new, languages, into="_text_features_chunk")
+    con.execute("INSERT INTO _text_features SELECT * FROM _text_features_chunk")
 
 
 def score_texts(
@@ -524,6 +743,44 @@ def _resent_sql(entity: Entity) -> str:
                GROUP BY ALL"""
 
 
+CHUNK_DAYS = 31
+"""Landing days classified and written at a time: a long backfill's memory is one chunk's."""
+
+
+def _chunks(first: dt.date, last: dt.date, size: int) -> list[tuple[dt.date, dt.date]]:
+    starts = day_range(first, last)[:: max(size, 1)]
+    return [(s, min(s + dt.timedelta(days=max(size, 1) - 1), last)) for s in starts]
+
+
+def _classify_sql(
+    entity: Entity, file_columns: dict[str, list[str]], problems: str, native: frozenset[str]
+) -> str:
+    """Temp table `_classified`: the files' rows as text with their first problem (NULL:
+    valid). One scan; a repeated key is a duplicate only when its earlier copy is valid."""
+    key_cols = ", ".join(f'"{k}"' for k in entity.key)
+    key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
+    return f"""CREATE OR REPLACE TEMP TABLE _classified AS
+            WITH scanned AS ({_stage_sql(entity, file_columns, native)}),
+            staged AS (
+                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
+                FROM scanned s JOIN _file_schema fs USING (_file)),
+            checked AS (
+                SELECT * EXCLUDE (_schema_problem), {problems} AS _first_problem
+                FROM staged),
+            first_copies AS (
+                SELECT _landing_date, {key_cols}, min(_line) AS _first_line
+                FROM checked WHERE _first_problem IS NULL
+                GROUP BY ALL HAVING count(*) > 1)
+            SELECT c.* EXCLUDE (_first_problem),
+                   coalesce(
+                       c._first_problem,
+                       CASE WHEN c._line > d._first_line
+                            THEN {{'field': NULL, 'kind': 'duplicate',
+                                  'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
+                       END) AS _problem
+            FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
+
+
 def load_range(
     con: duckdb.DuckDBPyConnection,
     entity: Entity,
@@ -533,11 +790,13 @@ def load_range(
     pii_key: bytes,
     earliest: dt.date | None = None,
     languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    chunk_days: int = CHUNK_DAYS,
 ) -> LoadResult:
     """Replace the partitions [first_day, last_day] of `raw.<table>` and its quarantine.
 
     `earliest`: event times before it are quarantined (default `EARLIEST_EVENT_DATE`);
-    `languages`: the ISO 639-1 codes that text language detection chooses among.
+    `languages`: the ISO 639-1 codes that text language detection chooses among;
+    `chunk_days`: the days read and written at a time, in the one transaction.
     Raises ExtractFileError when a file is missing or unreadable; nothing is written then.
     Refuses an empty `pii_key`, and one other than the key the warehouse's hashes are under.
     """
@@ -593,44 +852,16 @@ def load_range(
             ],
         )
 
-    # One scan and one materialisation; a repeated key is a duplicate only when its earlier
-    # copy is valid.
-    key_cols = ", ".join(f'"{k}"' for k in entity.key)
-    key_text = " || ', ' || ".join(f"'{k}=' || \"{k}\"" for k in entity.key)
-    classify = f"""CREATE OR REPLACE TEMP TABLE _classified AS
-            WITH scanned AS ({_stage_sql(entity, file_columns)}),
-            staged AS (
-                SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
-                FROM scanned s JOIN _file_schema fs USING (_file)),
-            checked AS (
-                SELECT * EXCLUDE (_schema_problem), {_problem_sql(entity, earliest or EARLIEST_EVENT_DATE)} AS _first_problem
-                FROM staged),
-            first_copies AS (
-                SELECT _landing_date, {key_cols}, min(_line) AS _first_line
-                FROM checked WHERE _first_problem IS NULL
-                GROUP BY ALL HAVING count(*) > 1)
-            SELECT c.* EXCLUDE (_first_problem),
-                   coalesce(
-                       c._first_problem,
-                       CASE WHEN c._line > d._first_line
-                            THEN {{'field': NULL, 'kind': 'duplicate',
-                                  'reason': 'duplicate of ' || {key_text} || ' earlier in the file'}}
-                       END) AS _problem
-            FROM checked c LEFT JOIN first_copies d USING (_landing_date, {key_cols})"""
-    try:
-        con.execute(classify)
-    except duckdb.Error as exc:
-        raise _unreadable(exc, entity, files) from None
-
+    native = _native_fields(con, entity, files)
     text_joins, text_selects = _derived_text_sql(entity)
-    if text_selects:
-        _text_features(con, entity, languages)
     typed = []
     for f in entity.fields:
         if f.pii:
             typed.append(f'{_hmac_sql(f, chr(34) + f.name + chr(34))} AS "{f.name}_hash"')
         elif f.text:
             typed.append(text_selects[f.name])
+        elif f.name in native:
+            typed.append(f'"{f.name}"')
         else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
@@ -644,26 +875,65 @@ def load_range(
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))
+    problems = _problem_sql(entity, earliest or EARLIEST_EVENT_DATE, native)
 
+    # The range in chunks of `chunk_days`, all in one transaction: memory holds one chunk's
+    # rows, and the range is replaced whole or not at all.
+    rows_read, rows_stored = 0, None
     con.execute("BEGIN TRANSACTION")
     try:
-        for schema in (RAW_SCHEMA, QUARANTINE_SCHEMA):
+        con.execute(
+            f"DELETE FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
+            [first_day, last_day],
+        )
+        if not entity.changes_only:
             con.execute(
-                f"DELETE FROM {schema}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
+                f"DELETE FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN ? AND ?",
                 [first_day, last_day],
             )
-        con.execute(
-            f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
-                SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
-                FROM _classified {text_joins}
-                WHERE _problem IS NULL"""
-        )
-        con.execute(
-            f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
-                SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
-                       {_record_sql(entity)}, getvariable('loaded_at')
-                FROM _classified WHERE _problem IS NOT NULL"""
-        )
+        for n, (chunk_first, chunk_last) in enumerate(_chunks(first_day, last_day, chunk_days)):
+            chunk = {
+                f: file_columns[f]
+                for f, d in zip(files, days, strict=True)
+                if chunk_first <= d <= chunk_last
+            }
+            try:
+                con.execute(_classify_sql(entity, chunk, problems, native))
+            except duckdb.Error as exc:
+                raise _unreadable(exc, entity, list(chunk)) from None
+            if text_selects:
+                _text_features(con, entity, languages, first=n == 0)
+            if entity.changes_only:
+                con.execute(_version_starts(entity))
+                _store_versions(
+                    con,
+                    entity,
+                    chunk_first,
+                    chunk_last,
+                    f"""SELECT {select_typed}, _landing_date, _relative_file, _line, {late},
+                               getvariable('loaded_at'), _valid_to
+                        FROM _version_starts {text_joins}""",
+                )
+            else:
+                con.execute(
+                    f"""INSERT INTO {RAW_SCHEMA}.{entity.table} ({raw_cols})
+                        SELECT {select_typed}, _landing_date, _relative_file, _line, {late}, getvariable('loaded_at')
+                        FROM _classified {text_joins}
+                        WHERE _problem IS NULL"""
+                )
+            con.execute(
+                f"""INSERT INTO {QUARANTINE_SCHEMA}.{entity.table}
+                    SELECT _landing_date, _relative_file, _line, _problem.field, _problem.kind, _problem.reason,
+                           {_record_sql(entity)}, getvariable('loaded_at')
+                    FROM _classified WHERE _problem IS NOT NULL"""
+            )
+            rows_read += con.execute("SELECT count(*) FROM _classified").fetchone()[0]
+        if entity.changes_only:
+            (rows_stored,) = con.execute(
+                f"""SELECT count(*) FROM {VERSIONS_SCHEMA}.{entity.table}
+                    WHERE _valid_to >= $1 AND _landing_date <= $2""",
+                [first_day, last_day],
+            ).fetchone()
         record_load(con, entity.table, first_day, last_day, loaded_at)
         resent = dict(
             con.execute(_resent_sql(entity), [first_day, last_day]).fetchall()
@@ -678,14 +948,13 @@ def load_range(
         )
         counts = con.execute(
             f"""SELECT
-                  (SELECT count(*) FROM _classified),
                   (SELECT count(*) FROM {RAW_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FROM {QUARANTINE_SCHEMA}.{entity.table} WHERE _landing_date BETWEEN $1 AND $2),
                   (SELECT count(*) FILTER (WHERE _is_late) FROM {RAW_SCHEMA}.{entity.table}
                      WHERE _landing_date BETWEEN $1 AND $2)""",
             [first_day, last_day],
         ).fetchone()
-        rows_read, rows_loaded, rows_quarantined, rows_late = counts
+        rows_loaded, rows_quarantined, rows_late = counts
         if rows_read != rows_loaded + rows_quarantined:
             raise RuntimeError(
                 f"{entity.table}: rows read {rows_read} != loaded {rows_loaded} + quarantined {rows_quarantined}"
@@ -707,7 +976,8 @@ def load_range(
         for f, cols in file_columns.items()
         if set(cols) - declared
     }
-    for temp in ("_classified", "_file_schema", "_texts", "_text_features"):
+    temps = ("_classified", "_file_schema", "_texts", "_text_features", "_text_features_chunk")
+    for temp in (*temps, "_version_starts"):
         con.execute(f"DROP TABLE IF EXISTS {temp}")
     return LoadResult(
         table=entity.table,
@@ -719,6 +989,7 @@ def load_range(
         rows_quarantined=rows_quarantined,
         rows_late=rows_late,
         rows_resent=sum(resent.values()),
+        rows_stored=rows_stored,
         quarantined_by_kind=by_kind,
         unexpected_columns=unexpected,
     )

@@ -86,7 +86,7 @@ def _record(con: duckdb.DuckDBPyConnection, fingerprint: str, replaced: str | No
     )
 
 
-HASHED_SCHEMAS = ("raw", "quarantine")
+HASHED_SCHEMAS = ("raw", "quarantine", "raw_versions")
 """Where hashes are made; the dbt models are derived from these by a full rebuild."""
 KEPT_SCHEMAS = (META_SCHEMA, "main", "ml", "quality")
 """Histories no rebuild recreates (scores, model versions, gate outcomes): no hashes in them."""
@@ -117,7 +117,8 @@ def clear_for_new_key(con: duckdb.DuckDBPyConnection, new_key: bytes) -> str | N
     try:
         for schema, table, kind in tables:
             if schema in HASHED_SCHEMAS:
-                con.execute(f'DELETE FROM "{schema}"."{table}"')
+                if kind == "TABLE":  # a view there (a snapshot's days) reads emptied tables
+                    con.execute(f'DELETE FROM "{schema}"."{table}"')
             elif schema not in KEPT_SCHEMAS:
                 # dbt's models and seeds (staging .. features): rebuilt by the full refresh
                 con.execute(f'DROP {kind} IF EXISTS "{schema}"."{table}" CASCADE')

@@ -364,3 +364,24 @@ def test_corrections_are_a_changed_day_or_keys_resent_on_a_new_day(tmp_path, con
         "SELECT _landing_date, category FROM raw.helpdesk_tickets WHERE ticket_id = 1 ORDER BY 1"
     ).fetchall()
     assert versions == [(DAY, TICKET["category"]), (second_day, "technical")]
+
+
+def test_a_range_read_a_day_at_a_time_loads_the_same_rows(tmp_path, con):
+    """Chunks share one text scoring: a text seen in an earlier chunk keeps its features."""
+    days = [DAY + dt.timedelta(days=i) for i in range(3)]
+    for i, day in enumerate(days):
+        rows = [
+            {**TICKET, "ticket_id": 10 * i + n, "created_at": f"{day}T0{n}:00:00Z",
+             "subject": ["Where is my refund", "Wo ist meine Rechnung", "The invoice is wrong"][n]}
+            for n in range(i + 1)
+        ]  # fmt: skip
+        _write(tmp_path, HELPDESK_TICKETS, day, _jsonl(rows))
+    query = "SELECT * EXCLUDE (_loaded_at) FROM raw.helpdesk_tickets ORDER BY ticket_id"
+    load_range(con, HELPDESK_TICKETS, tmp_path, days[0], days[-1], KEY)
+    whole = con.execute(query).fetchall()
+    load_range(con, HELPDESK_TICKETS, tmp_path, days[0], days[-1], KEY, chunk_days=1)
+    assert con.execute(query).fetchall() == whole
+    languages = con.execute(
+        "SELECT ticket_id, subject_language FROM raw.helpdesk_tickets ORDER BY 1"
+    ).fetchall()
+    assert languages == [(0, "en"), (10, "en"), (11, "de"), (20, "en"), (21, "de"), (22, "en")]

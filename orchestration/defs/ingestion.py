@@ -92,6 +92,8 @@ def _ingestion_asset(entity: Entity) -> dg.AssetsDefinition:
                 "rows_quarantined": result.rows_quarantined,
                 "rows_late": result.rows_late,
                 "rows_resent": result.rows_resent,
+                # changes-only snapshots: the versions behind the range's daily rows
+                **({"rows_stored": result.rows_stored} if result.rows_stored is not None else {}),
                 "quarantined_by_kind": result.quarantined_by_kind,
                 "unexpected_columns": result.unexpected_columns,
                 "files": len(result.files),
