@@ -127,8 +127,10 @@ def test_windowed_build_gates_views_and_stops_a_planted_violation(
         # A CRM row without its account, and an escalation to a tier that does not exist,
         # both landed on the window's day: violations only the views' tests see (the raw
         # gates would too, but this run re-checks no raw partition).
+        # (CRM snapshots are stored as versions: raw.crm_subscriptions is a view over them.)
         con.execute(
-            "UPDATE raw.crm_subscriptions SET account_id = NULL WHERE _landing_date = ? "
+            "UPDATE raw_versions.crm_subscriptions SET account_id = NULL "
+            "WHERE ? BETWEEN _landing_date AND _valid_to "
             "AND subscription_id = (SELECT min(subscription_id) FROM raw.crm_subscriptions "
             "WHERE _landing_date = ?)",
             [day, day],
