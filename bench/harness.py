@@ -58,6 +58,8 @@ STAGES = ("generate", "ingest", "dbt build", "quality checks", "train", "score",
 
 def _stage_of_step() -> dict[str, str]:
     """Dagster step key (the op name) -> benchmark stage, from the definitions themselves."""
+    from orchestration.defs.actions import actions_store
+    from orchestration.defs.alerts import daily_alerts
     from orchestration.defs.ingestion import ingestion_assets
     from orchestration.defs.ml import churn_model, escalation_model, ml_assets, ml_checks
     from orchestration.defs.quality import mart_quality, raw_quality_checks
@@ -65,13 +67,13 @@ def _stage_of_step() -> dict[str, str]:
     from orchestration.defs.warehouse import warehouse_models
 
     groups = {
-        "ingest": ingestion_assets,
+        "ingest": [*ingestion_assets, actions_store],
         "dbt build": [warehouse_models],
         "quality checks": [*raw_quality_checks, mart_quality],
         "train": [churn_model, escalation_model],
         "score": [a for a in ml_assets if a not in (churn_model, escalation_model)],
         "ml monitoring": ml_checks,
-        "publish": [serving_database],
+        "publish": [serving_database, daily_alerts],
     }
     return {node.node_def.name: stage for stage, nodes in groups.items() for node in nodes}
 
@@ -97,7 +99,9 @@ def _stage_times(spans: dict[str, tuple[float, float]], run_span: tuple[float, f
     stage_of = _stage_of_step()
     stages: dict[str, dict] = {}
     for step, (start, end) in spans.items():
-        stage = stages.setdefault(stage_of.get(step, "other"), {"seconds": 0.0, "peak": 0})
+        if step not in stage_of:
+            raise KeyError(f"step {step} has no benchmark stage: add its asset to _stage_of_step")
+        stage = stages.setdefault(stage_of[step], {"seconds": 0.0, "peak": 0})
         stage["seconds"] += end - start
         stage["peak"] = max(stage["peak"], memory.peak_between(start, end))
     in_steps = sum(s["seconds"] for s in stages.values())

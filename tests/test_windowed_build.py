@@ -112,7 +112,7 @@ def test_the_window_is_gone_after_the_build(windowed: dict) -> None:
 
 def _dbt_log(run_id: str) -> list[str]:
     """The messages of the dbt build a run made (its target folder is named after the run)."""
-    (target,) = (dbt_project.project_dir / "target").glob(f"warehouse_models-{run_id[:8]}-*")
+    (target,) = (dbt_project.project_dir / "target").glob(f"warehouse_models-{run_id[:7]}-*")
     messages = []
     for line in (target / "dbt.log").read_text().splitlines():
         event = json.loads(line)

@@ -173,9 +173,10 @@ def _parse_cache(warehouse: Path) -> Path:
 def _reuse_parse(warehouse: Path, run_id: str) -> Path:
     """A new target folder for this build, holding the parse the previous build into the same
     warehouse left. dbt checks it against the project's files, vars and profile and parses
-    again whatever changed, so a stale or foreign parse costs only the time it fails to save."""
+    again whatever changed, so a stale or foreign parse costs only the time it fails to save.
+    Named as dagster-dbt names it: the op, the run id's first 7 characters, a random suffix."""
     target = (
-        dbt_project.project_dir / "target" / f"warehouse_models-{run_id[:8]}-{uuid.uuid4().hex[:7]}"
+        dbt_project.project_dir / "target" / f"warehouse_models-{run_id[:7]}-{uuid.uuid4().hex[:7]}"
     )
     target.mkdir(parents=True)
     if (cached := _parse_cache(warehouse)).exists():
