@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from extracts.files import write_text
+from ml.store import write_csv
 
 ALERTS_TABLE = "marts.fct_account_alerts"
 ALERTS_CSV = Path("exports") / "alerts.csv"
@@ -148,9 +150,7 @@ def deliver(serving_path: Path, data_dir: Path, webhook_url: str | None = None) 
     in `Delivery.webhook`, not raised: alerts are a by-product of the refresh, not its goal."""
     with duckdb.connect(str(serving_path), read_only=True) as con:
         day, alerts = alerts_for_day(con)
-    csv = data_dir / ALERTS_CSV
-    csv.parent.mkdir(parents=True, exist_ok=True)
-    alerts.to_csv(csv, index=False)
+    csv = write_csv(alerts, data_dir / ALERTS_CSV)
     new = alerts[alerts["is_new"]]
     result = Delivery(
         day, len(alerts), len(new), csv, alerts["alert_type"].value_counts().to_dict()
@@ -176,10 +176,8 @@ def deliver(serving_path: Path, data_dir: Path, webhook_url: str | None = None) 
 
 
 def _write_state(state_file: Path, state: dict) -> None:
-    """Write the state beside the file and swap it in: a crash leaves the old or the new."""
-    staging = state_file.with_name(f".{state_file.name}.writing")
-    staging.write_text(json.dumps(state))
-    os.replace(staging, state_file)
+    """Swap the whole state in at once: a crash leaves the old or the new."""
+    write_text(state_file, json.dumps(state))
 
 
 def forget_accounts(state_file: Path, account_ids: list[str]) -> int:

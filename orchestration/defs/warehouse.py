@@ -29,6 +29,7 @@ from dagster_dbt import (
 from dagster_duckdb import DuckDBResource
 
 from config.settings import PROJECT_ROOT, WAREHOUSE_ENV
+from extracts.files import atomic_write
 from extracts.ledger import (
     built_definition,
     has_build,
@@ -200,11 +201,7 @@ def _keep_parse(target: Path, warehouse: Path) -> None:
     written = target / PARTIAL_PARSE
     if not written.exists():
         return
-    cached = _parse_cache(warehouse)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(f".{uuid.uuid4().hex[:7]}.tmp")
-    shutil.copyfile(written, partial)
-    os.replace(partial, cached)
+    atomic_write(_parse_cache(warehouse), lambda tmp: shutil.copyfile(written, tmp))
 
 
 def _record_dbt_tests(invocation: DbtCliInvocation, warehouse: DuckDBResource, run_id: str) -> None:
