@@ -141,6 +141,23 @@ class TrainedModel:
         """Calibrated probability of the positive class."""
         return self.estimator.predict_proba(frame[self.features.columns])[:, 1]
 
+    def calibrated_probability(self, transformed: Any) -> np.ndarray | None:
+        """`predict` of rows `raw`'s preprocessing has already transformed, so a caller that
+        transformed them anyway (the reasons' batch) pays no second pass; None when the
+        calibration is not over `raw` (`raw` is its one refit estimator: `ensemble=False`).
+        The scores are those scikit-learn calibrates: the decision function, else the
+        positive class's probability."""
+        (pair,) = self.estimator.calibrated_classifiers_
+        if pair.estimator is not self.raw:
+            return None
+        classifier = self.raw[-1]
+        if hasattr(classifier, "decision_function"):
+            scores = classifier.decision_function(transformed)
+        else:
+            scores = classifier.predict_proba(transformed)[:, 1]
+        (calibrator,) = pair.calibrators
+        return calibrator.predict(scores)
+
     def with_version(self, version: str) -> TrainedModel:
         return replace(self, version=version)
 

@@ -21,6 +21,7 @@ import weakref
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from ml.model import TaskSpec, TrainedModel
 
@@ -106,6 +107,27 @@ def contributions(
 ) -> pd.DataFrame:
     """Risk points each feature adds on each row (positive = pushes risk up), measured
     against `population` (default: the model's reference, the recent scored population)."""
+    return _contributions(trained, frame, population)[0]
+
+
+def _raw_risks(
+    trained: TrainedModel, batch: pd.DataFrame, own: slice
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The uncalibrated model's risk of every `batch` row and, from the same pass, the
+    calibrated probability of the `own` rows (None when the model cannot give it so)."""
+    raw = trained.raw
+    if not isinstance(raw, Pipeline):
+        return raw.predict_proba(batch)[:, 1], None
+    transformed = raw[:-1].transform(batch)
+    return raw[-1].predict_proba(transformed)[:, 1], trained.calibrated_probability(
+        transformed[own]
+    )
+
+
+def _contributions(
+    trained: TrainedModel, frame: pd.DataFrame, population: pd.DataFrame | None
+) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """`contributions`, and the rows' calibrated probability when the batch gave it."""
     columns = trained.features.columns
     population = trained.reference if population is None else population
     background = population[columns].sample(n=min(BACKGROUND_ROWS, len(population)), random_state=0)
@@ -132,13 +154,14 @@ def contributions(
                 at = names.index(column) * block
                 values[at : at + block] = theirs
             swapped[column] = values
-        risks = trained.raw.predict_proba(pd.DataFrame(swapped))[:, 1]
+        own = slice((blocks - 1) * block, (blocks - 1) * block + n)  # the rows unchanged
+        risks, calibrated = _raw_risks(trained, pd.DataFrame(swapped), own)
         means = risks.reshape(blocks, b, n).mean(axis=1)
         averages.update(zip(names, means, strict=False))
         if first == 0:
-            risk = means[-1]
+            risk, probability = means[-1], calibrated
     pushes = {feature: risk - averages[feature] for feature in columns}
-    return pd.DataFrame(pushes, index=frame.index)[columns]
+    return pd.DataFrame(pushes, index=frame.index)[columns], probability
 
 
 def _risky_side(spec: TaskSpec, feature: str, value: object, median: float | None) -> bool:
@@ -323,13 +346,30 @@ def top_reasons(
 
 def explain(trained: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.DataFrame:
     """The id column(s) with reason_1..reason_k (None where fewer features raise the risk)."""
+    return _explained(trained, frame, k)[0]
+
+
+def explain_and_predict(
+    trained: TrainedModel, frame: pd.DataFrame, k: int = 3
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """`explain`, and the calibrated probability of each row (`TrainedModel.predict`), from
+    the same pass through the model's preprocessing when it can: a service scoring and
+    explaining one ticket transforms it once, not twice."""
+    table, probability = _explained(trained, frame, k)
+    return table, trained.predict(frame) if probability is None else probability
+
+
+def _explained(
+    trained: TrainedModel, frame: pd.DataFrame, k: int
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     key = trained.spec.id_columns[0]
     if frame.empty:  # nothing to explain (an empty outreach list): no model call
-        return pd.DataFrame(columns=[key, *(f"reason_{i + 1}" for i in range(k))])
+        columns = [key, *(f"reason_{i + 1}" for i in range(k))]
+        return pd.DataFrame(columns=columns), np.array([], dtype=float)
     population = trained.reference
-    pushes = contributions(trained, frame, population)
+    pushes, probability = _contributions(trained, frame, population)
     reasons = top_reasons(trained.spec, frame, pushes, population, k)
     padded = [row + [None] * (k - len(row)) for row in reasons]
     table = pd.DataFrame(padded, columns=[f"reason_{i + 1}" for i in range(k)], index=frame.index)
     table.insert(0, key, frame[key].to_numpy())
-    return table.reset_index(drop=True)
+    return table.reset_index(drop=True), probability

@@ -33,7 +33,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from extracts.contracts import HELPDESK_TICKETS
-from extracts.lexicon import load_lexicon_tables
 from ml import live, policy, reasons, registry
 from ml.model import TrainedModel
 
@@ -79,7 +78,7 @@ class Scorer:
     def __init__(self, serving: Path, models: Path, template: Path) -> None:
         self.serving, self.models, self.template = Path(serving), Path(models), Path(template)
         self._champion: Champion | None = None
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._lookups: live.Lookups | None = None
         self._serving_id: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -96,30 +95,26 @@ class Scorer:
             log.info("serving escalation %s with policy %s", chosen.version, chosen.policy.label)
         return loaded
 
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with the current serving copy attached read-only."""
+    def lookups(self) -> live.Lookups:
+        """What features read from the current serving copy, read once per copy."""
         if not self.serving.exists():
             raise LookupError(f"no serving copy at {self.serving}: run the pipeline first")
         stat = os.stat(self.serving)
         identity = (stat.st_ino, stat.st_mtime_ns)
-        if self._con is None or identity != self._serving_id:
-            # One thread: a request's queries are small, and on busy cores DuckDB's worker
-            # threads wait to be scheduled longer than they save.
-            con = duckdb.connect(config={"threads": 1})
-            con.execute(f"ATTACH '{self.serving}' AS serving (READ_ONLY)")
-            load_lexicon_tables(con)
-            try:
-                live.prepare(con)
-            except duckdb.CatalogException as exc:  # published before a table it reads
-                con.close()
-                raise LookupError(
-                    f"serving copy {self.serving} lacks what scoring reads ({exc}): "
-                    "run the pipeline to publish a new one"
-                ) from exc
-            old, self._con, self._serving_id = self._con, con, identity
-            if old is not None:
-                old.close()
-        return self._con
+        with self._lock:  # one thread reads a new copy; the others wait for it
+            if self._lookups is None or identity != self._serving_id:
+                with duckdb.connect() as con:
+                    con.execute(f"ATTACH '{self.serving}' AS serving (READ_ONLY)")
+                    try:
+                        self._lookups = live.prepare(con)
+                    except (duckdb.CatalogException, duckdb.BinderException) as exc:
+                        # published before a table or column scoring reads
+                        raise LookupError(
+                            f"serving copy {self.serving} lacks what scoring reads ({exc}): "
+                            "run the pipeline to publish a new one"
+                        ) from exc
+                self._serving_id = identity
+            return self._lookups
 
     def score(self, tickets: list[BaseModel], explain: bool = True) -> dict[str, Any]:
         frame = pd.DataFrame(
@@ -127,9 +122,11 @@ class Scorer:
             columns=list(live.TICKET_COLUMNS),
         )
         champion = self.champion()
-        with self._lock:  # one DuckDB connection: one request's queries at a time
-            rows = live.ticket_features(self.connection(), frame)
-        scored = policy.decision_inputs(champion.model, rows)
+        rows = live.ticket_features(self.lookups(), frame)
+        why, probability = None, None
+        if explain:  # the reasons' model pass gives the probability too
+            why, probability = reasons.explain_and_predict(champion.model, rows)
+        scored = policy.decision_inputs(champion.model, rows, probability)
         decided = policy.decide(champion.policy, scored)
         as_of = pd.to_datetime(scored["account_features_as_of"]).dt.strftime("%Y-%m-%d")
         columns = {
@@ -140,8 +137,8 @@ class Scorer:
             "reasons": [[] for _ in range(len(scored))],
             "account_features_as_of": as_of.astype(object).where(as_of.notna(), None).tolist(),
         }
-        if explain:
-            why = reasons.explain(champion.model, scored).drop(columns="ticket_id")
+        if why is not None:
+            why = why.drop(columns="ticket_id")
             columns["reasons"] = [[r for r in row if r is not None] for row in why.to_numpy()]
         # Plain lists zipped into the reply: a DataFrame's to_dict costs more than the rows.
         per_ticket = zip(*columns.values(), strict=True)

@@ -29,7 +29,6 @@ from extracts.contracts import (
     HELPDESK_TICKETS,
 )
 from extracts.ingest import ensure_tables, load_range
-from extracts.lexicon import load_lexicon_tables
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
 from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
 from ml import live
@@ -234,9 +233,7 @@ def test_the_scoring_service_puts_a_posted_ticket_in_business_hours_as_the_wareh
     )  # fmt: skip
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{built}' AS serving (READ_ONLY)")
-        load_lexicon_tables(con)
-        live.prepare(con)
-        features = live.ticket_features(con, posted)
+        features = live.ticket_features(live.prepare(con), posted)
         warehouse = dict(
             con.execute(
                 "SELECT ticket_id, is_created_in_business_hours "

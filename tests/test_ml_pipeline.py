@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 
 from extracts import actions
@@ -26,10 +27,10 @@ from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
 from ml.feedback import with_review_labels
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
-from ml.reasons import contributions, explain, pick_features
+from ml.reasons import contributions, explain, explain_and_predict, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
-from ml.training import TrainedModel, train
+from ml.training import TrainedModel, build_pipeline, train
 from tests.conftest import MLData, isolated_env
 from tests.test_triage_service import hand_decisions
 
@@ -331,6 +332,29 @@ def test_each_reason_states_the_accounts_own_values(
                 assert int(share[2]) == math.floor(100 * side.sum() / len(known))
             checked += 1
     assert checked > len(frame) / 2
+
+
+@pytest.mark.parametrize("family", ["logistic", "hgb"])
+def test_explaining_gives_the_calibrated_probability_of_predict(
+    family: str, ml_data: MLData, escalation_model: TrainedModel
+) -> None:
+    """The scoring service takes a ticket's probability from the reasons' model pass
+    (one preprocessing pass, not two): it must be `predict`'s, for either family."""
+    cols = escalation_model.features.columns
+    mature = ml_data.escalation[ml_data.escalation["label_mature"]]
+    x, y, frame = mature[cols], mature["escalated_tier3"], mature.head(200)
+    pipe = build_pipeline(escalation_model.features, family, seed=0)
+    calibrated = CalibratedClassifierCV(pipe, method="sigmoid", cv=3, ensemble=False).fit(x, y)
+    model = dataclasses.replace(
+        escalation_model, estimator=calibrated, raw=calibrated.calibrated_classifiers_[0].estimator
+    )
+    table, probability = explain_and_predict(model, frame)
+    np.testing.assert_allclose(probability, calibrated.predict_proba(frame[cols])[:, 1], rtol=1e-12)
+    assert table.equals(explain(model, frame))
+    # A model whose calibration is not over `raw` still gets `predict`'s probability.
+    apart = dataclasses.replace(model, raw=build_pipeline(model.features, family, seed=0).fit(x, y))
+    assert apart.calibrated_probability(frame[cols]) is None
+    np.testing.assert_allclose(explain_and_predict(apart, frame)[1], probability, rtol=1e-12)
 
 
 def test_outreach_ranks_by_revenue_at_risk(

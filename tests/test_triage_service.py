@@ -188,7 +188,8 @@ SAME_AS_WAREHOUSE = [
 
 def test_posted_tickets_get_the_warehouses_creation_features(world: World) -> None:
     """Every tiny ticket posted as the helpdesk sent it (its landing row) gets the features
-    feat_ticket_at_creation has; business hours also against the seed's tier clocks by
+    feat_ticket_at_creation has, its account's newest features and its SLA target; business
+    hours also against the seed's tier clocks by
     hand (VIP 24x7, standard Mon-Fri 08:00-18:00 UTC), which the old Mon-Fri 09-17
     approximation missed."""
     with duckdb.connect() as con:
@@ -201,7 +202,7 @@ def test_posted_tickets_get_the_warehouses_creation_features(world: World) -> No
         ).df()
     assert landed["schedule_id"].isna().all()  # tiny has no source schedules: tier clocks
     scorer = Scorer(world.data / "serving.duckdb", world.models, policy.DEFAULT_POLICY)
-    served = live.ticket_features(scorer.connection(), landed[list(live.TICKET_COLUMNS)])
+    served = live.ticket_features(scorer.lookups(), landed[list(live.TICKET_COLUMNS)])
     warehouse = read_table(world.data / "serving.duckdb", "features.feat_ticket_at_creation")
     warehouse = warehouse.set_index("ticket_id").loc[served["ticket_id"]].reset_index()
     assert len(served) == len(warehouse) > 100
@@ -210,6 +211,28 @@ def test_posted_tickets_get_the_warehouses_creation_features(world: World) -> No
         warehouse[["ticket_id", *SAME_AS_WAREHOUSE]],
         check_dtype=False,
     )
+    # Account features: the newest published day's row of the ticket's account.
+    daily = read_table(world.data / "serving.duckdb", "features.feat_account_daily")
+    newest = daily[daily["as_of_date"] == daily["as_of_date"].max()].set_index("account_id")
+    expected = newest.reindex(served["account_id"])
+    assert expected["as_of_date"].notna().mean() > 0.9
+    for column in live.ACCOUNT_COLUMNS:
+        pd.testing.assert_series_equal(
+            served[f"account_{column}"].reset_index(drop=True),
+            expected[column].reset_index(drop=True),
+            check_dtype=False, check_names=False,
+        )  # fmt: skip
+    assert (served["has_account_features"] == expected["as_of_date"].notna().to_numpy()).all()
+    # SLA target: the newest first-response target the warehouse applied per tier and priority.
+    facts = read_table(world.data / "serving.duckdb", "marts.fct_tickets")
+    targets = (
+        facts.dropna(subset=["sla_first_response_target_minutes"])
+        .sort_values("created_at")
+        .groupby(["tier", "priority"])["sla_first_response_target_minutes"]
+        .last()
+    )
+    by_hand = [targets.get((t, p)) for t, p in zip(served["tier"], served["priority"], strict=True)]
+    assert served["sla_target_minutes"].tolist() == by_hand
     created = pd.to_datetime(served["created_at"])
     weekday, hour = created.dt.dayofweek < 5, created.dt.hour
     by_hand = (served["tier"] == "vip") | (weekday & hour.between(8, 17))
@@ -385,15 +408,25 @@ def test_a_serving_copy_published_before_the_business_calendar_is_a_503_naming_i
     tmp_path: Path,
 ) -> None:
     """The service reads marts.dim_business_hours; a copy published before it existed is
-    unavailable (LookupError: the API's 503), saying which table, until the next publish."""
+    unavailable (LookupError: the API's 503), saying which table, until the next publish; so
+    is one published before a column scoring reads."""
     serving = tmp_path / "serving.duckdb"
     with duckdb.connect(str(serving)) as con:
         con.execute("CREATE SCHEMA features; CREATE SCHEMA marts")
-        con.execute("CREATE TABLE features.feat_account_daily (as_of_date DATE)")
+        accounts = ", ".join(f"{c} VARCHAR" for c in live.ACCOUNT_COLUMNS)
         con.execute(
-            "CREATE TABLE marts.fct_tickets (tier VARCHAR, priority VARCHAR, "
-            "sla_first_response_target_minutes INTEGER, created_at TIMESTAMP)"
+            f"CREATE TABLE features.feat_account_daily (account_id VARCHAR, as_of_date DATE, "
+            f"{accounts})"
+        )
+        con.execute(
+            "CREATE TABLE marts.fct_tickets (requester_id VARCHAR, category VARCHAR, "
+            "tier VARCHAR, priority VARCHAR, sla_first_response_target_minutes INTEGER, "
+            "created_at TIMESTAMP, first_escalated_at TIMESTAMP)"
         )
     scorer = Scorer(serving, tmp_path / "models", policy.DEFAULT_POLICY)
     with pytest.raises(LookupError, match=r"lacks what scoring reads.*dim_business_hours"):
-        scorer.connection()
+        scorer.lookups()
+    with duckdb.connect(str(serving)) as con:  # a copy from before a column scoring reads
+        con.execute("ALTER TABLE marts.fct_tickets DROP COLUMN first_escalated_at")
+    with pytest.raises(LookupError, match=r"lacks what scoring reads.*first_escalated_at"):
+        scorer.lookups()
