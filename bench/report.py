@@ -42,7 +42,8 @@ def scale_section(result: dict) -> str:
         f"{daily['dbt_seconds']:.1f} s = {daily['dbt_share_of_full_dbt']:.1%} of the full build.",
         f"- Dashboard queries ({len(dash['queries'])} page queries x {dash['repeats']}, "
         f"uncached): p50 {dash['p50_ms']:.0f} ms, p95 {dash['p95_ms']:.0f} ms "
-        f"(slowest: {dash['slowest']}).",
+        f"(slowest: {dash['slowest']}); cached p95 {dash['cached_p95_ms']:.2f} ms; opening a "
+        f"newly published copy {dash['open_copy_ms']:.0f} ms, once per copy.",
     ]
     scoring = result.get("scoring_service")
     if scoring:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,8 +73,30 @@ def serving_file(path: Path) -> Serving | None:
     return Serving(str(path), stat.st_ino, stat.st_mtime_ns)
 
 
+@st.cache_resource(max_entries=1, show_spinner=False)
+def serving_handle(db: Serving) -> duckdb.DuckDBPyConnection:
+    """One read-only handle on a published copy, shared by every query of every session:
+    opening the file costs about 20 ms, more than most page queries take. The copy is
+    attached to an in-memory database, not opened by path, because DuckDB hands a later
+    `connect(path)` in the same process the instance already open for that path, which
+    after a publish (a new file renamed over the path) is the old copy. A new copy's
+    identity makes a new handle; the old one goes with its cache entry."""
+    con = duckdb.connect()
+    quoted = db.path.replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS serving (READ_ONLY)")
+    return con
+
+
+@contextmanager
+def _cursor(db: Serving) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of the copy's shared handle (one per query: cursors may run in parallel)."""
+    with serving_handle(db).cursor() as cursor:
+        cursor.execute("USE serving")
+        yield cursor
+
+
 def _frame(db: Serving, sql: str, params: list | None = None) -> pd.DataFrame:
-    with duckdb.connect(db.path, read_only=True) as con:
+    with _cursor(db) as con:
         return con.execute(sql, params or []).df()
 
 
@@ -174,17 +198,38 @@ def kpis(db: Serving, filters: Filters, by: str = "all") -> list[KpiRow]:
         + " "
         + sums_sql("marts.fct_support_kpis_daily AS m CROSS JOIN f", GROUPS[by], _MART_WHERE)
     )
-    with duckdb.connect(db.path, read_only=True) as con:
+    with _cursor(db) as con:
         return rows_from(con.execute(sql, filters.params()))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def ticket_times(db: Serving, filters: Filters) -> pd.DataFrame:
-    """First reply and full resolution minutes per ticket, for the distributions."""
+    """The spread of first reply and full resolution minutes per tier (`measure`): tickets,
+    quartiles, p90 and the box's whiskers (the furthest tickets within 1.5 interquartile
+    ranges of the box, as Plotly draws them). Aggregated here, so the page reads a row per
+    tier and measure, never every ticket of the range."""
     return _frame(
         db,
         _FILTERED_TICKETS
-        + """SELECT tier, channel, first_reply_minutes, full_resolution_minutes FROM tickets""",
+        + """,
+times AS (
+    SELECT tier, 'first_reply_minutes' AS measure, first_reply_minutes AS minutes
+    FROM tickets WHERE first_reply_minutes IS NOT NULL
+    UNION ALL
+    SELECT tier, 'full_resolution_minutes', full_resolution_minutes
+    FROM tickets WHERE full_resolution_minutes IS NOT NULL
+),
+quartiles AS (
+    SELECT tier, measure, count(*) AS tickets,
+           quantile_cont(minutes, 0.25) AS q1, quantile_cont(minutes, 0.5) AS median,
+           quantile_cont(minutes, 0.75) AS q3, quantile_cont(minutes, 0.9) AS p90
+    FROM times GROUP BY ALL
+)
+SELECT q.measure, q.tier, q.tickets, q.q1, q.median, q.q3, q.p90,
+       min(t.minutes) FILTER (WHERE t.minutes >= q.q1 - 1.5 * (q.q3 - q.q1)) AS lower_fence,
+       max(t.minutes) FILTER (WHERE t.minutes <= q.q3 + 1.5 * (q.q3 - q.q1)) AS upper_fence
+FROM quartiles AS q JOIN times AS t USING (tier, measure)
+GROUP BY ALL ORDER BY q.measure, q.tier""",
         filters.params(),
     )
 

@@ -8,6 +8,7 @@ calling the app's SQL.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import duckdb
@@ -220,6 +221,31 @@ def test_operations_tiles_and_open_tickets_by_risk(monkeypatch, plain_dir, ml_di
     assert any(c.startswith("target ≥ 66.0%") and "agent and assisted" in c for c in captions)
     assert not any("66.0%" in c and "bot-only" in c for c in captions)
     assert any("No models trained yet" in i.value for i in app.info)
+    # Reply and resolution spreads per tier, from the filtered tickets by pandas: the tables'
+    # tickets, median and p90, and the boxes' quartiles and whiskers (the furthest tickets
+    # within 1.5 interquartile ranges of the box).
+    first, last = (pd.Timestamp(d) for d in LAST_WEEK)
+    chosen = tickets[tickets["created_date"].between(first, last)
+                     & tickets["channel"].isin(["email", "chat"])]  # fmt: skip
+    tables = [
+        d.value for d in app.dataframe if list(d.value.columns) == ["tickets", "median", "p90"]
+    ]
+    boxes = [json.loads(c.proto.spec)["data"] for c in app.get("plotly_chart")]
+    boxes = [b for b in boxes if b and b[0]["type"] == "box"]
+    assert len(tables) == len(boxes) == 2
+    for table, drawn, field in zip(tables, boxes, ["first_reply_minutes", "full_resolution_minutes"],
+                                   strict=True):  # fmt: skip
+        minutes = chosen.dropna(subset=[field]).groupby("tier")[field]
+        expected = pd.DataFrame({"tickets": minutes.size(), "median": minutes.quantile(0.5),
+                                 "p90": minutes.quantile(0.9)}).round(1)  # fmt: skip
+        pd.testing.assert_frame_equal(table, expected, check_dtype=False, check_names=False)
+        assert [b["name"] for b in drawn] == list(expected.index)
+        for box in drawn:
+            x = chosen.loc[chosen["tier"] == box["name"], field].dropna()
+            q1, q3 = x.quantile(0.25), x.quantile(0.75)
+            assert box["q1"] == [pytest.approx(q1)] and box["q3"] == [pytest.approx(q3)]
+            assert box["lowerfence"] == [pytest.approx(x[x >= q1 - 1.5 * (q3 - q1)].min())]
+            assert box["upperfence"] == [pytest.approx(x[x <= q3 + 1.5 * (q3 - q1)].max())]
 
     # The segment filter is on this page too now that the KPI mart's grain has the segment.
     app.multiselect(key="segment").set_value(["enterprise"]).run()

@@ -6,6 +6,7 @@ Which KPIs, their labels, units and targets: `serving.kpi_registry` (page "opera
 from __future__ import annotations
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from dashboards import auth, queries, ui
@@ -39,19 +40,22 @@ sla.update_yaxes(tickformat=".0%", range=[0, 1])
 right.plotly_chart(sla, width="stretch")
 
 st.subheader("First reply and resolution times")
-times = queries.ticket_times(db, filters)
+times = queries.ticket_times(db, filters)  # one row per measure and tier: drawn, not derived
 left, right = st.columns(2)
 for column, field, title in (
     (left, "first_reply_minutes", "First reply (calendar minutes)"),
     (right, "full_resolution_minutes", "Full resolution (calendar minutes)"),
 ):
-    figure = px.box(times.dropna(subset=[field]), x="tier", y=field, color="tier", points=False,
-                    log_y=True, title=title)  # fmt: skip
-    column.plotly_chart(figure, width="stretch")
-    column.dataframe(
-        times.groupby("tier")[field].quantile([0.5, 0.9]).unstack().round(1)
-        .rename(columns={0.5: "median", 0.9: "p90"}),
+    spread = times[times["measure"] == field]
+    figure = go.Figure(
+        [go.Box(name=r.tier, x=[r.tier], q1=[r.q1], median=[r.median], q3=[r.q3],
+                lowerfence=[r.lower_fence], upperfence=[r.upper_fence])
+         for r in spread.itertuples()]
     )  # fmt: skip
+    figure.update_layout(title=title, xaxis_title="tier", yaxis_title=field)
+    figure.update_yaxes(type="log")
+    column.plotly_chart(figure, width="stretch")
+    column.dataframe(spread.set_index("tier")[["tickets", "median", "p90"]].round(1))
 
 st.subheader("Escalation and reopen rates")
 left, right = st.columns(2)
