@@ -145,12 +145,15 @@ def churn_dataset(
     *,
     horizon_days: int = 90,
     min_history_days: int = MIN_HISTORY_DAYS,
+    start: dt.date | None = None,
 ) -> pd.DataFrame:
     """Active account-days with `churned` = a non-active CRM version starts in [D, D + horizon).
 
     The account is active in the snapshot of D-1 (the row's CRM state), so the first
     cancelled or expired version starting in the window is the churn. `label_mature` says
     the snapshots reach D + horizon - 1, so a False label is a real "did not churn".
+    `start` keeps the days from then on only (their 90-day usage ratios still see the days
+    before).
     """
     sql = f"""
         with
@@ -163,7 +166,10 @@ def churn_dataset(
             select max(last_snapshot_date) as newest_snapshot from marts.dim_accounts
         ),
         active as ({ACTIVE_ACCOUNT_ROWS}),
-        rows as (select * from active where history_days >= $min_history)
+        rows as (
+            select * from active
+            where history_days >= $min_history and ($start is null or as_of_date >= $start)
+        )
         select
             rows.*,
             exists (
@@ -177,7 +183,7 @@ def churn_dataset(
         cross join data_end
         order by rows.as_of_date, rows.account_id
     """
-    params = {"horizon": horizon_days, "min_history": min_history_days}
+    params = {"horizon": horizon_days, "min_history": min_history_days, "start": start}
     return con.execute(sql, params).df()
 
 

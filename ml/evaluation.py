@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -194,6 +195,15 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFr
         mean_predicted=("p", "mean"), observed_rate=("y", "mean"), rows=("y", "size")
     )
     return table.reset_index()
+
+
+def live_rows_from(trained: TrainedModel) -> dt.date | None:
+    """The first day that can hold rows `live_performance` scores (its test window's last
+    day: the rows after the window's end begin there), so a caller reads only those; None
+    when it scores none."""
+    if trained.spec.date_column is None or "test" not in trained.windows:
+        return None
+    return pd.Timestamp(trained.windows["test"]["end"]).date()
 
 
 def live_performance(

@@ -281,7 +281,9 @@ def monitor_champion(
         return None
     with connect() as con:
         current = monitoring.current_batch(task, con)
-        labelled = DATASETS[task](con)
+        # Only rows after the champion's test window count as live outcomes: reading the
+        # whole history each refresh would cost what training costs.
+        labelled = DATASETS[task](con, start=evaluation.live_rows_from(model))
     result = monitoring.monitor(
         model,
         current,

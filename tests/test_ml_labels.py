@@ -113,6 +113,19 @@ def test_churn_labels_follow_the_crm_versions(warehouse: duckdb.DuckDBPyConnecti
     assert flags.loc[("B", D(2026, 1, 11)), "usage_vs_avg_90d"] == 1.0
 
 
+def test_a_start_day_keeps_later_rows_with_their_usage_ratios_over_earlier_days(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    """Monitoring reads from a start day: the rows from then on, exactly as the whole
+    dataset has them (B's 2026-04-02 ratio still compares with its 2026-01-11 peak)."""
+    whole = churn_dataset(warehouse, horizon_days=90)
+    later = churn_dataset(warehouse, horizon_days=90, start=D(2026, 4, 2))
+    kept = whole[whole["as_of_date"] >= pd.Timestamp(2026, 4, 2)].reset_index(drop=True)
+    assert len(kept) == 3 < len(whole)
+    pd.testing.assert_frame_equal(later, kept)
+    assert later.loc[later["account_id"] == "B", "usage_vs_peak_90d"].tolist() == [0.5, 1.0]
+
+
 def test_a_shorter_horizon_moves_the_labels(warehouse: duckdb.DuckDBPyConnection) -> None:
     frame = churn_dataset(warehouse, horizon_days=30)
     churned = frame[frame["churned"]]

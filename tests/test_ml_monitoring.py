@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from ml.drift import DriftResult
+from ml.evaluation import live_rows_from
 from ml.monitoring import NO_CHAMPION, SIGNALS, LivePerformance, Monitoring, live_performance
 from ml.tasks import TASKS
 
@@ -106,6 +108,20 @@ def test_live_performance_counts_only_rows_after_the_test_window() -> None:
     assert live.floor == pytest.approx(0.4)
     assert live.live["rows"] == 300 and live.live["positives"] == 30
     assert live.live["pr_auc"] == pytest.approx(1.0) and live.passed
+
+
+def test_monitoring_reads_from_the_test_windows_last_day_and_scores_the_same() -> None:
+    """`live_rows_from`: what monitoring reads instead of the whole history. The rows it
+    skips are ones live performance never scores (the end day itself is read: a ticket
+    created during it is later than the window's end)."""
+    model, frame = _labelled(n_old=500, n_new=300, positives=30, perfect=True)
+    frame.loc[:249, "as_of_date"] = pd.Timestamp("2026-05-01")  # half the old rows earlier
+    start = live_rows_from(model)
+    assert start == dt.date(2026, 6, 30)
+    read = frame[frame["as_of_date"] >= pd.Timestamp(start)]
+    assert len(read) == 550
+    assert live_performance(model, read, 0.2) == live_performance(model, frame, 0.2)
+    assert live_rows_from(SimpleNamespace(spec=TASKS["churn"], windows={})) is None
 
 
 def test_live_performance_below_the_floor_fails() -> None:
