@@ -5,6 +5,9 @@
   columns carry the constraint instead of a `not_null` data test (a scan of the table per
   column on every build). Each column guarded before still is, exactly once, and a null
   really fails the build, on the windowed (delete+insert) path and on a full rebuild alike.
+- Unique tests of day-keyed incremental models over the window: a windowed build checks the
+  days it rewrote, a full build everything. A duplicate planted in the window fails the
+  windowed test; one outside it passes the windowed test and fails the full build's.
 """
 
 from __future__ import annotations
@@ -209,3 +212,84 @@ def test_a_null_in_a_constrained_column_fails_the_build(
             "SELECT count(*) FROM marts.fct_tickets WHERE ticket_id = ?", [ticket]
         ).fetchone() == (1,)
     assert after == before
+
+
+# Unique tests of day-keyed incremental models check only the days a windowed build rewrote
+# (macros/get_where_subquery.sql): the staging events by landing day, the account-day
+# features by as-of day (the look-back and the day after the window included).
+WINDOWED_UNIQUE = {
+    "unique_stg_telemetry__events_message_id": ("staging.stg_telemetry__events", "landing_date"),
+    "unique_combination_feat_account_daily_account_id__as_of_date": (
+        "features.feat_account_daily",
+        "as_of_date",
+    ),
+}
+
+
+def _plant_duplicates(warehouse: Path, days: dict[str, dt.date]) -> None:
+    """A second copy of one row of each relation, taken from the row's day in `days`."""
+    with duckdb.connect(str(warehouse)) as con:
+        for relation, day_column in WINDOWED_UNIQUE.values():
+            con.execute(
+                f"INSERT INTO {relation} SELECT * FROM {relation} WHERE {day_column} = ? LIMIT 1",
+                [days[relation]],
+            )
+            assert (
+                con.execute(
+                    f"SELECT count(*) FROM {relation} WHERE {day_column} = ?", [days[relation]]
+                ).fetchone()[0]
+                >= 2
+            )
+
+
+def _unique_tests(warehouse: Path, work: Path, window: tuple[dt.date, dt.date] | None) -> dict:
+    """The windowed unique tests run alone on `warehouse` with `window` set: test -> failures."""
+    with duckdb.connect(str(warehouse)) as con:
+        set_build_window(con, window)
+    _dbt(warehouse, work, "test", "--select", *WINDOWED_UNIQUE)
+    results = json.loads((work / "target" / "run_results.json").read_text())["results"]
+    return {
+        r["unique_id"].split(".")[2]: r["failures"]
+        for r in results
+        if r["unique_id"].startswith("test.")
+    }
+
+
+def test_a_duplicate_inside_the_window_fails_the_windowed_test(
+    warehouse_copy: Path, tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Duplicates on the window's landing day and on the last as-of day a windowed build of
+    that day rewrites (the day after it): its tests fail, one duplicate key each."""
+    last_day = dt.date.fromisoformat(landed_days(tiny_pipeline.landing)[-1])
+    _plant_duplicates(
+        warehouse_copy,
+        {
+            "staging.stg_telemetry__events": last_day,
+            "features.feat_account_daily": last_day + dt.timedelta(days=1),
+        },
+    )
+    failures = _unique_tests(warehouse_copy, tmp_path, (last_day, last_day))
+    assert failures == dict.fromkeys(WINDOWED_UNIQUE, 1)
+
+
+def test_a_duplicate_outside_the_window_is_caught_by_the_next_full_build(
+    warehouse_copy: Path, tiny_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """Duplicates on the first landing day and the first as-of day, before the last day's
+    window and its look-back: the windowed tests pass them by (the documented trade-off),
+    the tests of a full build (no window) catch both."""
+    days = [dt.date.fromisoformat(d) for d in landed_days(tiny_pipeline.landing)]
+    with duckdb.connect(str(warehouse_copy), read_only=True) as con:
+        (first_as_of,) = con.execute(
+            "SELECT min(as_of_date) FROM features.feat_account_daily"
+        ).fetchone()
+    # Outside the window's rewritten as-of days [last - lookback_days + 1, last + 1].
+    assert first_as_of < days[-1] - dt.timedelta(days=7)
+    _plant_duplicates(
+        warehouse_copy,
+        {"staging.stg_telemetry__events": days[0], "features.feat_account_daily": first_as_of},
+    )
+    windowed = _unique_tests(warehouse_copy, tmp_path / "windowed", (days[-1], days[-1]))
+    assert windowed == dict.fromkeys(WINDOWED_UNIQUE, 0)
+    full = _unique_tests(warehouse_copy, tmp_path / "full", None)
+    assert full == dict.fromkeys(WINDOWED_UNIQUE, 1)
