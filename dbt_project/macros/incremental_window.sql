@@ -22,6 +22,26 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
+    {#-
+        Read once per node: `in_window` and its helpers ask several times for every model
+        and test (about 120 queries per build before). The cache is the node's own `model`
+        dict, which dbt makes anew for every node it compiles, so nothing outlives the node
+        and a window written between builds is always read afresh.
+    -#}
+    {%- set cache = model if model is mapping else none -%}
+    {%- if cache is not none and 'supportops_build_window' in cache -%}
+        {{ return(cache['supportops_build_window']) }}
+    {%- endif -%}
+    {%- set window = read_build_window() -%}
+    {%- if cache is not none -%}
+        {%- do cache.update({'supportops_build_window': window}) -%}
+    {%- endif -%}
+    {{ return(window) }}
+{%- endmacro %}
+
+
+{#- The row of `meta.dbt_build_window` (none when the table is absent or empty): one query. -#}
+{% macro read_build_window() -%}
     {%- set relation = adapter.get_relation(
         database=target.database, schema='meta', identifier='dbt_build_window'
     ) -%}
