@@ -51,10 +51,42 @@ def needs_e2e(item: pytest.Item) -> bool:
     return any(getattr(d.func, _E2E_FIXTURE, False) for defs in definitions for d in defs)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# Worlds several modules share, costly to build: under xdist the modules that use one run on
+# the same worker, so it is built once.
+SHARED_WORLDS = ("ml_data",)
+
+
+def xdist_group(item: pytest.Item, modules_sharing: dict[str, str]) -> str:
+    """The item's group under `pytest -n N --dist loadgroup` (`make test`): its module, so a
+    module's fixtures are built once, or the shared world its module uses."""
+    module = item.nodeid.split("::")[0]
+    return modules_sharing.get(module, module)
+
+
+# A wrapper: the marks go on before xdist's own hook reads the xdist_group marks.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]):
     for item in items:
         if item.get_closest_marker(E2E) is None and needs_e2e(item):
             item.add_marker(pytest.mark.e2e)
+    modules_sharing = {
+        item.nodeid.split("::")[0]: world
+        for item in items
+        for world in SHARED_WORLDS
+        if world in getattr(item, "fixturenames", ())
+    }
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item, modules_sharing)))
+    result = yield
+    # xdist 3.8 hands the group to its scheduler as a `@group` suffix it writes to
+    # `item._nodeid`, which pytest 9.2 no longer reads (its id is `item._id`): without this the
+    # groups are silently ignored (pytest-dev/pytest-xdist#1386). A no-op once xdist sets the id.
+    for item in items:
+        grouped = vars(item).get("_nodeid")
+        if grouped and grouped != item.nodeid and hasattr(type(item._id), "parse"):
+            item._id = type(item._id).parse(grouped)
+    return result
 
 
 @pytest.hookimpl(wrapper=True)
