@@ -78,6 +78,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]):
     for item in items:
         if item.get_closest_marker("xdist_group") is None:
             item.add_marker(pytest.mark.xdist_group(xdist_group(item, modules_sharing)))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Workers take groups in this order (`--no-loadscope-reorder`): the shared worlds,
+        # then the groups that run a pipeline, and the quick groups last to fill the gaps.
+        with_e2e = {xdist_group(i, modules_sharing) for i in items if i.get_closest_marker(E2E)}
+
+        def cost_rank(item: pytest.Item) -> int:
+            group = xdist_group(item, modules_sharing)
+            return 0 if group in SHARED_WORLDS else 1 if group in with_e2e else 2
+
+        items.sort(key=cost_rank)
     result = yield
     # xdist 3.8 hands the group to its scheduler as a `@group` suffix it writes to
     # `item._nodeid`, which pytest 9.2 no longer reads (its id is `item._id`): without this the
