@@ -28,6 +28,14 @@ from extracts.generator import SCALES, GenerationSummary, generate
 from ml.datasets import churn_dataset, escalation_dataset
 from orchestration.runs import run_refresh
 
+# In an xdist worker `__main__` is execnet's `-c` bootstrap (no __file__, no __spec__), which
+# pyspark.sql.connect takes for a doctest run: lacking Spark Connect's gRPC packages, its import
+# then calls sys.exit(0) instead of raising ImportError, and Great Expectations imports it
+# (expecting ImportError) whenever pyspark is installed, as `make test` installs it. Marked
+# absent here, its import raises the ImportError it raises in any other process.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    sys.modules.setdefault("pyspark.sql.connect", None)
+
 E2E = "e2e"
 _E2E_FIXTURE = "supportops_runs_pipeline"
 # The running test's id while it is not e2e. An environment variable, not a global: test
@@ -92,10 +100,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]):
     # xdist 3.8 hands the group to its scheduler as a `@group` suffix it writes to
     # `item._nodeid`, which pytest 9.2 no longer reads (its id is `item._id`): without this the
     # groups are silently ignored (pytest-dev/pytest-xdist#1386). A no-op once xdist sets the id.
+    # The suffix goes into the id's names (not its params: a parametrized id would print as
+    # `test[p]@group]`, and the scheduler then misses the group).
     for item in items:
         grouped = vars(item).get("_nodeid")
-        if grouped and grouped != item.nodeid and hasattr(type(item._id), "parse"):
-            item._id = type(item._id).parse(grouped)
+        if grouped and grouped != item.nodeid and hasattr(item._id, "names"):
+            path, _, rest = grouped.partition("::")
+            item._id = type(item._id)(path=path, names=tuple(rest.split("::")))
     return result
 
 
