@@ -58,9 +58,13 @@ demo: install ## install, generate demo data, materialise every asset, print the
 	@echo "Dashboards: make dashboard (or ./supportops dashboard --demo), then open http://127.0.0.1:8501"
 	@echo "Outreach list: ./supportops outreach (CSV in data/exports/outreach_list.csv); quality: ./supportops quality"
 
+# The whole suite on TEST_WORKERS xdist workers: a module's tests, or the modules sharing a
+# costly world, stay on one worker, costly groups first (tests/conftest.py, xdist_group).
+# TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= auto
 test: export INSTALL_GROUPS := spark
 test: install lint browser java postgres $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The inner loop: ruff, then every test not marked e2e (tests/conftest.py says how a test
 # becomes e2e) on one xdist worker per core; sqlfluff is left to `make lint` / `make test`.

@@ -28,6 +28,14 @@ from extracts.generator import SCALES, GenerationSummary, generate
 from ml.datasets import churn_dataset, escalation_dataset
 from orchestration.runs import run_refresh
 
+# In an xdist worker `__main__` is execnet's `-c` bootstrap (no __file__, no __spec__), which
+# pyspark.sql.connect takes for a doctest run: lacking Spark Connect's gRPC packages, its import
+# then calls sys.exit(0) instead of raising ImportError, and Great Expectations imports it
+# (expecting ImportError) whenever pyspark is installed, as `make test` installs it. Marked
+# absent here, its import raises the ImportError it raises in any other process.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    sys.modules.setdefault("pyspark.sql.connect", None)
+
 E2E = "e2e"
 _E2E_FIXTURE = "supportops_runs_pipeline"
 # The running test's id while it is not e2e. An environment variable, not a global: test
@@ -51,10 +59,55 @@ def needs_e2e(item: pytest.Item) -> bool:
     return any(getattr(d.func, _E2E_FIXTURE, False) for defs in definitions for d in defs)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# Worlds several modules share, costly to build: under xdist the modules that use one run on
+# the same worker, so it is built once.
+SHARED_WORLDS = ("ml_data",)
+
+
+def xdist_group(item: pytest.Item, modules_sharing: dict[str, str]) -> str:
+    """The item's group under `pytest -n N --dist loadgroup` (`make test`): its module, so a
+    module's fixtures are built once, or the shared world its module uses."""
+    module = item.nodeid.split("::")[0]
+    return modules_sharing.get(module, module)
+
+
+# A wrapper: the marks go on before xdist's own hook reads the xdist_group marks.
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]):
     for item in items:
         if item.get_closest_marker(E2E) is None and needs_e2e(item):
             item.add_marker(pytest.mark.e2e)
+    modules_sharing = {
+        item.nodeid.split("::")[0]: world
+        for item in items
+        for world in SHARED_WORLDS
+        if world in getattr(item, "fixturenames", ())
+    }
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(xdist_group(item, modules_sharing)))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Workers take groups in this order (`--no-loadscope-reorder`): the shared worlds,
+        # then the groups that run a pipeline, and the quick groups last to fill the gaps.
+        with_e2e = {xdist_group(i, modules_sharing) for i in items if i.get_closest_marker(E2E)}
+
+        def cost_rank(item: pytest.Item) -> int:
+            group = xdist_group(item, modules_sharing)
+            return 0 if group in SHARED_WORLDS else 1 if group in with_e2e else 2
+
+        items.sort(key=cost_rank)
+    result = yield
+    # xdist 3.8 hands the group to its scheduler as a `@group` suffix it writes to
+    # `item._nodeid`, which pytest 9.2 no longer reads (its id is `item._id`): without this the
+    # groups are silently ignored (pytest-dev/pytest-xdist#1386). A no-op once xdist sets the id.
+    # The suffix goes into the id's names (not its params: a parametrized id would print as
+    # `test[p]@group]`, and the scheduler then misses the group).
+    for item in items:
+        grouped = vars(item).get("_nodeid")
+        if grouped and grouped != item.nodeid and hasattr(item._id, "names"):
+            path, _, rest = grouped.partition("::")
+            item._id = type(item._id)(path=path, names=tuple(rest.split("::")))
+    return result
 
 
 @pytest.hookimpl(wrapper=True)

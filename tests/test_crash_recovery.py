@@ -49,6 +49,16 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _log_path(pid: int) -> Path | None:
+    """The log folder dagster-dbt gave the dbt process `pid` (its DBT_LOG_PATH)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    found = [v for k, _, v in (e.partition(b"=") for e in environ) if k == b"DBT_LOG_PATH"]
+    return Path(found[0].decode()) if found else None
+
+
 def _wait_for(condition, what: str, limit_s: float, every_s: float = 0.5) -> None:
     """Poll until `condition()` holds; fail naming `what` if it never does."""
     deadline = time.monotonic() + limit_s
@@ -99,11 +109,12 @@ def test_sigkill_then_rerun_publishes_the_same_marts(
     def output(name: str) -> str:
         return " ".join((tmp_path / f"{name}.log").read_text().split())
 
-    def dbt_logging(process: subprocess.Popen, since: float) -> bool:
-        """Its dbt build has started and written its log (so the log can tell it never ended)."""
-        target = PROJECT / "dbt_project" / "target"
-        logs = [p for p in target.glob("warehouse_models-*/dbt.log") if p.stat().st_mtime > since]
-        return bool(dbt_children(process) and logs)
+    def dbt_logging(process: subprocess.Popen) -> bool:
+        """Its dbt build has started and written its log (so the log can tell it never ended):
+        the log in the dbt child's own log folder, not one another build (a test on another
+        xdist worker) is writing in dbt_project/target at the same time."""
+        logs = [_log_path(pid) for pid in dbt_children(process)]
+        return any(log is not None and (log / "dbt.log").exists() for log in logs)
 
     def loading(process: subprocess.Popen) -> bool:
         """A first raw table is loaded, the others still to come."""
@@ -120,7 +131,7 @@ def test_sigkill_then_rerun_publishes_the_same_marts(
     try:
         reached = {
             "ingestion": lambda: loading(killed),
-            "dbt": lambda: dbt_logging(killed, started),
+            "dbt": lambda: dbt_logging(killed),
             "publish": lambda: publishing(killed),
         }[phase]
         # The tiny world's publish takes well under a second: look for it often.
