@@ -178,6 +178,21 @@ def isolated_env(**settings: str) -> dict[str, str]:
     return env | {"SUPPORTOPS_DEMO": "1"} | settings
 
 
+DBT_PROJECT = PROJECT / "dbt_project"
+
+
+def run_dbt(
+    *args: str, work: Path, timeout: float = 900, **settings: str
+) -> subprocess.CompletedProcess:
+    """`dbt <args>` in a child process on the project (its environment `isolated_env` plus
+    `settings`), artifacts in `work`/target and logs in `work`/logs: never
+    dbt_project/target, which the pipeline's own builds use."""
+    command = [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", ".",
+               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
+    return subprocess.run(command, cwd=DBT_PROJECT, env=isolated_env(**settings),
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
 def cli_env(home: Path, landing: Path | None = None, demo: bool = True) -> dict[str, str]:
     """Environment for `supportops` run as a user runs it, in its own process: Dagster's
     instance (project dagster.yaml; run the CLI with cwd=home, its storage paths are

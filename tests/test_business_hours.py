@@ -13,8 +13,6 @@ Mon-Fri 08:00-18:00 UTC, would give other numbers).
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -32,9 +30,8 @@ from extracts.ingest import ensure_tables, load_range
 from extracts.sources.zendesk_fivetran import check_export, convert_to_landing
 from extracts.sources.zendesk_schedules import RAILS_TIME_ZONES, _time_zones
 from ml import live
-from tests.conftest import connector_csv, isolated_env, runs_pipeline
+from tests.conftest import connector_csv, run_dbt, runs_pipeline
 
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 KEY = b"test-pii-key"
 SYNCED = "2026-03-12 02:00:00"
 NEW_YORK = "Eastern Time (US & Canada)"
@@ -126,10 +123,7 @@ def _export(folder: Path, time_zone: str = NEW_YORK, intervals=OFFICE_HOURS) -> 
 
 
 def _dbt(*args: str, warehouse: Path, tmp: Path) -> None:
-    command = [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", ".",
-               "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")]  # fmt: skip
-    env = isolated_env(SUPPORTOPS_WAREHOUSE=str(warehouse))
-    done = subprocess.run(command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True)
+    done = run_dbt(*args, work=tmp, SUPPORTOPS_WAREHOUSE=str(warehouse))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
 

@@ -7,15 +7,12 @@ temporary target path so the project's own `dbt_project/target` is left alone.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import isolated_env
+from tests.conftest import run_dbt
 
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 MARTS = ("fct_tickets", "fct_ticket_events", "dim_accounts", "fct_support_kpis_daily")
 FEATURES = ("feat_account_daily", "feat_ticket_at_creation", "health_score_daily")
 
@@ -23,22 +20,8 @@ FEATURES = ("feat_account_daily", "feat_ticket_at_creation", "health_score_daily
 @pytest.fixture(scope="module")
 def docs(tiny_pipeline, tmp_path_factory) -> Path:
     target = tmp_path_factory.mktemp("dbt_docs")
-    env = isolated_env(SUPPORTOPS_WAREHOUSE=str(tiny_pipeline.warehouse.resolve()))
-    dbt = Path(sys.executable).with_name("dbt")
-    command = [
-        str(dbt),
-        "docs",
-        "generate",
-        "--profiles-dir",
-        ".",
-        "--target-path",
-        str(target / "target"),
-        "--log-path",
-        str(target / "logs"),
-    ]
-    done = subprocess.run(
-        command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=600
-    )
+    warehouse = str(tiny_pipeline.warehouse.resolve())
+    done = run_dbt("docs", "generate", work=target, timeout=600, SUPPORTOPS_WAREHOUSE=warehouse)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return target / "target"
 

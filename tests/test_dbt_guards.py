@@ -16,17 +16,14 @@ import datetime as dt
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from extracts.ledger import set_build_window
-from tests.conftest import Pipeline, isolated_env, landed_days
+from tests.conftest import DBT_PROJECT, Pipeline, landed_days, run_dbt
 
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 
 # The contract models' columns that had a `not_null` data test before the tests became
@@ -154,20 +151,6 @@ def test_every_guarded_column_has_one_not_null_guard() -> None:
     assert before <= constrained
 
 
-def _dbt(warehouse: Path, work: Path, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` on `warehouse`, its artifacts under `work` (never dbt_project/target)."""
-    command = [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", ".",
-               "--target-path", str(work / "target"), "--log-path", str(work / "logs")]  # fmt: skip
-    return subprocess.run(
-        command,
-        cwd=DBT_PROJECT,
-        env=isolated_env(SUPPORTOPS_WAREHOUSE=str(warehouse)),
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
 @pytest.fixture
 def warehouse_copy(tiny_pipeline: Pipeline, tmp_path: Path) -> Path:
     """A private copy of the clean tiny warehouse."""
@@ -196,11 +179,12 @@ def test_a_null_in_a_constrained_column_fails_the_build(
         set_build_window(con, (last_day, last_day))
     assert before[0] == before[1] > 0
 
-    windowed = _dbt(warehouse_copy, tmp_path / "windowed", "run", "--select", "fct_tickets")
+    warehouse = {"SUPPORTOPS_WAREHOUSE": str(warehouse_copy)}
+    windowed = run_dbt("run", "--select", "fct_tickets", work=tmp_path / "windowed", **warehouse)
     with duckdb.connect(str(warehouse_copy)) as con:
         set_build_window(con, None)
-    full = _dbt(
-        warehouse_copy, tmp_path / "full", "run", "--select", "fct_tickets", "--full-refresh"
+    full = run_dbt(
+        "run", "--select", "fct_tickets", "--full-refresh", work=tmp_path / "full", **warehouse
     )
     for done in (windowed, full):
         assert done.returncode != 0
@@ -246,7 +230,7 @@ def _unique_tests(warehouse: Path, work: Path, window: tuple[dt.date, dt.date] |
     """The windowed unique tests run alone on `warehouse` with `window` set: test -> failures."""
     with duckdb.connect(str(warehouse)) as con:
         set_build_window(con, window)
-    _dbt(warehouse, work, "test", "--select", *WINDOWED_UNIQUE)
+    run_dbt("test", "--select", *WINDOWED_UNIQUE, work=work, SUPPORTOPS_WAREHOUSE=str(warehouse))
     results = json.loads((work / "target" / "run_results.json").read_text())["results"]
     return {
         r["unique_id"].split(".")[2]: r["failures"]

@@ -10,18 +10,13 @@ so this is in the fast tier (about ten seconds).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import duckdb
 
 from extracts.actions import load_into_warehouse
 from extracts.contracts import LOADED_ENTITIES
 from extracts.ingest import ensure_tables
-from tests.conftest import isolated_env
-
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
+from tests.conftest import run_dbt
 
 
 def test_every_dbt_unit_test_passes(tmp_path):
@@ -30,19 +25,9 @@ def test_every_dbt_unit_test_passes(tmp_path):
         for entity in LOADED_ENTITIES:
             ensure_tables(con, entity)
         load_into_warehouse(con, tmp_path / "actions.sqlite")  # an empty store: empty tables
+    done = run_dbt("build", "--empty", "--exclude", "resource_type:test", work=tmp_path,
+                   timeout=600, SUPPORTOPS_WAREHOUSE=str(warehouse))  # fmt: skip
     target = tmp_path / "target"
-    command = [str(Path(sys.executable).with_name("dbt")), "build", "--empty",
-               "--exclude", "resource_type:test",
-               "--profiles-dir", ".", "--target-path", str(target),
-               "--log-path", str(tmp_path / "logs")]  # fmt: skip
-    done = subprocess.run(
-        command,
-        cwd=DBT_PROJECT,
-        env=isolated_env(SUPPORTOPS_WAREHOUSE=str(warehouse)),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     manifest = json.loads((target / "manifest.json").read_text())
     results = json.loads((target / "run_results.json").read_text())["results"]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -20,9 +19,8 @@ import pytest
 
 from extracts.engine_compare import table_differences
 from extracts.raw_export import export_raw_from
-from tests.conftest import Pipeline, isolated_env, landed_days
+from tests.conftest import Pipeline, landed_days, run_dbt
 
-DBT_PROJECT = Path(__file__).resolve().parent.parent / "dbt_project"
 COMPARED = {
     "marts": ["dim_accounts", "fct_tickets", "fct_ticket_events", "fct_support_kpis_daily"],
     "features": ["feat_account_daily", "feat_ticket_at_creation", "health_score_daily"],
@@ -48,21 +46,18 @@ def _spark_dbt(root: Path, *args: str) -> Path:
     """`dbt <args>` on the spark target over `root`'s raw export; returns its target folder."""
     done = _spark_dbt_run(root, *args)
     assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-3000:]
-    return root / f"target_{args[0]}"
+    return root / f"dbt_{args[0]}" / "target"
 
 
 def _spark_dbt_run(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """`dbt <args>` on the spark target, its artifacts in `root`/target_<command>."""
-    target = root / f"target_{args[0]}"
-    command = [str(Path(sys.executable).with_name("dbt")), *args, "--profiles-dir", ".",
-               "--target-path", str(target), "--log-path", str(root / "logs")]  # fmt: skip
-    env = isolated_env(
+    """`dbt <args>` on the spark target, its artifacts in `root`/dbt_<command>/target."""
+    return run_dbt(
+        *args,
+        work=root / f"dbt_{args[0]}",
+        timeout=3600,
         SUPPORTOPS_DBT_TARGET="spark",
         SUPPORTOPS_RAW_PARQUET=str(root / "raw_parquet"),
         SUPPORTOPS_SPARK_DIR=str(root / "spark"),
-    )
-    return subprocess.run(
-        command, cwd=DBT_PROJECT, env=env, capture_output=True, text=True, timeout=3600
     )
 
 
