@@ -86,3 +86,4 @@ def test_report_holds_the_tables(tiny_bench):
     for stage in STAGES:
         assert f"| {stage} |" in markdown
     assert "equal to the pipeline's mart: yes" in markdown
+    assert "cached p95" in markdown and "opening a newly published copy" in markdown
