@@ -49,7 +49,6 @@ ACCOUNT_COLUMNS = ("tickets_14d", "tickets_30d", "negative_sentiment_share_30d",
                    "days_to_renewal")  # fmt: skip
 DAY_US = 86_400_000_000
 _FIRST = np.iinfo(np.int64).min  # below every time: a key's lowest bound
-_LAST = np.iinfo(np.int64).max
 
 
 @cache
@@ -178,7 +177,8 @@ def _history(lookups: Lookups, posted: pd.DataFrame, created: np.ndarray) -> dic
     """The requester's earlier tickets, as `feat_ticket_at_creation` counts them."""
     requester = lookups.requesters.get_indexer(posted["requester_id"].astype(str))  # -1: new
     category = lookups.categories.get_indexer(posted["category"])
-    first = _before(lookups.tickets, requester, np.full_like(created, _FIRST))
+    earliest = np.full_like(created, _FIRST)
+    first = _before(lookups.tickets, requester, earliest)
     at = _before(lookups.tickets, requester, created)
     prior = at - first
     same_category = _before(lookups.tickets_by_category, requester, category, created)
@@ -193,7 +193,7 @@ def _history(lookups: Lookups, posted: pd.DataFrame, created: np.ndarray) -> dic
         "requester_prior_same_category_7d": same_category
         - _before(lookups.tickets_by_category, requester, category, since),
         "requester_prior_escalated_tickets": _before(escalations, requester, created)
-        - _before(escalations, requester, np.full_like(created, _FIRST)),
+        - _before(escalations, requester, earliest),
         "requester_days_since_last_ticket": pd.Series(days_since)
         .where(prior > 0)
         .astype("Int32")
@@ -212,13 +212,14 @@ def _in_business_hours(lookups: Lookups, posted: pd.DataFrame, created: np.ndarr
     code = lookups.schedules.get_indexer(schedule)
     day = created // DAY_US
     latest = np.searchsorted(lookups.windows, _keys(code, day, created), side="right") - 1
-    candidate = lookups.windows[np.maximum(latest, 0)]
+    at = np.maximum(latest, 0)
+    candidate = lookups.windows[at]
     return (
         (latest >= 0)
         & (code >= 0)
         & (candidate["k0"] == code)
         & (candidate["k1"] == day)
-        & (created < lookups.windows_closed[np.maximum(latest, 0)])
+        & (created < lookups.windows_closed[at])
     )
 
 
