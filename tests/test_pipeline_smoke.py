@@ -28,6 +28,15 @@ def test_every_asset_materialises_and_serving_is_published(tiny_pipeline):
     assert info.isoformat() == max(p.name for p in (tiny_pipeline.landing / "helpdesk").iterdir())
 
 
+def test_built_tables_report_their_row_counts_and_views_none(tiny_pipeline):
+    counts = {
+        event.asset_key.path[-1]: event.materialization.metadata.get("dagster/row_count")
+        for event in tiny_pipeline.result.get_asset_materialization_events()
+    }
+    assert counts["fct_tickets"].value == tiny_pipeline.generated.rows["helpdesk_tickets"]
+    assert counts["stg_helpdesk__schedules"] is None  # a view: counting would run its query
+
+
 def _cli(pipeline, *args: str) -> list[dict]:
     env = isolated_env(SUPPORTOPS_DATA_DIR=str(pipeline.serving.parent))
     out = subprocess.run(

@@ -145,15 +145,16 @@ def warehouse_models(
     target_path = _reuse_parse(warehouse_path, context.run.run_id)
     invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     try:
-        yield from invocation.stream().fetch_row_counts()
+        # DuckDB lets no one count rows while dbt holds the file: the events wait for dbt.
+        events = list(invocation.stream())
     finally:
-        _close_dbt_duckdb_instance()
         _keep_parse(target_path, warehouse_path)
         _prune_build_folders(target_path.parent)
         # A build that took the warehouse down (a FATAL error) leaves its window behind; the
         # next build replaces it before it runs.
         with contextlib.suppress(duckdb.Error), warehouse.get_connection() as con:
             set_build_window(con, None)
+    yield from _with_row_counts(events, invocation.manifest, warehouse)
     _record_dbt_tests(invocation, warehouse, context.run.run_id)
     if not invocation.is_successful():
         raise _build_failure(invocation, Path(warehouse.database))
@@ -257,17 +258,30 @@ def _json_lines(path: Path) -> Iterator[dict]:
                 yield json.loads(line)
 
 
-def _close_dbt_duckdb_instance() -> None:
-    """Release the DuckDB instance dagster-dbt's metadata fetchers leave open in this process.
-
-    They query through dbt-duckdb's adapter, which caches its connection for the process. With
-    the in-process executor the next step's `duckdb.connect` to the same file would fail
-    ("different configuration than existing connections"), and the open instance would keep
-    the file locked against every other process.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    with DuckDBConnectionManager._LOCK:
-        if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
-            DuckDBConnectionManager._ENV = None
+def _with_row_counts(
+    events: list, manifest: Mapping[str, Any], warehouse: DuckDBResource
+) -> Iterator:
+    """dbt's events, each built table's carrying its row count (`dagster/row_count`), counted
+    in one query. Not dagster-dbt's `fetch_row_counts`: it counts a table per thread through
+    dbt's adapter, and on DuckDB its `imap` polls the futures without sleeping for as long as
+    dbt runs, which on two cores took one of them from the build. Views are not counted:
+    counting runs their query."""
+    tables: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in event.metadata:
+            node = manifest["nodes"].get(event.metadata["unique_id"].value)
+            if node and node["config"].get("materialized") != "view":
+                tables[node["unique_id"]] = f'"{node["schema"]}"."{node["alias"]}"'
+    counts: dict[str, int] = {}
+    if tables:
+        union = " union all ".join(
+            f"select '{unique_id}', count(*) from {relation}"
+            for unique_id, relation in tables.items()
+        )
+        with contextlib.suppress(duckdb.Error), warehouse.get_connection() as con:
+            counts = dict(con.execute(union).fetchall())
+    for event in events:
+        unique_id = event.metadata["unique_id"].value if "unique_id" in event.metadata else None
+        if unique_id in counts and isinstance(event, dg.Output | dg.AssetMaterialization):
+            event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
+        yield event
