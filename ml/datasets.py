@@ -344,6 +344,18 @@ def thin_snapshots(frame: pd.DataFrame, spec: TaskSpec) -> pd.DataFrame:
     return frame[((dates - dates.min()).dt.days % spec.snapshot_every_days) == 0]
 
 
+def sample_groups(frame: pd.DataFrame, spec: TaskSpec, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most about `max_rows` rows: a random share of the groups (accounts), each whole, so
+    group folds still never split one. The frame itself when it is no larger."""
+    if len(frame) <= max_rows:
+        return frame
+    groups = frame[spec.group_column] if spec.group_column else pd.Series(range(len(frame)))
+    unique = np.sort(groups.unique())
+    size = max(1, int(len(unique) * max_rows / len(frame)))
+    chosen = np.random.default_rng(seed).choice(unique, size=size, replace=False)
+    return frame[groups.isin(chosen).to_numpy()]
+
+
 def group_folds(
     frame: pd.DataFrame, spec: TaskSpec, folds: int, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -11,6 +11,7 @@ training row (time split) or a random share of the groups, are touched once, for
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
 from importlib.metadata import PackageNotFoundError, version
@@ -19,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from joblib import parallel_config
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -30,7 +32,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from ml.datasets import Split, group_folds, random_split, thin_snapshots, time_split
+from ml.datasets import (
+    Split,
+    group_folds,
+    random_split,
+    sample_groups,
+    thin_snapshots,
+    time_split,
+)
 from ml.evaluation import evaluate
 from ml.model import (
     FeatureSet,
@@ -69,10 +78,17 @@ FOLDS = 4
 # booster's threads cost more in start-up and spinning than they save, and on a shared
 # machine they spin against other processes (a test fit went from 70 s to 7 s with one).
 FIT_THREADS = 1
+# Fits run side by side instead, one per core, as threads: liblinear and the booster's loops
+# release the GIL, and threads share the training frame where processes would each copy it.
+FIT_JOBS = min(FOLDS, os.cpu_count() or 1)
 # Platt scaling: monotone, so it keeps the model's ranking; isotonic steps fitted on a few
 # dozen churning accounts tie many rows and cost ROC AUC.
 CALIBRATION = "sigmoid"
 OUT_OF_FOLD = "_out_of_fold"
+# Fitting time and memory grow with the training rows; what these models learn barely does
+# past a few hundred thousand (docs/models.md, "Training at scale"). Above this many rows
+# training takes a random share of the groups (accounts), each whole; the test rows stay all.
+MAX_FIT_ROWS = 250_000
 
 
 def _as_float(x: pd.DataFrame) -> pd.DataFrame:
@@ -245,11 +261,13 @@ def train(
     test_days: int | None = None,
     folds: int = FOLDS,
     reference_rows: int = 2_000,
+    max_fit_rows: int = MAX_FIT_ROWS,
 ) -> TrainedModel:
     """Split, tune both families on group folds, calibrate the best of each, test once.
 
     `spec` is a `TaskSpec` (or the name of one in `ml.tasks.TASKS`). `test_days` overrides
-    the spec's test window for short histories.
+    the spec's test window for short histories; `max_fit_rows` caps the training rows
+    (`MAX_FIT_ROWS`).
     """
     if isinstance(spec, str):
         from ml.tasks import TASKS
@@ -257,15 +275,21 @@ def train(
         spec = TASKS[spec]
     parts = _split(frame, spec, split, seed, test_days)
     started = time.perf_counter()
-    fit = thin_snapshots(parts.train, spec)
+    thinned = thin_snapshots(parts.train, spec)
+    fit = sample_groups(thinned, spec, max_fit_rows, seed)
     features = _usable(spec.features, fit)
     y = {"train": fit[spec.label].to_numpy(bool), "test": parts.test[spec.label].to_numpy(bool)}
     for name, labels in y.items():
         if labels.all() or not labels.any():
             raise ValueError(f"{spec.name}: the {name} rows have a single class")
     cv = group_folds(fit, spec, folds, seed)
-    with threadpool_limits(limits=FIT_THREADS, user_api="openmp"):
-        return _fit(spec, parts, fit, features, y, cv, folds, seed, reference_rows, started)
+    with (
+        threadpool_limits(limits=FIT_THREADS, user_api="openmp"),
+        parallel_config(backend="threading", n_jobs=FIT_JOBS),
+    ):
+        trained = _fit(spec, parts, fit, features, y, cv, folds, seed, reference_rows, started)
+    trained.params["fit_rows_before_sampling"] = len(thinned)
+    return trained
 
 
 def _fit(

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from ml.datasets import time_split
+from ml.datasets import sample_groups, time_split
 from ml.model import Baseline, FeatureSet, TaskSpec, TrainedModel
 from ml.training import CANDIDATES, train
 
@@ -104,3 +104,20 @@ def test_a_zero_horizon_keeps_the_boundary_day_in_one_part() -> None:
     assert split.train["day"].max() == days[24]
     horizon = time_split(frame, TaskSpec(**{**spec.__dict__, "horizon_days": 3}))
     assert horizon.train["day"].max() == days[22]  # a row as of day 22 is labelled from 22-24
+
+
+def test_sampling_keeps_whole_groups_up_to_the_cap() -> None:
+    frame = pd.DataFrame({"account": np.repeat([f"A{i:03d}" for i in range(100)], 10)})
+    spec = TaskSpec("t", FeatureSet([], []), "y", ("account",), group_column="account")
+    sampled = sample_groups(frame, spec, max_rows=300, seed=1)
+    sizes = sampled.groupby("account").size()
+    assert len(sampled) == 300 and (sizes == 10).all()  # 30 accounts, each with all its rows
+    assert sample_groups(frame, spec, max_rows=1_000, seed=1) is frame
+
+
+def test_training_past_the_cap_fits_a_sample_and_tests_every_row() -> None:
+    whole = train(SPEC, LOANS, split="time", seed=0)
+    capped = train(SPEC, LOANS, split="time", seed=0, max_fit_rows=600)
+    assert capped.params["fit_rows_before_sampling"] == whole.rows["train"] > 600
+    assert capped.rows["train"] == 600  # no group column: each row is its own group
+    assert capped.rows["test"] == whole.rows["test"]
