@@ -85,10 +85,10 @@ FIT_JOBS = min(FOLDS, os.cpu_count() or 1)
 # dozen churning accounts tie many rows and cost ROC AUC.
 CALIBRATION = "sigmoid"
 OUT_OF_FOLD = "_out_of_fold"
-# Fitting time and memory grow with the training rows; what these models learn barely does
-# past a few hundred thousand (docs/models.md, "Training at scale"). Above this many rows
+# Fitting time grows faster than the training rows; what these models learn barely grows
+# past a hundred thousand (docs/models.md, "Training at scale"). Above this many rows
 # training takes a random share of the groups (accounts), each whole; the test rows stay all.
-MAX_FIT_ROWS = 250_000
+MAX_FIT_ROWS = 100_000
 
 
 def _as_float(x: pd.DataFrame) -> pd.DataFrame:
