@@ -146,6 +146,8 @@ def churn_dataset(
     horizon_days: int = 90,
     min_history_days: int = MIN_HISTORY_DAYS,
     start: dt.date | None = None,
+    snapshot_every_days: int = 1,
+    every_day_of_newest: int = 0,
 ) -> pd.DataFrame:
     """Active account-days with `churned` = a non-active CRM version starts in [D, D + horizon).
 
@@ -154,6 +156,10 @@ def churn_dataset(
     the snapshots reach D + horizon - 1, so a False label is a real "did not churn".
     `start` keeps the days from then on only (their 90-day usage ratios still see the days
     before).
+    With `snapshot_every_days` above 1 it returns only what training uses: mature rows, on
+    every `snapshot_every_days`-th day from the first (the days `thin_snapshots` keeps) and
+    on each of the newest `every_day_of_newest` mature days (the test window). Training then
+    holds a share of the history, not all of it, and splits and thins it to the same rows.
     """
     sql = f"""
         with
@@ -181,9 +187,22 @@ def churn_dataset(
             rows.as_of_date + $horizon <= data_end.newest_snapshot + 1 as label_mature
         from rows
         cross join data_end
+        qualify $every = 1 or (
+            label_mature and (
+                datediff('day', min(rows.as_of_date) over (), rows.as_of_date) % $every = 0
+                or rows.as_of_date
+                > max(rows.as_of_date) filter (where label_mature) over () - $newest
+            )
+        )
         order by rows.as_of_date, rows.account_id
     """
-    params = {"horizon": horizon_days, "min_history": min_history_days, "start": start}
+    params = {
+        "horizon": horizon_days,
+        "min_history": min_history_days,
+        "start": start,
+        "every": snapshot_every_days,
+        "newest": every_day_of_newest,
+    }
     return con.execute(sql, params).df()
 
 

@@ -32,6 +32,20 @@ DRIFT_REPORTS = Path("ml") / "drift"
 DATASETS = {"churn": datasets.churn_dataset, "escalation": datasets.escalation_dataset}
 
 
+def training_rows(task: str, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """The task's dataset as far as training reads it: churn thins its account-days in the
+    query, so a long history is never held whole (`datasets.churn_dataset`)."""
+    spec = TASKS[task]
+    if spec.snapshot_every_days > 1:
+        return DATASETS[task](
+            con,
+            horizon_days=spec.horizon_days,
+            snapshot_every_days=spec.snapshot_every_days,
+            every_day_of_newest=spec.test_days,
+        )
+    return DATASETS[task](con)
+
+
 def now() -> pd.Timestamp:
     """UTC now as a naive timestamp (the warehouse's convention)."""
     return pd.Timestamp.now(tz="UTC").tz_localize(None)
@@ -79,7 +93,7 @@ def train_and_register(
     predictions before it can be promoted, so a champion never lacks its policy.
     """
     with connect() as con:
-        frame = DATASETS[task](con)
+        frame = training_rows(task, con)
         if task == "escalation":  # reviewers' verdicts: labels before outcomes mature
             frame = with_review_labels(frame, review_labels(con))
         current = monitoring.current_batch(task, con)

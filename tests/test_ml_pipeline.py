@@ -22,14 +22,16 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 
 from extracts import actions
-from ml.datasets import ACCOUNT_FEATURES
+from ml.datasets import ACCOUNT_FEATURES, thin_snapshots, time_split
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
 from ml.feedback import with_review_labels
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
+from ml.pipeline import training_rows
 from ml.reasons import contributions, explain, explain_and_predict, pick_features
 from ml.registry import champion, list_versions, promote_if_better, register
 from ml.scoring import accounts_to_score, open_tickets, score_accounts, score_tickets
+from ml.tasks import TASKS
 from ml.training import TrainedModel, build_pipeline, train
 from tests.conftest import MLData, isolated_env
 from tests.test_triage_service import hand_decisions
@@ -144,6 +146,22 @@ def test_windows_are_in_time_order_with_the_label_gap(churn_model: TrainedModel)
     assert not {"account_id", "as_of_date", "churned", "health_score"} & set(
         card["features"]["numeric"] + card["features"]["categorical"]
     )
+
+
+def test_churn_training_reads_a_share_of_the_history_and_fits_the_same_rows(
+    ml_data: MLData,
+) -> None:
+    """The thinned query gives training exactly the rows the whole history gives it."""
+    spec = TASKS["churn"]
+    with ml_data.connect() as con:
+        thinned = training_rows("churn", con)
+    assert len(thinned) < len(ml_data.churn) / 2
+    whole_split, thinned_split = time_split(ml_data.churn, spec), time_split(thinned, spec)
+    for whole, part in (
+        (thin_snapshots(whole_split.train, spec), thin_snapshots(thinned_split.train, spec)),
+        (whole_split.test, thinned_split.test),
+    ):
+        pd.testing.assert_frame_equal(whole.reset_index(drop=True), part.reset_index(drop=True))
 
 
 def test_same_seed_same_model(ml_data: MLData, escalation_model: TrainedModel) -> None:
