@@ -268,10 +268,9 @@ def _with_row_counts(
     counting runs their query."""
     tables: dict[str, str] = {}
     for event in events:
-        if isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in event.metadata:
-            node = manifest["nodes"].get(event.metadata["unique_id"].value)
-            if node and node["config"].get("materialized") != "view":
-                tables[node["unique_id"]] = f'"{node["schema"]}"."{node["alias"]}"'
+        node = manifest["nodes"].get(_built_node(event))
+        if node and node["config"].get("materialized") != "view":
+            tables[node["unique_id"]] = f'"{node["schema"]}"."{node["alias"]}"'
     counts: dict[str, int] = {}
     if tables:
         union = " union all ".join(
@@ -281,7 +280,13 @@ def _with_row_counts(
         with contextlib.suppress(duckdb.Error), warehouse.get_connection() as con:
             counts = dict(con.execute(union).fetchall())
     for event in events:
-        unique_id = event.metadata["unique_id"].value if "unique_id" in event.metadata else None
-        if unique_id in counts and isinstance(event, dg.Output | dg.AssetMaterialization):
+        if (unique_id := _built_node(event)) in counts:
             event = event.with_metadata({**event.metadata, "dagster/row_count": counts[unique_id]})
         yield event
+
+
+def _built_node(event: object) -> str | None:
+    """The dbt unique_id of a model's materialisation event; None for any other event."""
+    if isinstance(event, dg.Output | dg.AssetMaterialization) and "unique_id" in event.metadata:
+        return event.metadata["unique_id"].value
+    return None
