@@ -6,8 +6,9 @@
   column on every build). Each column guarded before still is, exactly once, and a null
   really fails the build, on the windowed (delete+insert) path and on a full rebuild alike.
 - Unique tests of day-keyed incremental models over the window: a windowed build checks the
-  days it rewrote, a full build everything. A duplicate planted in the window fails the
-  windowed test; one outside it passes the windowed test and fails the full build's.
+  days it rewrote, and the ticket tables' tests the tickets it re-derives; a full build
+  everything. A duplicate planted in the window fails the windowed test; one outside it
+  passes the windowed test and fails the full build's.
 """
 
 from __future__ import annotations
@@ -200,30 +201,51 @@ def test_a_null_in_a_constrained_column_fails_the_build(
 
 # Unique tests of day-keyed incremental models check only the days a windowed build rewrote
 # (macros/get_where_subquery.sql): the staging events by landing day, the account-day
-# features by as-of day (the look-back and the day after the window included).
+# features by as-of day (the look-back and the day after the window included). The ticket
+# tables' tests check the tickets the build re-derives (macro ticket_scope): their rows are
+# chosen by the ticket's landing day.
 WINDOWED_UNIQUE = {
     "unique_stg_telemetry__events_message_id": ("staging.stg_telemetry__events", "landing_date"),
     "unique_combination_feat_account_daily_account_id__as_of_date": (
         "features.feat_account_daily",
         "as_of_date",
     ),
+    "unique_int_tickets__schedule_ticket_id": ("intermediate.int_tickets__schedule", "ticket"),
 }
 
+# A ticket of a landing day (`?`) that a windowed build of `$last` re-derives or not.
+_TICKET_OF_DAY = "SELECT ticket_id FROM staging.stg_helpdesk__tickets WHERE landing_date = ?"
+# Not re-derived: closed, and its requester has no ticket landing and no ticket with events
+# landing that day (stricter than the scope's condition, which matches requester and category).
+_TICKET_OUT_OF_SCOPE = (
+    _TICKET_OF_DAY
+    + """
+    AND ticket_id IN (SELECT ticket_id FROM marts.fct_tickets WHERE NOT is_open)
+    AND requester_id NOT IN (
+        SELECT requester_id FROM staging.stg_helpdesk__tickets
+        WHERE landing_date = $last OR ticket_id IN (
+            SELECT ticket_id FROM staging.stg_helpdesk__ticket_events WHERE landing_date = $last
+        )
+    )"""
+)
 
-def _plant_duplicates(warehouse: Path, days: dict[str, dt.date]) -> None:
-    """A second copy of one row of each relation, taken from the row's day in `days`."""
+
+def _plant_duplicates(warehouse: Path, days: dict[str, dt.date], last_day: dt.date) -> None:
+    """A second copy of one row of each relation, taken from the row's day in `days` (for a
+    ticket table, a ticket landed that day and, before `last_day`, one a windowed build of
+    `last_day` does not re-derive)."""
     with duckdb.connect(str(warehouse)) as con:
         for relation, day_column in WINDOWED_UNIQUE.values():
-            con.execute(
-                f"INSERT INTO {relation} SELECT * FROM {relation} WHERE {day_column} = ? LIMIT 1",
+            where = f"{day_column} = ?"
+            if day_column == "ticket":
+                chosen = _TICKET_OF_DAY if days[relation] == last_day else _TICKET_OUT_OF_SCOPE
+                chosen = chosen.replace("$last", f"DATE '{last_day}'")
+                where = f"ticket_id = ({chosen} ORDER BY ticket_id LIMIT 1)"
+            copied = con.execute(
+                f"INSERT INTO {relation} SELECT * FROM {relation} WHERE {where} LIMIT 1",
                 [days[relation]],
-            )
-            assert (
-                con.execute(
-                    f"SELECT count(*) FROM {relation} WHERE {day_column} = ?", [days[relation]]
-                ).fetchone()[0]
-                >= 2
-            )
+            ).fetchone()[0]
+            assert copied == 1, relation
 
 
 def _unique_tests(warehouse: Path, work: Path, window: tuple[dt.date, dt.date] | None) -> dict:
@@ -242,15 +264,18 @@ def _unique_tests(warehouse: Path, work: Path, window: tuple[dt.date, dt.date] |
 def test_a_duplicate_inside_the_window_fails_the_windowed_test(
     warehouse_copy: Path, tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """Duplicates on the window's landing day and on the last as-of day a windowed build of
-    that day rewrites (the day after it): its tests fail, one duplicate key each."""
+    """Duplicates on the window's landing day (an event, a ticket) and on the last as-of day
+    a windowed build of that day rewrites (the day after it): its tests fail, one duplicate
+    key each."""
     last_day = dt.date.fromisoformat(landed_days(tiny_pipeline.landing)[-1])
     _plant_duplicates(
         warehouse_copy,
         {
             "staging.stg_telemetry__events": last_day,
             "features.feat_account_daily": last_day + dt.timedelta(days=1),
+            "intermediate.int_tickets__schedule": last_day,
         },
+        last_day,
     )
     failures = _unique_tests(warehouse_copy, tmp_path, (last_day, last_day))
     assert failures == dict.fromkeys(WINDOWED_UNIQUE, 1)
@@ -259,9 +284,10 @@ def test_a_duplicate_inside_the_window_fails_the_windowed_test(
 def test_a_duplicate_outside_the_window_is_caught_by_the_next_full_build(
     warehouse_copy: Path, tiny_pipeline: Pipeline, tmp_path: Path
 ) -> None:
-    """Duplicates on the first landing day and the first as-of day, before the last day's
-    window and its look-back: the windowed tests pass them by (the documented trade-off),
-    the tests of a full build (no window) catch both."""
+    """Duplicates on the first landing day (an event, a ticket out of the last day's scope)
+    and the first as-of day, before the last day's window and its look-back: the windowed
+    tests pass them by (the documented trade-off), the tests of a full build (no window)
+    catch them all."""
     days = [dt.date.fromisoformat(d) for d in landed_days(tiny_pipeline.landing)]
     with duckdb.connect(str(warehouse_copy), read_only=True) as con:
         (first_as_of,) = con.execute(
@@ -271,7 +297,12 @@ def test_a_duplicate_outside_the_window_is_caught_by_the_next_full_build(
     assert first_as_of < days[-1] - dt.timedelta(days=7)
     _plant_duplicates(
         warehouse_copy,
-        {"staging.stg_telemetry__events": days[0], "features.feat_account_daily": first_as_of},
+        {
+            "staging.stg_telemetry__events": days[0],
+            "features.feat_account_daily": first_as_of,
+            "intermediate.int_tickets__schedule": days[0],
+        },
+        days[-1],
     )
     windowed = _unique_tests(warehouse_copy, tmp_path / "windowed", (days[-1], days[-1]))
     assert windowed == dict.fromkeys(WINDOWED_UNIQUE, 0)

@@ -7,6 +7,8 @@
     (re)loaded or rewrote, and the filter on the day reaches the table's scan, so the check
     costs a window's work, not all history's; a full build (no window) checks everything.
     The window is read when the test runs (macro `build_window`), never at parse time.
+    Tests whose `meta` sets `ticket_scope` (dbt_project.yml: the ticket tables) check, in a
+    windowed build, the tickets that build re-derives (macro `ticket_scope`).
     Otherwise dbt's own behaviour: the test's `where` config, if any. See docs/decisions.md,
     "Incremental windows".
 -#}
@@ -23,6 +25,12 @@
             window_days(meta.get('window_lookback', 0)),
             window_days(meta.get('window_lookahead', 0)),
         )) -%}
+    {%- endif -%}
+    {%- if meta.get('ticket_scope') and has_window() -%}
+        {%- set scope = ticket_scope() -%}
+        {%- if scope is not none -%}
+            {%- do predicates.append('ticket_id in (' ~ scope ~ ')') -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if predicates -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ predicates | join(' and ') ~ ') as dbt_subquery') -%}

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- Agent work per ticket: touches (any event an agent made), public replies, handle time
 -- (the `handle_seconds` agents log on their events) and the first assignment and reply.
 
@@ -6,6 +16,7 @@ with
 tickets as (
 
     select ticket_id from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
@@ -13,7 +24,9 @@ agent_events as (
 
     select *
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where actor_type = 'agent' or event_type in ('agent_assigned', 'agent_reply')
+    where
+        (actor_type = 'agent' or event_type in ('agent_assigned', 'agent_reply'))
+        and {{ in_ticket_scope() }}
 
 ),
 

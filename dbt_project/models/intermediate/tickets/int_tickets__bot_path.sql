@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- The bot path of each ticket: whether a bot (or self-service flow) touched it first, its
 -- replies and hand-off, and the first exchange (the bot's first reply and the requester's
 -- answer to it), which the escalation model may use as "known at the start".
@@ -10,12 +20,14 @@ tickets as (
         ticket_id,
         channel
     from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
 events as (
 
     select * from {{ ref('stg_helpdesk__ticket_events') }}
+    where {{ in_ticket_scope() }}
 
 ),
 

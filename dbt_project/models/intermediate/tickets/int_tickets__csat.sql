@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- The satisfaction survey answer per ticket: the latest csat_response counts (a requester
 -- who re-rates replaces the earlier score). Satisfied = score 4 or 5 of 5. Tickets without
 -- a response have no score and count in no CSAT denominator.
@@ -7,6 +17,7 @@ with
 tickets as (
 
     select ticket_id from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
@@ -18,7 +29,10 @@ responses as (
         event_at,
         row_number() over (partition by ticket_id order by event_at desc, event_id desc) as recency
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where event_type = 'csat_response' and csat_score is not null
+    where
+        event_type = 'csat_response'
+        and csat_score is not null
+        and {{ in_ticket_scope() }}
 
 ),
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- Escalations per ticket. Tickets enter support at tier 1; a ticket is escalated when it
 -- moves above the tier it entered (to tier 2 or 3), and escalated to tier 3 (the
 -- escalation model's label) when any escalation targets tier 3.
@@ -7,6 +17,7 @@ with
 tickets as (
 
     select ticket_id from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
@@ -17,7 +28,7 @@ escalations as (
         event_at,
         escalated_to_tier
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where event_type = 'escalated'
+    where event_type = 'escalated' and {{ in_ticket_scope() }}
 
 ),
 

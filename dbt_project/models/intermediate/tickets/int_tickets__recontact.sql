@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- The 7-day re-contact rule of containment: a resolved ticket is re-contacted when the same
 -- requester opens a new ticket in the same category no later than `recontact_days` (7)
 -- calendar days after the resolution day. Day 7 counts, day 8 does not; a new ticket
@@ -15,6 +25,39 @@ tickets as (
     from {{ ref('stg_helpdesk__tickets') }}
 
 ),
+{%- if is_windowed_run() %}
+
+-- A windowed run re-derives every ticket of a requester and category that has a ticket
+-- in scope: a ticket's next ticket is in its topic, and the scope holds whole topics only
+-- for the tickets of the window (an open ticket's topic may be partly outside it).
+scoped_topics as (
+
+    select distinct
+        requester_id,
+        category
+    from tickets
+    where {{ in_ticket_scope() }}
+
+),
+
+topic_tickets as (
+
+    select tickets.*
+    from tickets
+    inner join scoped_topics
+        on
+            tickets.requester_id = scoped_topics.requester_id
+            and tickets.category = scoped_topics.category
+
+),
+{%- else %}
+
+topic_tickets as (
+
+    select * from tickets
+
+),
+{%- endif %}
 
 resolution as (
 
@@ -35,7 +78,7 @@ sequenced as (
         lead(created_at) over (
             partition by requester_id, category order by created_at, ticket_id
         ) as next_ticket_created_at
-    from tickets
+    from topic_tickets
 
 ),
 

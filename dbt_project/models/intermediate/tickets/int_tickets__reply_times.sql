@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- First reply and full resolution times per ticket, in calendar and business minutes.
 --
 -- First reply runs from the moment the ticket entered the agent queue (its creation, or
@@ -21,6 +31,7 @@ tickets as (
     from {{ ref('stg_helpdesk__tickets') }} as tickets
     inner join {{ ref('int_tickets__schedule') }} as schedules
         on tickets.ticket_id = schedules.ticket_id
+    where {{ in_ticket_scope('tickets.ticket_id') }}
 
 ),
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- Solves, reopens and closure per ticket. A ticket is resolved when it has been solved (or
 -- closed) and not reopened since: `resolved_at` is its final solve (full resolution, as in
 -- fivetran/dbt_zendesk), or its closure when no solve was recorded after the last reopen
@@ -10,6 +20,7 @@ with
 tickets as (
 
     select ticket_id from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
@@ -20,7 +31,7 @@ status_events as (
         event_type,
         event_at
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where event_type in ('solved', 'reopened', 'closed')
+    where event_type in ('solved', 'reopened', 'closed') and {{ in_ticket_scope() }}
 
 ),
 

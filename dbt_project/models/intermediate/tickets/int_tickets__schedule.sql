@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- The business-hours schedule each ticket's business minutes follow: the source's schedule
 -- of the ticket when the calendar knows it, else the per-tier clock `tier:<tier>`.
 
@@ -10,6 +20,7 @@ tickets as (
         tier,
         schedule_id
     from {{ ref('stg_helpdesk__tickets') }}
+    where {{ in_ticket_scope() }}
 
 ),
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='ticket_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
+
 -- SLA targets, deadlines and breaches per ticket, from the sla_policies seed.
 --
 -- Both SLAs apply to tickets that entered the agent queue (a ticket the bot resolved on
@@ -16,6 +26,7 @@ with
 times as (
 
     select * from {{ ref('int_tickets__reply_times') }}
+    where {{ in_ticket_scope() }}
 
 ),
 
