@@ -9,6 +9,7 @@ retraining run.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,14 @@ RECENT_TICKET_DAYS = 7
 
 def recent_tickets(con: duckdb.DuckDBPyConnection, days: int = RECENT_TICKET_DAYS) -> pd.DataFrame:
     """Tickets created in the newest `days` days: the population the model scores from now
-    on. Open tickets alone would be a biased batch (the hard ones stay open longest)."""
-    tickets = datasets.escalation_dataset(con)
-    created = pd.to_datetime(tickets["created_date"])
-    return tickets[created > created.max() - pd.Timedelta(days=days)]
+    on. Open tickets alone would be a biased batch (the hard ones stay open longest). Only
+    those days are read: a refresh must not load every ticket of the history."""
+    (newest,) = con.execute(
+        "SELECT max(created_date) FROM features.feat_ticket_at_creation"
+        " WHERE ticket_id IN (SELECT ticket_id FROM marts.fct_tickets)"
+    ).fetchone()
+    start = None if newest is None else newest - dt.timedelta(days=days - 1)
+    return datasets.escalation_dataset(con, start=start)
 
 
 # Rows of the scored population kept with a model as its drift and reasons reference.

@@ -26,6 +26,7 @@ from ml.datasets import ACCOUNT_FEATURES, thin_snapshots, time_split
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
 from ml.feedback import with_review_labels
+from ml.monitoring import RECENT_TICKET_DAYS, recent_tickets
 from ml.outreach import OUTREACH_COLUMNS, current_accounts, outreach_list
 from ml.pipeline import training_rows
 from ml.reasons import contributions, explain, explain_and_predict, pick_features
@@ -162,6 +163,22 @@ def test_churn_training_reads_a_share_of_the_history_and_fits_the_same_rows(
         (whole_split.test, thinned_split.test),
     ):
         pd.testing.assert_frame_equal(whole.reset_index(drop=True), part.reset_index(drop=True))
+
+
+def test_the_monitored_ticket_batch_is_the_newest_weeks_tickets_of_the_whole_dataset(
+    ml_data: MLData,
+) -> None:
+    """Monitoring reads only the newest days' tickets, and they are the rows the whole
+    escalation dataset filtered in pandas gives."""
+    with ml_data.connect() as con:
+        batch = recent_tickets(con)
+    whole = ml_data.escalation
+    created = pd.to_datetime(whole["created_date"])
+    expected = whole[created > created.max() - pd.Timedelta(days=RECENT_TICKET_DAYS)]
+    assert 0 < len(batch) < len(whole) / 10
+    pd.testing.assert_frame_equal(
+        batch.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
 
 
 def test_same_seed_same_model(ml_data: MLData, escalation_model: TrainedModel) -> None:

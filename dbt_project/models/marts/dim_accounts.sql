@@ -1,4 +1,12 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy=supportops_incremental_strategy(),
+        unique_key='account_id',
+        on_schema_change='append_new_columns',
+        full_refresh=supportops_full_refresh(),
+    )
+}}
 
 -- Accounts as a type-2 slowly changing dimension, one row per account version, built by
 -- change detection over the CRM's daily full snapshots (not a dbt snapshot: see the yml).
@@ -7,7 +15,15 @@
 -- version is current while the account is in the latest snapshot, and otherwise ends the
 -- day after its last snapshot. valid_to is exclusive and null for the current version. A
 -- day the account is missing from (e.g. its row was quarantined) does not split a version.
+--
+-- A windowed run reads only the snapshots from the window's first day on, and carries in
+-- each account's last version begun before it as one snapshot (its hash, version number
+-- and last snapshot day): the change detection continues from there, so a daily refresh
+-- compares one day of snapshots, not the whole history. It rewrites every version of the
+-- accounts (delete+insert on account_id): the versions begun earlier pass through as
+-- stored. See docs/decisions.md, "Incremental windows".
 
+{%- set carry_from = window_start_sql() if is_windowed_run() else none %}
 {%- set tracked = [
     'account_name', 'industry', 'segment', 'region', 'tier', 'account_owner',
     'account_created_date', 'account_status', 'subscription_id', 'plan', 'seats', 'arr',
@@ -19,22 +35,48 @@ with
 
 snapshots as (
 
-    select * from {{ ref('int_account_snapshots') }}
+    select
+        account_id,
+        snapshot_date,
+        {%- for column in tracked %}
+        {{ column }},
+        {%- endfor %}
+        {{ dbt.hash(attributes_concat(tracked)) }} as attributes_hash,
+        cast(null as integer) as carried_version_number,
+        cast(null as date) as carried_last_snapshot_date
+    from {{ ref('int_account_snapshots') }}
+    {%- if carry_from is not none %}
+    where snapshot_date >= {{ carry_from }}
+
+    union all
+
+    select
+        account_id,
+        valid_from as snapshot_date,
+        {%- for column in tracked %}
+        {{ column }},
+        {%- endfor %}
+        attributes_hash,
+        version_number as carried_version_number,
+        case
+            when last_snapshot_date < {{ carry_from }} then last_snapshot_date
+            else {{ add_days(carry_from, -1) }}
+        end as carried_last_snapshot_date
+    from (
+        select
+            *,
+            row_number() over (partition by account_id order by valid_from desc) as newest_first
+        from {{ this }}
+        where valid_from < {{ carry_from }}
+    ) as begun_before
+    where newest_first = 1
+    {%- endif %}
 
 ),
 
 latest_snapshot as (
 
-    select max(snapshot_date) as latest_snapshot_date
-    from snapshots
-
-),
-
-hashed as (
-
-    select
-        *,
-        {{ dbt.hash(attributes_concat(tracked)) }} as attributes_hash
+    select max(coalesce(carried_last_snapshot_date, snapshot_date)) as latest_snapshot_date
     from snapshots
 
 ),
@@ -44,7 +86,7 @@ compared as (
     select
         *,
         lag(attributes_hash) over (partition by account_id order by snapshot_date) as previous_hash
-    from hashed
+    from snapshots
 
 ),
 
@@ -69,7 +111,9 @@ numbered as (
             partition by account_id
             order by snapshot_date
             rows between unbounded preceding and current row
-        ) as version_number
+        )
+        + coalesce(max(carried_version_number) over (partition by account_id), 1)
+        - 1 as version_number
     from flagged
 
 ),
@@ -80,7 +124,7 @@ versions as (
         account_id,
         version_number,
         min(snapshot_date) as valid_from,
-        max(snapshot_date) as last_snapshot_date,
+        max(coalesce(carried_last_snapshot_date, snapshot_date)) as last_snapshot_date,
         {%- for column in tracked %}
         max({{ column }}) as {{ column }},
         {%- endfor %}
@@ -144,3 +188,21 @@ final as (
 )
 
 select * from final
+{%- if carry_from is not none %}
+
+union all
+
+select stored.*
+from {{ this }} as stored
+inner join (
+    select
+        account_id,
+        max(valid_from) as carried_valid_from
+    from {{ this }}
+    where valid_from < {{ carry_from }}
+    group by account_id
+) as carried
+    on
+        stored.account_id = carried.account_id
+        and stored.valid_from < carried.carried_valid_from
+{%- endif %}
