@@ -107,11 +107,12 @@ numbered as (
 
     select
         *,
-        sum(starts_version) over (
-            partition by account_id
-            order by snapshot_date
-            rows between unbounded preceding and current row
-        )
+        sum(starts_version)
+            over (
+                partition by account_id
+                order by snapshot_date
+                rows between unbounded preceding and current row
+            )
         + coalesce(max(carried_version_number) over (partition by account_id), 1)
         - 1 as version_number
     from flagged
