@@ -156,29 +156,41 @@ _DIMENSIONS_MATCH = """
 # day), so every filter is a WHERE on it and no page re-aggregates ticket rows for a KPI.
 _MART_WHERE = "m.kpi_date BETWEEN f.first_day AND f.last_day AND" + _DIMENSIONS_MATCH.format(t="m")
 
-# Ticket rows for the pages that list or plot individual tickets, with the account segment
-# as of the creation day joined the way the KPI mart joins it ('unknown' without a version).
-_FILTERED_TICKETS = (
-    _FILTERS
-    + """,
-ticket_segments AS (
-    SELECT t.*, coalesce(a.segment, 'unknown') AS segment
-    FROM marts.fct_tickets AS t
-    CROSS JOIN f
+# The account segment of a ticket as of its creation day, joined the way the KPI mart joins
+# it ('unknown' without a version).
+_TICKET_SEGMENT_JOIN = """
     LEFT JOIN marts.dim_accounts AS a
       ON a.account_id = t.account_id
      AND t.created_date >= a.valid_from
-     AND (a.valid_to IS NULL OR t.created_date < a.valid_to)
+     AND (a.valid_to IS NULL OR t.created_date < a.valid_to)"""
+
+
+def _filtered_tickets(filters: Filters) -> str:
+    """The `tickets` CTE for the pages that list or plot individual tickets: the fct_tickets
+    rows the filters select. The segment is joined only when the segment filter is set: no
+    page shows it, and over the whole history the range join to dim_accounts cost more than
+    the rest of a page's query (1M tickets)."""
+    segment, join = ("coalesce(a.segment, 'unknown')", _TICKET_SEGMENT_JOIN)
+    if not filters.segments:
+        segment, join = ("CAST(NULL AS VARCHAR)", "")
+    return (
+        _FILTERS
+        + f""",
+ticket_segments AS (
+    SELECT t.*, {segment} AS segment
+    FROM marts.fct_tickets AS t
+    CROSS JOIN f{join}
     WHERE t.created_date BETWEEN f.first_day AND f.last_day
 ),
 tickets AS (
     SELECT ticket_segments.* FROM ticket_segments CROSS JOIN f
     WHERE"""
-    + _DIMENSIONS_MATCH.format(t="ticket_segments")
-    + """
+        + _DIMENSIONS_MATCH.format(t="ticket_segments")
+        + """
 )
 """
-)
+    )
+
 
 GROUPS = {
     "all": "'all'",
@@ -210,7 +222,7 @@ def ticket_times(db: Serving, filters: Filters) -> pd.DataFrame:
     tier and measure, never every ticket of the range."""
     return _frame(
         db,
-        _FILTERED_TICKETS
+        _filtered_tickets(filters)
         + """,
 times AS (
     SELECT tier, 'first_reply_minutes' AS measure, first_reply_minutes AS minutes
@@ -260,7 +272,7 @@ def open_tickets_by_risk(
     policy's action on it, riskiest first; only those of `actions` when given."""
     return _frame(
         db,
-        _FILTERED_TICKETS
+        _filtered_tickets(filters)
         + """, scores AS (
     """
         + LATEST_TICKET_SCORES

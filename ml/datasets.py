@@ -113,7 +113,10 @@ MIN_HISTORY_DAYS = 35
 # churn happens (a lapse), above all without auto-renew: a flag the logistic cannot carve
 # out of days_to_renewal. Last week's use against the account's own 90-day peak and mean
 # (rows up to the as-of day only) shows a decline that began more than a month ago.
-ACTIVE_ACCOUNT_ROWS = """
+# `$start` (a date or null) is the first as-of day the caller keeps: only the 90 days
+# before it feed the windows, so scoring one day reads 91 days, not the whole history.
+USAGE_WINDOW_DAYS = 90
+ACTIVE_ACCOUNT_ROWS = f"""
     select
         features.*,
         features.events_7d / nullif(features.seats, 0) as events_per_seat_7d,
@@ -133,9 +136,10 @@ ACTIVE_ACCOUNT_ROWS = """
     inner join features.health_score_daily as health
         on features.account_id = health.account_id and features.as_of_date = health.as_of_date
     where features.account_status = 'active' and features.subscription_status = 'active'
+        and ($start is null or features.as_of_date >= cast($start as date) - {USAGE_WINDOW_DAYS})
     window recent as (
         partition by features.account_id order by features.as_of_date
-        range between interval 90 days preceding and current row
+        range between interval {USAGE_WINDOW_DAYS} days preceding and current row
     )
 """
 

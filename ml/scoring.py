@@ -19,13 +19,14 @@ SLA_BANDS = ((0, "breached"), (60, "high"), (240, "medium"))
 
 def accounts_to_score(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Active accounts' feature rows as of the newest as-of day, with their health score."""
+    (newest,) = con.execute("select max(as_of_date) from features.feat_account_daily").fetchone()
     sql = f"""
         with rows as ({ACTIVE_ACCOUNT_ROWS})
         select * from rows
-        where as_of_date = (select max(as_of_date) from features.feat_account_daily)
+        where as_of_date = $start
         order by account_id
     """
-    return con.execute(sql).df()
+    return con.execute(sql, {"start": newest}).df()
 
 
 def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

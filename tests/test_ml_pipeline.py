@@ -22,7 +22,13 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.dummy import DummyClassifier
 
 from extracts import actions
-from ml.datasets import ACCOUNT_FEATURES, thin_snapshots, time_split
+from ml.datasets import (
+    ACCOUNT_FEATURES,
+    MIN_HISTORY_DAYS,
+    churn_dataset,
+    thin_snapshots,
+    time_split,
+)
 from ml.drift import drift_report, prediction_drift
 from ml.evaluation import ceiling, evaluate
 from ml.feedback import with_review_labels
@@ -178,6 +184,25 @@ def test_the_monitored_ticket_batch_is_the_newest_weeks_tickets_of_the_whole_dat
     assert 0 < len(batch) < len(whole) / 10
     pd.testing.assert_frame_equal(
         batch.reset_index(drop=True), expected.reset_index(drop=True), check_dtype=False
+    )
+
+
+def test_scoring_and_monitoring_read_the_usage_window_not_the_history(ml_data: MLData) -> None:
+    """Scoring the newest day and monitoring from a start day read only the 90 days of
+    usage before them, and get the rows and 90-day ratios the whole history gives."""
+    whole = ml_data.churn
+    start = whole["as_of_date"].max() - pd.Timedelta(days=30)
+    with ml_data.connect() as con:
+        since = churn_dataset(con, start=start.date())
+        scored = accounts_to_score(con)
+    expected = whole[whole["as_of_date"] >= start]
+    assert 0 < len(since) < len(whole) / 2
+    pd.testing.assert_frame_equal(since.reset_index(drop=True), expected.reset_index(drop=True))
+    newest = whole[whole["as_of_date"] == whole["as_of_date"].max()]
+    scored = scored[scored["history_days"] >= MIN_HISTORY_DAYS]
+    assert len(scored) == len(newest) > 0
+    pd.testing.assert_frame_equal(
+        scored.reset_index(drop=True), newest[scored.columns].reset_index(drop=True)
     )
 
 
