@@ -219,7 +219,9 @@ def ticket_times(db: Serving, filters: Filters) -> pd.DataFrame:
     """The spread of first reply and full resolution minutes per tier (`measure`): tickets,
     quartiles, p90 and the box's whiskers (the furthest tickets within 1.5 interquartile
     ranges of the box, as Plotly draws them). Aggregated here, so the page reads a row per
-    tier and measure, never every ticket of the range."""
+    tier and measure, never every ticket of the range. One pass: each group's values are
+    gathered once, for its quantiles (all four from one aggregate) and its whiskers (a filter
+    over the gathered list); a join back to every ticket took twice as long at 1M tickets."""
     return _frame(
         db,
         _filtered_tickets(filters)
@@ -231,17 +233,19 @@ times AS (
     SELECT tier, 'full_resolution_minutes', full_resolution_minutes
     FROM tickets WHERE full_resolution_minutes IS NOT NULL
 ),
-quartiles AS (
-    SELECT tier, measure, count(*) AS tickets,
-           quantile_cont(minutes, 0.25) AS q1, quantile_cont(minutes, 0.5) AS median,
-           quantile_cont(minutes, 0.75) AS q3, quantile_cont(minutes, 0.9) AS p90
+spreads AS (
+    SELECT tier, measure, count(*) AS tickets, list(minutes) AS values,
+           quantile_cont(minutes, [0.25, 0.5, 0.75, 0.9]) AS q
     FROM times GROUP BY ALL
+),
+quartiles AS (
+    SELECT measure, tier, tickets, values, q[1] AS q1, q[2] AS median, q[3] AS q3, q[4] AS p90
+    FROM spreads
 )
-SELECT q.measure, q.tier, q.tickets, q.q1, q.median, q.q3, q.p90,
-       min(t.minutes) FILTER (WHERE t.minutes >= q.q1 - 1.5 * (q.q3 - q.q1)) AS lower_fence,
-       max(t.minutes) FILTER (WHERE t.minutes <= q.q3 + 1.5 * (q.q3 - q.q1)) AS upper_fence
-FROM quartiles AS q JOIN times AS t USING (tier, measure)
-GROUP BY ALL ORDER BY q.measure, q.tier""",
+SELECT measure, tier, tickets, q1, median, q3, p90,
+       list_min(list_filter(values, lambda v: v >= q1 - 1.5 * (q3 - q1))) AS lower_fence,
+       list_max(list_filter(values, lambda v: v <= q3 + 1.5 * (q3 - q1))) AS upper_fence
+FROM quartiles ORDER BY measure, tier""",
         filters.params(),
     )
 

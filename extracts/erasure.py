@@ -44,6 +44,7 @@ from extracts.ingest import (
     _hmac_sql,
     _quote,
     _stage_sql,
+    json_fields_sql,
     use_pii_key,
 )
 from extracts.ledger import META_SCHEMA
@@ -222,14 +223,8 @@ def _collect_subject(
 def _copy_sql(entity: Entity, file: str, match: str, redact: dict[str, str]) -> str:
     """The file's kept rows (blanked where `redact`), written back in its own format."""
     if entity.format == "jsonl":
-        fields = ", ".join(
-            f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
-            for f in entity.fields
-        )
-        kept = (
-            f"SELECT json FROM (SELECT json, {fields} FROM read_json_objects("
-            f"{_quote(file)}, format='newline_delimited')) WHERE NOT ({match})"
-        )
+        lines = f"SELECT json FROM read_json_objects({_quote(file)}, format='newline_delimited')"
+        kept = f"SELECT json FROM ({json_fields_sql(entity, lines)}) WHERE NOT ({match})"
         # Lines written as they were read: no quoting, a delimiter JSON never holds.
         return f"COPY ({kept}) TO '{{out}}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\\x1f')"
     replace = ", ".join(

@@ -336,7 +336,11 @@ def _email_hashed_sql(f: Field, expr: str) -> str:
     """`expr`, or its email HMAC when it looks like an email: the same hash as an email field
     of that address (so it still joins a contact), never the address itself."""
     as_email = _hmac_sql(Field(f.name, f.type, pii="email"), expr)
-    return f"CASE WHEN regexp_matches(trim({expr}), {_quote(EMAIL_SHAPE)}) THEN {as_email} ELSE {expr} END"
+    # `contains` first: the regex then runs only on the few values with an @ (an id column)
+    looks_like_email = (
+        f"contains({expr}, '@') AND regexp_matches(trim({expr}), {_quote(EMAIL_SHAPE)})"
+    )
+    return f"CASE WHEN {looks_like_email} THEN {as_email} ELSE {expr} END"
 
 
 def _list(files: list[str]) -> str:
@@ -357,14 +361,12 @@ def _stage_sql(
         nulls = ", ".join(f'NULL::VARCHAR AS "{f.name}"' for f in entity.fields)
         return f"SELECT NULL::VARCHAR AS _file, NULL::BIGINT AS _line, {nulls} WHERE false"
     if entity.format == "jsonl":
-        extract = ", ".join(
-            f'json_extract_string(json, {_quote("$." + f.name)}) AS "{f.name}"'
-            for f in entity.fields
+        scan = f"""SELECT filename AS _file, row_number() OVER () AS _rn, json
+                   FROM read_json_objects({_list(list(file_columns))},
+                                          format='newline_delimited', filename=true)"""
+        return _lines_within_files(
+            f"SELECT * EXCLUDE (json) FROM ({json_fields_sql(entity, scan)})"
         )
-        return _lines_within_files(f"""
-            SELECT filename AS _file, row_number() OVER () AS _rn, {extract}
-            FROM read_json_objects({_list(list(file_columns))}, format='newline_delimited',
-                                   filename=true)""")
     # CSV and Parquet: files that share a header are read together with the header given,
     # so DuckDB neither sniffs every file nor unions schemas by name.
     by_header: dict[tuple[str, ...], list[str]] = {}
@@ -396,6 +398,16 @@ def _stage_sql(
                 f"SELECT filename AS _file, file_row_number + 1 AS _line, {select} FROM {source}"
             )
     return "\nUNION ALL\n".join(scans)
+
+
+def json_fields_sql(entity: Entity, scan: str) -> str:
+    """`scan` (a query with a JSON-lines `json` column) plus each contract field as text.
+
+    One extraction of every field's path: each line is parsed once, not once per field."""
+    paths = "[" + ", ".join(_quote("$." + f.name) for f in entity.fields) + "]"
+    fields = ", ".join(f'_values[{n}] AS "{f.name}"' for n, f in enumerate(entity.fields, 1))
+    return f"""SELECT * EXCLUDE (_values), {fields}
+               FROM (SELECT *, json_extract_string(json, {paths}) AS _values FROM ({scan}))"""
 
 
 def _lines_within_files(numbered_scan: str, header_lines: int = 0) -> str:
@@ -557,7 +569,8 @@ def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = fro
     An event time before `earliest` is quarantined, so no single row (a 1970 default from a
     broken export) can stretch the date spine back by decades; one after the file's day or
     after the moment of loading (a clock set wrong) is quarantined as `future_timestamp`.
-    `native`: fields staged in their contract type (`_native_fields`), never parsed.
+    `native`: fields staged in their contract type (`_native_fields`), never parsed. The event
+    time's checks read `_event_at`, the time parsed once per row (`_event_at_sql`).
     """
 
     def problem(field_name: str, kind: str, reason_sql: str) -> str:
@@ -576,8 +589,9 @@ def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = fro
             )
         if f.type != "VARCHAR" and f.name not in native:
             kind = "bad_timestamp" if f.is_timestamp else "bad_type"
+            parsed = "_event_at" if f.name == entity.event_time else _cast(col, f.type)
             checks.append(
-                f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND {_cast(col, f.type)} IS NULL THEN "
+                f"CASE WHEN nullif(trim({col}), '') IS NOT NULL AND {parsed} IS NULL THEN "
                 + problem(
                     f.name,
                     kind,
@@ -615,7 +629,7 @@ def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = fro
         col = f'"{entity.event_time}"'
         text = f"CAST({col} AS VARCHAR)" if entity.event_time in native else col
         checks.append(
-            f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE < DATE '{earliest.isoformat()}' THEN "
+            f"CASE WHEN _event_at::DATE < DATE '{earliest.isoformat()}' THEN "
             + problem(
                 entity.event_time,
                 "too_early",
@@ -625,7 +639,7 @@ def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = fro
             + " END"
         )
         checks.append(
-            f"CASE WHEN {_cast(col, 'TIMESTAMP')}::DATE > _landing_date THEN "
+            "CASE WHEN _event_at::DATE > _landing_date THEN "
             + problem(
                 entity.event_time,
                 "future_timestamp",
@@ -634,7 +648,7 @@ def _problem_sql(entity: Entity, earliest: dt.date, native: frozenset[str] = fro
             + " END"
         )
         checks.append(
-            f"CASE WHEN {_cast(col, 'TIMESTAMP')} > getvariable('loaded_at') THEN "
+            "CASE WHEN _event_at > getvariable('loaded_at') THEN "
             + problem(
                 entity.event_time,
                 "future_timestamp",
@@ -752,6 +766,15 @@ def _chunks(first: dt.date, last: dt.date, size: int) -> list[tuple[dt.date, dt.
     return [(s, min(s + dt.timedelta(days=max(size, 1) - 1), last)) for s in starts]
 
 
+def _event_at_sql(entity: Entity, native: frozenset[str]) -> str:
+    """The row's event time as a timestamp (NULL when it does not parse): staged once as
+    `_event_at`, read by the event-time checks and the late flag instead of each parsing it."""
+    if not entity.event_time:
+        return ""
+    col = f'"{entity.event_time}"'
+    return f", {col if entity.event_time in native else _cast(col, 'TIMESTAMP')} AS _event_at"
+
+
 def _classify_sql(
     entity: Entity, file_columns: dict[str, list[str]], problems: str, native: frozenset[str]
 ) -> str:
@@ -763,6 +786,7 @@ def _classify_sql(
             WITH scanned AS ({_stage_sql(entity, file_columns, native)}),
             staged AS (
                 SELECT s.*, fs._relative_file, fs._landing_date, fs._schema_problem
+                       {_event_at_sql(entity, native)}
                 FROM scanned s JOIN _file_schema fs USING (_file)),
             checked AS (
                 SELECT * EXCLUDE (_schema_problem), {problems} AS _first_problem
@@ -862,16 +886,14 @@ def load_range(
             typed.append(text_selects[f.name])
         elif f.name in native:
             typed.append(f'"{f.name}"')
+        elif f.name == entity.event_time:
+            typed.append(f'_event_at AS "{f.name}"')  # parsed once, when classified
         else:
             column = f"nullif(trim(\"{f.name}\"), '')"
             if f.hash_if_email:
                 column = _email_hashed_sql(f, column)
             typed.append(f'{_cast(column, f.type)} AS "{f.name}"')
-    late = (
-        _cast(f'"{entity.event_time}"', "TIMESTAMP") + "::DATE < _landing_date"
-        if entity.event_time
-        else "false"
-    )
+    late = "_event_at::DATE < _landing_date" if entity.event_time else "false"
     # in raw_columns order: a field added after the text fields lands after their columns
     select_typed = ", ".join(typed)
     raw_cols = ", ".join(f'"{name}"' for name, _ in raw_columns(entity))

@@ -36,7 +36,7 @@ def test_defaults_resolve_against_the_project_root() -> None:
     assert s.partitions_start == dt.date(2025, 11, 3)
     assert s.earliest_event_date is None  # ingestion's own default applies
     assert (s.quality_engine, s.drift_threshold, s.performance_drop) == ("gx", 0.3, 0.2)
-    assert s.duckdb_memory_limit == "40%"
+    assert s.duckdb_memory_limit == "25%"
 
 
 def test_a_change_to_the_environment_after_import_is_seen(
