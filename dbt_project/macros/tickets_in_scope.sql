@@ -83,12 +83,16 @@
     A predicate keeping the tickets in scope (`ticket_scope`) in a windowed run of a
     ticket table; always true otherwise. The filter sits on each table's own reads: DuckDB
     does not push a `ticket_id in (...)` filter from a query down into a view's
-    aggregations, which is why these models are tables, not views.
+    aggregations, which is why these models are tables, not views. `within`: a CTE of the
+    same query already filtered to the scope, whose `ticket_id`s are read instead of
+    computing the scope a second time.
 -#}
-{% macro in_ticket_scope(column='ticket_id') -%}
+{% macro in_ticket_scope(column='ticket_id', within=none) -%}
     {%- set scope = ticket_scope() if is_windowed_run() else none -%}
     {%- if scope is none -%}
         (1 = 1)
+    {%- elif within is not none -%}
+        {{ column }} in (select ticket_id from {{ within }})
     {%- else -%}
         {{ column }} in ({{ scope }})
     {%- endif -%}

@@ -366,7 +366,10 @@ windowed as (
 
 crm as (
 
+    -- only the snapshots the spine reads (its days less one): in a windowed run the view
+    -- over every account's daily snapshots is then not computed over the whole history
     select * from {{ ref('int_account_snapshots') }}
+    where {{ in_window('snapshot_date', lookback=var('lookback_days')) }}
 
 ),
 

@@ -26,7 +26,7 @@ agent_events as (
     from {{ ref('stg_helpdesk__ticket_events') }}
     where
         (actor_type = 'agent' or event_type in ('agent_assigned', 'agent_reply'))
-        and {{ in_ticket_scope() }}
+        and {{ in_ticket_scope(within='tickets') }}
 
 ),
 

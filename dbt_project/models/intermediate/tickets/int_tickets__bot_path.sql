@@ -27,7 +27,7 @@ tickets as (
 events as (
 
     select * from {{ ref('stg_helpdesk__ticket_events') }}
-    where {{ in_ticket_scope() }}
+    where {{ in_ticket_scope(within='tickets') }}
 
 ),
 

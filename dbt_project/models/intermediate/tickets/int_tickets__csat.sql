@@ -32,7 +32,7 @@ responses as (
     where
         event_type = 'csat_response'
         and csat_score is not null
-        and {{ in_ticket_scope() }}
+        and {{ in_ticket_scope(within='tickets') }}
 
 ),
 

@@ -28,7 +28,7 @@ escalations as (
         event_at,
         escalated_to_tier
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where event_type = 'escalated' and {{ in_ticket_scope() }}
+    where event_type = 'escalated' and {{ in_ticket_scope(within='tickets') }}
 
 ),
 

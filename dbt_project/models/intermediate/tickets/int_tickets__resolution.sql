@@ -31,7 +31,7 @@ status_events as (
         event_type,
         event_at
     from {{ ref('stg_helpdesk__ticket_events') }}
-    where event_type in ('solved', 'reopened', 'closed') and {{ in_ticket_scope() }}
+    where event_type in ('solved', 'reopened', 'closed') and {{ in_ticket_scope(within='tickets') }}
 
 ),
 
