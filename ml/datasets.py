@@ -115,7 +115,20 @@ MIN_HISTORY_DAYS = 35
 # (rows up to the as-of day only) shows a decline that began more than a month ago.
 # `$start` (a date or null) is the first as-of day the caller keeps: only the 90 days
 # before it feed the windows, so scoring one day reads 91 days, not the whole history.
+# `$end` (a date or null) is the last: the windows look back only, so it changes no row.
+# The windows run over the three columns they need and join back (sorting every feature
+# column through them cost three times as much).
 USAGE_WINDOW_DAYS = 90
+
+
+def _active_in_range(table: str) -> str:
+    """The active account-days in range, for the windows' rows and the features' alike."""
+    return f"""{table}.account_status = 'active' and {table}.subscription_status = 'active'
+        and ($start is null
+             or {table}.as_of_date >= cast($start as date) - {USAGE_WINDOW_DAYS})
+        and ($end is null or {table}.as_of_date <= cast($end as date))"""
+
+
 ACTIVE_ACCOUNT_ROWS = f"""
     select
         features.*,
@@ -126,21 +139,28 @@ ACTIVE_ACCOUNT_ROWS = f"""
         coalesce(features.days_to_renewal between 0 and 89, false) as renewal_within_90d,
         coalesce(features.days_to_renewal between 0 and 89 and not features.auto_renew, false)
             as renewal_within_90d_manual,
-        features.events_7d / nullif(max(features.events_7d) over recent, 0)
-            as usage_vs_peak_90d,
-        features.events_7d / nullif(avg(features.events_7d) over recent, 0)
-            as usage_vs_avg_90d,
+        features.events_7d / nullif(usage.peak_events_7d, 0) as usage_vs_peak_90d,
+        features.events_7d / nullif(usage.mean_events_7d, 0) as usage_vs_avg_90d,
         health.health_score,
         health.health_band
     from features.feat_account_daily as features
     inner join features.health_score_daily as health
         on features.account_id = health.account_id and features.as_of_date = health.as_of_date
-    where features.account_status = 'active' and features.subscription_status = 'active'
-        and ($start is null or features.as_of_date >= cast($start as date) - {USAGE_WINDOW_DAYS})
-    window recent as (
-        partition by features.account_id order by features.as_of_date
-        range between interval {USAGE_WINDOW_DAYS} days preceding and current row
-    )
+    inner join (
+        select
+            usage.account_id,
+            usage.as_of_date,
+            max(usage.events_7d) over recent as peak_events_7d,
+            avg(usage.events_7d) over recent as mean_events_7d
+        from features.feat_account_daily as usage
+        where {_active_in_range("usage")}
+        window recent as (
+            partition by usage.account_id order by usage.as_of_date
+            range between interval {USAGE_WINDOW_DAYS} days preceding and current row
+        )
+    ) as usage
+        on features.account_id = usage.account_id and features.as_of_date = usage.as_of_date
+    where {_active_in_range("features")}
 """
 
 
@@ -152,6 +172,7 @@ def churn_dataset(
     start: dt.date | None = None,
     snapshot_every_days: int = 1,
     every_day_of_newest: int = 0,
+    mature_only: bool = False,
 ) -> pd.DataFrame:
     """Active account-days with `churned` = a non-active CRM version starts in [D, D + horizon).
 
@@ -164,7 +185,13 @@ def churn_dataset(
     every `snapshot_every_days`-th day from the first (the days `thin_snapshots` keeps) and
     on each of the newest `every_day_of_newest` mature days (the test window). Training then
     holds a share of the history, not all of it, and splits and thins it to the same rows.
+    `mature_only` keeps the mature rows only (live performance scores nothing else), and
+    reads no feature row of a later day.
     """
+    end = None
+    if mature_only:
+        (newest,) = con.execute("select max(last_snapshot_date) from marts.dim_accounts").fetchone()
+        end = None if newest is None else newest + dt.timedelta(days=1 - horizon_days)
     sql = f"""
         with
         churn_events as (
@@ -191,21 +218,23 @@ def churn_dataset(
             rows.as_of_date + $horizon <= data_end.newest_snapshot + 1 as label_mature
         from rows
         cross join data_end
-        qualify $every = 1 or (
+        qualify (label_mature or not $mature_only) and ($every = 1 or (
             label_mature and (
                 datediff('day', min(rows.as_of_date) over (), rows.as_of_date) % $every = 0
                 or rows.as_of_date
                 > max(rows.as_of_date) filter (where label_mature) over () - $newest
             )
-        )
+        ))
         order by rows.as_of_date, rows.account_id
     """
     params = {
         "horizon": horizon_days,
         "min_history": min_history_days,
         "start": start,
+        "end": end,
         "every": snapshot_every_days,
         "newest": every_day_of_newest,
+        "mature_only": mature_only,
     }
     return con.execute(sql, params).df()
 
@@ -216,34 +245,42 @@ def escalation_dataset(
     maturity_days: int = 14,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    mature_only: bool = False,
 ) -> pd.DataFrame:
     """Tickets with what was known at creation and `escalated_tier3` from their later life.
 
     A ticket still open may yet escalate: its label is mature once it is resolved or has
     been open `maturity_days` by the warehouse's newest event (fct_tickets.data_as_of).
-    `start`/`end` keep tickets created on those days (inclusive) only. Beside the features:
-    the first-response SLA target (known at creation) and whether an SLA was breached
-    (an outcome, for the policy backtest; never a feature).
+    `start`/`end` keep tickets created on those days (inclusive) only; `mature_only` the
+    tickets with a mature label. Beside the features: the first-response SLA target (known
+    at creation) and whether an SLA was breached (an outcome, for the policy backtest; never
+    a feature).
     """
     sql = """
-        with data_end as (select max(data_as_of) as newest_event_at from marts.fct_tickets)
-        select
-            features.*,
-            tickets.is_escalated_to_tier3 as escalated_tier3,
-            not tickets.is_open
-                or features.created_at <= data_end.newest_event_at - to_days($maturity)
-                as label_mature,
-            tickets.sla_first_response_target_minutes as sla_target_minutes,
-            coalesce(tickets.is_sla_first_response_breached, false)
-                or coalesce(tickets.is_sla_resolution_breached, false) as is_sla_breached
-        from features.feat_ticket_at_creation as features
-        inner join marts.fct_tickets as tickets on features.ticket_id = tickets.ticket_id
-        cross join data_end
-        where ($start is null or features.created_date >= $start)
-            and ($end is null or features.created_date <= $end)
-        order by features.created_at, features.ticket_id
+        with
+        data_end as (select max(data_as_of) as newest_event_at from marts.fct_tickets),
+        labelled as (
+            select
+                features.*,
+                tickets.is_escalated_to_tier3 as escalated_tier3,
+                not tickets.is_open
+                    or features.created_at <= data_end.newest_event_at - to_days($maturity)
+                    as label_mature,
+                tickets.sla_first_response_target_minutes as sla_target_minutes,
+                coalesce(tickets.is_sla_first_response_breached, false)
+                    or coalesce(tickets.is_sla_resolution_breached, false) as is_sla_breached
+            from features.feat_ticket_at_creation as features
+            inner join marts.fct_tickets as tickets on features.ticket_id = tickets.ticket_id
+            cross join data_end
+            where ($start is null or features.created_date >= $start)
+                and ($end is null or features.created_date <= $end)
+        )
+        select * from labelled
+        where label_mature or not $mature_only
+        order by created_at, ticket_id
     """
-    return con.execute(sql, {"maturity": maturity_days, "start": start, "end": end}).df()
+    params = {"maturity": maturity_days, "start": start, "end": end, "mature_only": mature_only}
+    return con.execute(sql, params).df()
 
 
 @dataclass(frozen=True)

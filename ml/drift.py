@@ -1,7 +1,8 @@
 """Evidently drift reports: the scoring batch against the training reference.
 
 Evidently takes about 12 s to import, so it is imported inside the functions: code that
-only trains or scores never pays for it.
+only trains or scores never pays for it, and a caller that knows a report is coming can
+import it ahead on another thread (`import_evidently`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class DriftResult:
     detected: bool
     threshold: float
     html_path: Path | None
+
+
+def import_evidently() -> None:
+    """Import what the reports use (the slow part of the first report)."""
+    import evidently.presets  # noqa: F401
 
 
 def _drifted(report: dict[str, Any]) -> list[str]:

@@ -295,9 +295,11 @@ def monitor_champion(
         return None
     with connect() as con:
         current = monitoring.current_batch(task, con)
-        # Only rows after the champion's test window count as live outcomes: reading the
-        # whole history each refresh would cost what training costs.
-        labelled = DATASETS[task](con, start=evaluation.live_rows_from(model))
+        # Only matured rows after the champion's test window count as live outcomes: reading
+        # the whole history, or the immature rows since that window (90 days of account-days
+        # for churn), each refresh would cost what training costs.
+        start = evaluation.live_rows_from(model)
+        labelled = DATASETS[task](con, start=start, mature_only=True)
     result = monitoring.monitor(
         model,
         current,

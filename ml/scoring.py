@@ -26,7 +26,7 @@ def accounts_to_score(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         where as_of_date = $start
         order by account_id
     """
-    return con.execute(sql, {"start": newest}).df()
+    return con.execute(sql, {"start": newest, "end": newest}).df()
 
 
 def open_tickets(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from config.settings import DBT_ENV, Settings, get_settings
+from ml.drift import import_evidently
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -35,6 +38,29 @@ class ActionsResource(dg.ConfigurableResource):
     """The actions store (SQLite): review decisions and outreach records people write."""
 
     path: str
+
+
+class DriftLibrary(dg.ConfigurableResource):
+    """Evidently, for the drift checks. Importing it takes about 12 s: Dagster sets this
+    resource up when a run that holds a drift check starts, and the import runs on a thread
+    beside the run's ingest and dbt build (which wait on DuckDB and dbt) instead of inside
+    the check. `ready` waits for it."""
+
+    _importing: threading.Thread | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._importing = threading.Thread(
+            target=import_evidently, name="import evidently", daemon=True
+        )
+        self._importing.start()
+
+    def ready(self) -> None:
+        if self._importing is not None:
+            self._importing.join()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # A run that stopped early must not exit in the middle of an import.
+        self.ready()
 
 
 def warehouse_dir(warehouse: DuckDBResource) -> Path:
@@ -67,4 +93,5 @@ def build_resources(
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),
         "actions": ActionsResource(path=str(config.actions_store)),
+        "drift_library": DriftLibrary(),
     }

@@ -126,6 +126,18 @@ def test_a_start_day_keeps_later_rows_with_their_usage_ratios_over_earlier_days(
     assert later.loc[later["account_id"] == "B", "usage_vs_peak_90d"].tolist() == [0.5, 1.0]
 
 
+def test_mature_only_keeps_the_rows_whose_labels_can_no_longer_change(
+    warehouse: duckdb.DuckDBPyConnection,
+) -> None:
+    """What monitoring reads for live performance: the mature rows, as the whole set has them
+    (A's 2026-04-10 and B's 2026-04-03 rows are not mature yet)."""
+    whole = churn_dataset(warehouse, horizon_days=90)
+    mature = churn_dataset(warehouse, horizon_days=90, mature_only=True)
+    expected = whole[whole["label_mature"]].reset_index(drop=True)
+    assert len(expected) == 6 < len(whole)
+    pd.testing.assert_frame_equal(mature, expected)
+
+
 def test_a_shorter_horizon_moves_the_labels(warehouse: duckdb.DuckDBPyConnection) -> None:
     frame = churn_dataset(warehouse, horizon_days=30)
     churned = frame[frame["churned"]]
@@ -171,6 +183,9 @@ def test_escalation_labels_and_maturity() -> None:
         con, maturity_days=14, start=dt.date(2026, 6, 16), end=dt.date(2026, 6, 28)
     )
     assert sorted(window["ticket_id"]) == [3, 4]
+    # monitoring reads the mature tickets only: 3 is open and two days old
+    mature = escalation_dataset(con, maturity_days=14, mature_only=True)
+    assert sorted(mature["ticket_id"]) == [1, 2, 4]
 
 
 def _spec(horizon: int, test_days: int) -> TaskSpec:

@@ -162,3 +162,38 @@ def test_the_retraining_sensor_requests_one_run_then_cools_down() -> None:
     assert later.run_key == "drift:15" and moved != cursor
     nothing, why, _ = retrain_request({}, moved, t0 + 3 * day, day)
     assert nothing is None
+
+
+# A new interpreter: whether Evidently is imported is a fact about a whole process.
+_SET_UP_DRIFT_LIBRARY = """
+import sys
+import dagster as dg
+from orchestration.resources import DriftLibrary
+
+print("evidently" in sys.modules)
+with dg.build_resources({"drift_library": DriftLibrary()}) as resources:
+    resources.drift_library.ready()
+    print("evidently.presets" in sys.modules)
+"""
+
+
+def test_a_run_with_drift_checks_imports_evidently_when_it_starts() -> None:
+    """Both drift checks ask for `drift_library`, whose setup (when a run that holds them
+    starts) imports Evidently on a thread, beside the run's first steps; importing the
+    resources (as loading the definitions does) imports nothing of it."""
+    import subprocess
+    import sys
+
+    from orchestration.definitions import defs
+
+    monitoring_checks = [c for c in defs.asset_checks if c.node_def.name.endswith("_monitoring")]
+    assert {c.node_def.name for c in monitoring_checks} == {
+        "churn_monitoring",
+        "escalation_monitoring",
+    }
+    assert all("drift_library" in c.required_resource_keys for c in monitoring_checks)
+    probe = subprocess.run(
+        [sys.executable, "-c", _SET_UP_DRIFT_LIBRARY],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    assert probe.stdout.splitlines() == ["False", "True"]

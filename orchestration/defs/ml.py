@@ -22,6 +22,7 @@ from orchestration.defs.warehouse import warehouse_models
 from orchestration.resources import (
     WAREHOUSE_POOL,
     ActionsResource,
+    DriftLibrary,
     LandingResource,
     warehouse_dir,
 )
@@ -173,8 +174,13 @@ def _monitoring_checks(asset: dg.AssetsDefinition, task: str) -> dg.AssetChecksD
     ]
 
     @dg.multi_asset_check(name=f"{task}_monitoring", specs=specs, pool=WAREHOUSE_POOL)
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource):
+    def _check(
+        context: dg.AssetCheckExecutionContext,
+        warehouse: DuckDBResource,
+        drift_library: DriftLibrary,
+    ):
         settings = get_settings()
+        drift_library.ready()
         result = pipeline.monitor_champion(
             task, *_where(warehouse), settings.drift_threshold, settings.performance_drop
         )
