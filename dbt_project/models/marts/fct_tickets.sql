@@ -78,6 +78,7 @@ event_summary as (
         count(*) as events,
         max(event_at) as last_event_at
     from {{ ref('stg_helpdesk__ticket_events') }}
+    where {{ in_ticket_scope(within='tickets') }}
     group by ticket_id
 
 ),
