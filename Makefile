@@ -8,6 +8,10 @@ SHELL := /bin/bash
 # config/settings.py chooses for the CLI; `make dev` then serves that instance.
 export DAGSTER_HOME := $(CURDIR)$(if $(SUPPORTOPS_DAGSTER_PG_URL),/deploy)
 export UV_PYTHON_DOWNLOADS := never
+# Python keeps the bytecode it compiles (__pycache__/, git-ignored) even where the shell sets
+# PYTHONDONTWRITEBYTECODE: with it, every process compiled every module it imported again
+# (8 of the 15 s that importing the Dagster definitions took; docs/operations.md, "Scaling").
+unexport PYTHONDONTWRITEBYTECODE
 # uv itself: the one on PATH, else one bootstrapped into .tools/ with nothing but python3.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
@@ -31,15 +35,8 @@ $(CURDIR)/.tools/bin/uv:
 
 # INSTALL_GROUPS: extra dependency groups; `make test` adds spark (dbt-spark, pyspark) for the
 # Spark target's tests, so `make demo` stays without them.
-# Bytecode is compiled once per installed set (the stamp, newer than uv.lock): where Python
-# runs with PYTHONDONTWRITEBYTECODE set, every process otherwise compiles every module it
-# imports again (8 of the 15 s that importing the Dagster definitions took), and uv's check
-# of an already compiled environment costs 4 s per call.
-install: $(UV) ## install the locked environment (uv sync --frozen), bytecode compiled once
-	@stamp=".venv/.bytecode-compiled$$(printf -- '-%s' $(INSTALL_GROUPS))"; \
-	if [ -f "$$stamp" ] && [ "$$stamp" -nt uv.lock ]; then compile=; else compile=--compile-bytecode; fi; \
-	echo "$(UV) sync --frozen $$compile $(addprefix --group ,$(INSTALL_GROUPS))"; \
-	$(UV) sync --frozen $$compile $(addprefix --group ,$(INSTALL_GROUPS)) && touch "$$stamp"
+install: $(UV) ## install the locked environment (uv sync --frozen)
+	$(UV) sync --frozen $(addprefix --group ,$(INSTALL_GROUPS))
 
 $(MANIFEST): $(DBT_SOURCES) | install
 	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
