@@ -61,6 +61,11 @@ def champion(root: Path, task: str) -> TrainedModel | None:
     return None if current is None else current.load().with_version(current.version)
 
 
+def any_champion(root: Path) -> bool:
+    """Whether any task has a champion: before one, monitoring draws no drift report."""
+    return any(registry.champion(models_dir(root), task) is not None for task in TASKS)
+
+
 def no_champion(task: str) -> dict[str, Any]:
     """Too little labelled history to train yet: nothing to score, no table written (the
     dashboards and CLI then say that no model is trained)."""

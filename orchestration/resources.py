@@ -14,6 +14,7 @@ from pydantic import PrivateAttr
 
 from config.settings import DBT_ENV, Settings, get_settings
 from ml.drift import import_evidently
+from ml.pipeline import any_champion
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -41,18 +42,26 @@ class ActionsResource(dg.ConfigurableResource):
 
 
 class DriftLibrary(dg.ConfigurableResource):
-    """Evidently, for the drift checks. Importing it takes about 12 s: Dagster sets this
-    resource up when a run that holds a drift check starts, and the import runs on a thread
-    beside the run's ingest and dbt build (which wait on DuckDB and dbt) instead of inside
-    the check. `ready` waits for it."""
+    """Evidently, for the drift checks. Importing it takes about 12 s, so it runs on a thread
+    beside the run's ingest and dbt build (which wait on DuckDB and dbt) instead of inside a
+    check: from the run's start when a champion exists under `root` (the folder beside the
+    warehouse), else from the moment a training step makes one (`prefetch`). Before any
+    champion the checks draw no report, and the run never imports it. `ready` waits."""
+
+    root: str
 
     _importing: threading.Thread | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._importing = threading.Thread(
-            target=import_evidently, name="import evidently", daemon=True
-        )
-        self._importing.start()
+        if any_champion(Path(self.root)):
+            self.prefetch()
+
+    def prefetch(self) -> None:
+        if self._importing is None:
+            self._importing = threading.Thread(
+                target=import_evidently, name="import evidently", daemon=True
+            )
+            self._importing.start()
 
     def ready(self) -> None:
         if self._importing is not None:
@@ -93,5 +102,5 @@ def build_resources(
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),
         "actions": ActionsResource(path=str(config.actions_store)),
-        "drift_library": DriftLibrary(),
+        "drift_library": DriftLibrary(root=str(config.warehouse.resolve().parent)),
     }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -140,8 +143,6 @@ def test_too_few_matured_rows_give_no_verdict() -> None:
 
 
 def test_the_retraining_sensor_requests_one_run_then_cools_down() -> None:
-    import datetime as dt
-
     from orchestration.defs.ml import retrain_request
 
     day = dt.timedelta(hours=24)
@@ -164,26 +165,36 @@ def test_the_retraining_sensor_requests_one_run_then_cools_down() -> None:
     assert nothing is None
 
 
-# A new interpreter: whether Evidently is imported is a fact about a whole process.
+# A new interpreter per case: whether Evidently is imported is a fact about a whole process.
 _SET_UP_DRIFT_LIBRARY = """
 import sys
 import dagster as dg
 from orchestration.resources import DriftLibrary
 
-print("evidently" in sys.modules)
-with dg.build_resources({"drift_library": DriftLibrary()}) as resources:
+with dg.build_resources({"drift_library": DriftLibrary(root=sys.argv[1])}) as resources:
+    at_start = "evidently.presets" in sys.modules
+    if sys.argv[2] == "train":
+        resources.drift_library.prefetch()
     resources.drift_library.ready()
-    print("evidently.presets" in sys.modules)
+    print(at_start, "evidently.presets" in sys.modules)
 """
 
 
-def test_a_run_with_drift_checks_imports_evidently_when_it_starts() -> None:
-    """Both drift checks ask for `drift_library`, whose setup (when a run that holds them
-    starts) imports Evidently on a thread, beside the run's first steps; importing the
-    resources (as loading the definitions does) imports nothing of it."""
-    import subprocess
-    import sys
+def _evidently_imported(root: Path, step: str) -> str:
+    probe = subprocess.run(
+        [sys.executable, "-c", _SET_UP_DRIFT_LIBRARY, str(root), step],
+        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
+    )  # fmt: skip
+    return probe.stdout.strip()
 
+
+def test_evidently_is_imported_beside_a_run_only_where_a_drift_report_will_be_drawn(
+    tmp_path: Path,
+) -> None:
+    """Both drift checks ask for `drift_library`, and both training assets too. Its setup
+    (when a run starts) imports Evidently on a thread when a champion exists; a training
+    step starts that import once it made one; before any champion, when the checks draw no
+    report, nothing imports it (about 12 s of CPU per run)."""
     from orchestration.definitions import defs
 
     monitoring_checks = [c for c in defs.asset_checks if c.node_def.name.endswith("_monitoring")]
@@ -192,8 +203,13 @@ def test_a_run_with_drift_checks_imports_evidently_when_it_starts() -> None:
         "escalation_monitoring",
     }
     assert all("drift_library" in c.required_resource_keys for c in monitoring_checks)
-    probe = subprocess.run(
-        [sys.executable, "-c", _SET_UP_DRIFT_LIBRARY],
-        capture_output=True, text=True, check=True, cwd=Path(__file__).parents[1],
-    )  # fmt: skip
-    assert probe.stdout.splitlines() == ["False", "True"]
+    training = [defs.get_assets_def(["ml", f"{task}_model"]) for task in ("churn", "escalation")]
+    assert all("drift_library" in a.required_resource_keys for a in training)
+
+    assert _evidently_imported(tmp_path, "score") == "False False"
+    assert _evidently_imported(tmp_path, "train") == "False True"
+    task = tmp_path / "models" / "escalation"
+    (task / "v0001").mkdir(parents=True)
+    (task / "v0001" / "card.json").write_text("{}")
+    (task / "status.json").write_text(json.dumps({"v0001": "champion"}))
+    assert _evidently_imported(tmp_path, "score").split()[1] == "True"

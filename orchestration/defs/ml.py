@@ -70,6 +70,7 @@ def _model_asset(task: str, deps: list[dg.AssetKey], description: str) -> dg.Ass
         config: TrainingConfig,
         warehouse: DuckDBResource,
         landing: LandingResource,
+        drift_library: DriftLibrary,
     ) -> dg.MaterializeResult:
         truth = Path(landing.landing_dir).parent / "truth"  # demo data only: planted truth
         summary = pipeline.train_and_register(
@@ -80,7 +81,9 @@ def _model_asset(task: str, deps: list[dg.AssetKey], description: str) -> dg.Ass
             target_precision=get_settings().outreach_target_precision,
             triage_policy=get_settings().triage_policy,
         )
-        if not summary["trained"]:
+        if summary["trained"]:
+            drift_library.prefetch()  # a champion exists now: its drift check will report
+        else:
             context.log.warning(f"{task}: not trained: {summary['reason']}")
         return dg.MaterializeResult(metadata=_metadata(summary))
 
