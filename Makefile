@@ -8,6 +8,9 @@ SHELL := /bin/bash
 # config/settings.py chooses for the CLI; `make dev` then serves that instance.
 export DAGSTER_HOME := $(CURDIR)$(if $(SUPPORTOPS_DAGSTER_PG_URL),/deploy)
 export UV_PYTHON_DOWNLOADS := never
+# Runs over a range of days plan one event per asset, not one per partition, also when the
+# Dagster UI or daemon of `make dev` starts them (the CLI sets it itself; run_history.py).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS := 1
 # Python keeps the bytecode it compiles (__pycache__/, git-ignored) even where the shell sets
 # PYTHONDONTWRITEBYTECODE: with it, every process compiled every module it imported again
 # (8 of the 15 s that importing the Dagster definitions took; docs/operations.md, "Scaling").

@@ -415,9 +415,9 @@ def _dagster_instance(settings):
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     import dagster as dg
 
-    from orchestration.run_history import write_history_without_fsync
+    from orchestration.run_history import write_history_lightly
 
-    write_history_without_fsync()
+    write_history_lightly()
     return dg.DagsterInstance.get()
 
 

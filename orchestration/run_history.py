@@ -9,10 +9,17 @@ tests/test_crash_recovery.py) loses nothing; only an OS crash or power loss can 
 corrupt the run history. It applies to the SQLite files Dagster opens through SQLAlchemy in the
 CLI's process; the warehouse and serving files (DuckDB) and the actions store (sqlite3, not
 SQLAlchemy) keep their own durability, and an instance on Postgres is untouched.
+
+A run over a range of daily partitions also announced each partition of each asset as its own
+"materialization planned" event before its first step: 2,880 events and 26 s before the demo's
+year-long run started. `PLANNED_RANGES` (Dagster's switch) makes that one event per asset
+holding the range. What it gives up, in Dagster's words: the partitions of a run that fails
+are not marked failed. The run itself still is, and nothing here reads partition failures.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 
 from sqlalchemy import event
@@ -24,7 +31,12 @@ def _without_fsync(dbapi_connection, _connection_record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
-def write_history_without_fsync() -> None:
-    """Every SQLite connection SQLAlchemy opens from now on, in this process, skips fsync."""
+PLANNED_RANGES = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+
+
+def write_history_lightly() -> None:
+    """From now on, in this process: every SQLite connection SQLAlchemy opens skips fsync, and
+    the runs it starts plan a partition range in one event per asset (unless already set)."""
     if not event.contains(Engine, "connect", _without_fsync):
         event.listen(Engine, "connect", _without_fsync)
+    os.environ.setdefault(PLANNED_RANGES, "1")
