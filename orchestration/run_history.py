@@ -15,15 +15,31 @@ A run over a range of daily partitions also announced each partition of each ass
 year-long run started. `PLANNED_RANGES` (Dagster's switch) makes that one event per asset
 holding the range. What it gives up, in Dagster's words: the partitions of a run that fails
 are not marked failed. The run itself still is, and nothing here reads partition failures.
+
+Each event also compiled its SQL again: Dagster's SQLite event log makes a new SQLAlchemy
+engine for every connection, and SQLAlchemy caches compiled statements per engine.
+`SqliteRunHistory` (dagster.yaml's storage) is Dagster's SQLite storage with one engine per
+file, reused: 720 partition materialisations went from 9.5 to 5.8 s.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+# Event log files whose engine is kept: a run's own file and the index, with room for a
+# webserver that reads many runs; the oldest is dropped past it.
+KEPT_ENGINES = 64
 
 
 def _without_fsync(dbapi_connection, _connection_record) -> None:
@@ -40,3 +56,41 @@ def write_history_lightly() -> None:
     if not event.contains(Engine, "connect", _without_fsync):
         event.listen(Engine, "connect", _without_fsync)
     os.environ.setdefault(PLANNED_RANGES, "1")
+
+
+class _EventLogReusingEngines(SqliteEventLogStorage):
+    """Dagster's SQLite event log, its connections made from one engine per file."""
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        self._engines: dict[str, Engine] = {}
+        super().__init__(base_dir, inst_data)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                if len(self._engines) >= KEPT_ENGINES:
+                    self._engines.pop(next(iter(self._engines)))
+                engine = self._engines[shard] = create_engine(
+                    self.conn_string_for_shard(shard),
+                    poolclass=NullPool,
+                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                )
+            if shard not in self._initialized_dbs:
+                self._initdb(engine)
+                self._initialized_dbs.add(shard)
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+
+class SqliteRunHistory(DagsterSqliteStorage):
+    """`storage: sqlite` of dagster.yaml with the event log above (same files, same schema)."""
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        super().__init__(base_dir, inst_data)
+        self._event_log_storage = _EventLogReusingEngines(_event_logs_directory(base_dir))
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Any) -> SqliteRunHistory:
+        return cls.from_local(inst_data=inst_data, **config_value)
