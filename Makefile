@@ -41,8 +41,13 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## install the locked environment (uv sync --frozen)
 	$(UV) sync --frozen $(addprefix --group ,$(INSTALL_GROUPS))
 
+# Parsed with the target and warehouse path the first build runs with (config/settings.py
+# resolves a relative path against the project root, as make's abspath does): that build then
+# reuses this parse instead of parsing the whole project again, because dbt keys a parse to
+# its profile and target (orchestration/defs/warehouse.py keeps it for later builds).
+WAREHOUSE_FILE := $(abspath $(or $(SUPPORTOPS_WAREHOUSE),$(or $(SUPPORTOPS_DATA_DIR),data)/warehouse.duckdb))
 $(MANIFEST): $(DBT_SOURCES) | install
-	cd dbt_project && $(RUN) dbt parse --profiles-dir . --quiet
+	cd dbt_project && SUPPORTOPS_WAREHOUSE="$(WAREHOUSE_FILE)" $(RUN) dbt parse --profiles-dir . --target dev --quiet
 
 manifest: $(MANIFEST) ## parse the dbt project (dagster-dbt reads its manifest)
 
@@ -126,10 +131,9 @@ dashboard: install ## the Streamlit dashboards on http://127.0.0.1:8501 (reads d
 dev: install $(MANIFEST) ## open the Dagster UI on http://127.0.0.1:3000
 	$(RUN) dagster dev -h 127.0.0.1 -p 3000
 
-docs: DOCS_WAREHOUSE = $(abspath $(or $(SUPPORTOPS_WAREHOUSE),data/warehouse.duckdb))
 docs: install ## dbt docs of the demo warehouse on http://127.0.0.1:8081 (SUPPORTOPS_WAREHOUSE overrides it)
-	@test -f "$(DOCS_WAREHOUSE)" || { echo "no warehouse at $(DOCS_WAREHOUSE): run make demo first" >&2; exit 1; }
-	cd dbt_project && SUPPORTOPS_WAREHOUSE="$(DOCS_WAREHOUSE)" $(RUN) dbt docs generate --profiles-dir .
+	@test -f "$(WAREHOUSE_FILE)" || { echo "no warehouse at $(WAREHOUSE_FILE): run make demo first" >&2; exit 1; }
+	cd dbt_project && SUPPORTOPS_WAREHOUSE="$(WAREHOUSE_FILE)" $(RUN) dbt docs generate --profiles-dir .
 	cd dbt_project && $(RUN) dbt docs serve --port 8081 --host 127.0.0.1 --no-browser --profiles-dir .
 
 clean: ## remove everything the pipeline wrote
