@@ -61,9 +61,14 @@ def champion(root: Path, task: str) -> TrainedModel | None:
     return None if current is None else current.load().with_version(current.version)
 
 
+def has_champion(root: Path, task: str) -> bool:
+    """Whether the task has a champion (without loading it)."""
+    return registry.champion(models_dir(root), task) is not None
+
+
 def any_champion(root: Path) -> bool:
     """Whether any task has a champion: before one, monitoring draws no drift report."""
-    return any(registry.champion(models_dir(root), task) is not None for task in TASKS)
+    return any(has_champion(root, task) for task in TASKS)
 
 
 def no_champion(task: str) -> dict[str, Any]:

@@ -183,13 +183,22 @@ def materialize(
     wait: Annotated[
         bool, typer.Option("--wait", help="Wait for a refresh already running, not refuse.")
     ] = False,
+    train: Annotated[
+        bool,
+        typer.Option(
+            "--train",
+            help="Retrain both models too. Without it a model is trained only while it has "
+            "no champion; retraining is the weekly `train_models` job's (or the drift sensor's).",
+        ),
+    ] = False,
 ) -> None:
     """Ingest the landed days, gate them, build the warehouse and publish serving: one run.
 
     The Dagster job `refresh` over the partition range (visible in the UI like any run):
     a failed critical quality gate stops dbt and the publish, and the previous serving
     database stays as it was. A run left behind by a killed process is marked failed first;
-    a live one is named, and this one refuses to start (or waits, with --wait).
+    a live one is named, and this one refuses to start (or waits, with --wait). Models with a
+    champion score and are monitored, not retrained, unless --train.
     """
     from config.settings import get_settings
     from extracts.sources.connector import clear_deletions, sources_with_deletions
@@ -210,16 +219,24 @@ def materialize(
     import socket
 
     from orchestration.definitions import defs
+    from orchestration.defs.ml import TRAINING, training_to_skip
     from orchestration.run_guard import HOST_TAG
     from orchestration.runs import FULL_REFRESH
 
     instance = _dagster_instance(settings)
     _claim_the_writer(instance, wait)
-    console.print(f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build, publish")
+    skipped = set() if train else training_to_skip(settings.warehouse.resolve().parent)
+    training = ", training" if len(skipped) < len(TRAINING) else ""
+    console.print(
+        f"[bold]refresh[/]: landing days {first}..{last}, gates, dbt build{training}, publish"
+    )
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     if full_refresh:
         run_config |= FULL_REFRESH
-    result = defs.resolve_job_def("refresh").execute_in_process(
+    job = defs.resolve_job_def("refresh")
+    selected = [key for key in job.asset_layer.executable_asset_keys if key not in skipped]
+    result = job.execute_in_process(
+        asset_selection=selected if skipped else None,
         instance=instance,
         tags={
             "dagster/asset_partition_range_start": first,

@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.resources import (
     ActionsResource,
+    DriftLibrary,
     LandingResource,
     ServingResource,
     warehouse_resource,
@@ -48,6 +49,8 @@ def run_refresh(
         "serving": ServingResource(path=str(serving.resolve())),
         # Beside the warehouse, where the generator writes its simulated team's records.
         "actions": ActionsResource(path=str(warehouse.resolve().parent / "actions.sqlite")),
+        # Champions (whose drift reports want Evidently) are looked for beside the warehouse.
+        "drift_library": DriftLibrary(root=str(warehouse.resolve().parent)),
         **(resources or {}),
     }
     nodes = [*defs.assets, *defs.asset_checks]

@@ -208,8 +208,28 @@ def test_evidently_is_imported_beside_a_run_only_where_a_drift_report_will_be_dr
 
     assert _evidently_imported(tmp_path, "score") == "False False"
     assert _evidently_imported(tmp_path, "train") == "False True"
-    task = tmp_path / "models" / "escalation"
-    (task / "v0001").mkdir(parents=True)
-    (task / "v0001" / "card.json").write_text("{}")
-    (task / "status.json").write_text(json.dumps({"v0001": "champion"}))
+    _registered_champion(tmp_path, "escalation")
     assert _evidently_imported(tmp_path, "score").split()[1] == "True"
+
+
+def _registered_champion(root: Path, task: str) -> None:
+    """What the registry reads of a champion (its status and card), without a model."""
+    folder = root / "models" / task
+    (folder / "v0001").mkdir(parents=True)
+    (folder / "v0001" / "card.json").write_text("{}")
+    (folder / "status.json").write_text(json.dumps({"v0001": "champion"}))
+
+
+def test_a_refresh_skips_the_training_of_each_model_that_has_a_champion(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from orchestration.defs.ml import training_to_skip
+
+    assert training_to_skip(tmp_path) == set()
+    _registered_champion(tmp_path, "churn")
+    assert training_to_skip(tmp_path) == {dg.AssetKey(["ml", "churn_model"])}
+    _registered_champion(tmp_path, "escalation")
+    assert training_to_skip(tmp_path) == {
+        dg.AssetKey(["ml", "churn_model"]),
+        dg.AssetKey(["ml", "escalation_model"]),
+    }

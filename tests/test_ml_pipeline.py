@@ -602,3 +602,29 @@ def test_cli_lists_models_and_the_outreach_list(ml_data: MLData) -> None:
     assert all(r["churn_probability"] >= 0.2 for r in listed)
     csv_lines = cli("outreach", "--top", "3", "--format", "csv").splitlines()
     assert csv_lines[0].startswith("rank,account_id") and len(csv_lines) == 4
+
+
+def test_a_daily_materialize_scores_with_the_champions_and_retrains_nothing(
+    ml_data: MLData, tmp_path: Path
+) -> None:
+    """`supportops materialize` on a warehouse whose models have champions: the refresh
+    ingests, builds, scores, monitors and publishes, and trains nothing (retraining is the
+    weekly job's); no new model version, and the champions' scores are published."""
+    import shutil
+
+    from tests.conftest import landed_days, run_cli
+
+    shutil.copytree(ml_data.warehouse.parent, tmp_path / "data")
+    before = [(v.task, v.version) for v in list_versions(tmp_path / "data" / "models")]
+    last = landed_days(tmp_path / "data" / "landing")[-1]
+
+    run = run_cli(tmp_path, "materialize", "--from", last, "--to", last)
+
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert f"landing days {last}..{last}, gates, dbt build, publish" in run.stdout
+    assert [(v.task, v.version) for v in list_versions(tmp_path / "data" / "models")] == before
+    with duckdb.connect(str(tmp_path / "data" / "serving.duckdb"), read_only=True) as con:
+        scored = con.execute("SELECT DISTINCT model_version FROM ml.account_scores").fetchall()
+        published = con.execute("SELECT data_as_of FROM main.serving_info").fetchone()
+    assert scored == [(champion(tmp_path / "data" / "models", "churn").version,)]
+    assert str(published[0]) == last

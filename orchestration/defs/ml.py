@@ -104,6 +104,14 @@ escalation_model = _model_asset(
     "Escalation to tier 3 from what is known at a ticket's creation (and the bot's first "
     "exchange); registered and promoted like the churn model.",
 )
+TRAINING = {"churn": churn_model, "escalation": escalation_model}
+
+
+def training_to_skip(root: Path) -> set[dg.AssetKey]:
+    """The training assets of the tasks that have a champion under `root`: a daily refresh
+    scores with the champion and leaves retraining to `train_models` (weekly, or on drift)."""
+    return {asset.key for task, asset in TRAINING.items() if pipeline.has_champion(root, task)}
+
 
 _SCORES = {"automation_condition": dg.AutomationCondition.eager(), **_ML_ASSET}
 
