@@ -20,11 +20,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 import pytest
-from dagster_dbt import DbtCliResource
 
 from extracts.ledger import record_load
 from orchestration.cli import fatal_failure
 from orchestration.fatal import dbt_fatal_error, first_fatal, inspect_warehouse
+from orchestration.resources import DbtCli
 from orchestration.runs import run_refresh
 from tests.conftest import check_evaluations, file_digest, landed_days, materialised
 
@@ -49,14 +49,14 @@ def _mark_reloaded(con: duckdb.DuckDBPyConnection, day: dt.date) -> None:
         record_load(con, table, day, day, now)
 
 
-def _fatal_dbt(tmp_path: Path) -> DbtCliResource:
+def _fatal_dbt(tmp_path: Path) -> DbtCli:
     """A dbt executable whose DuckDB fails at its first checkpoint."""
     shim = tmp_path / "dbt"
     shim.write_text(
         f'#!/bin/sh\nexec "{sys.executable}" "{TESTS / "dbt_with_fatal_checkpoint.py"}" "$@"\n'
     )
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
-    return DbtCliResource(project_dir=str(TESTS.parent / "dbt_project"), dbt_executable=str(shim))
+    return DbtCli(project_dir=str(TESTS.parent / "dbt_project"), dbt_executable=str(shim))
 
 
 def test_fatal_error_in_dbt_ends_the_run_with_one_clear_message(
