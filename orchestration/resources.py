@@ -18,7 +18,6 @@ from pydantic import PrivateAttr
 from config.settings import DBT_ENV, Settings, get_settings
 from ml.drift import import_evidently
 from ml.pipeline import any_champion
-from quality.gx_engine import load_great_expectations
 
 # Every asset that writes the warehouse runs in this pool; dagster.yaml limits it to one slot
 # because DuckDB allows a single writer process.
@@ -61,56 +60,35 @@ class ActionsResource(dg.ConfigurableResource):
     path: str
 
 
-class _LoadedAhead(dg.ConfigurableResource):
-    """A slow import (`_load`) run on a thread beside the run's first steps, which wait on
-    DuckDB and dbt, instead of inside the step that needs it. `ready` waits for it."""
-
-    _loading: threading.Thread | None = PrivateAttr(default=None)
-
-    def _load(self) -> None:
-        raise NotImplementedError
-
-    def prefetch(self) -> None:
-        if self._loading is None:
-            self._loading = threading.Thread(target=self._load, name=type(self).__name__)
-            self._loading.daemon = True
-            self._loading.start()
-
-    def ready(self) -> None:
-        if self._loading is not None:
-            self._loading.join()
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        # A run that stopped early must not exit in the middle of an import.
-        self.ready()
-
-
-class DriftLibrary(_LoadedAhead):
-    """Evidently, for the drift checks (about 12 s to import): from the run's start when a
-    champion exists under `root` (the folder beside the warehouse), else from the moment a
-    training step makes one (`prefetch`). Before any champion the checks draw no report, and
-    the run never imports it."""
+class DriftLibrary(dg.ConfigurableResource):
+    """Evidently, for the drift checks. Importing it takes about 12 s, so it runs on a thread
+    beside the run's ingest and dbt build (which wait on DuckDB and dbt) instead of inside a
+    check: from the run's start when a champion exists under `root` (the folder beside the
+    warehouse), else from the moment a training step makes one (`prefetch`). Before any
+    champion the checks draw no report, and the run never imports it. `ready` waits."""
 
     root: str
 
-    def _load(self) -> None:
-        import_evidently()
+    _importing: threading.Thread | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         if any_champion(Path(self.root)):
             self.prefetch()
 
+    def prefetch(self) -> None:
+        if self._importing is None:
+            self._importing = threading.Thread(
+                target=import_evidently, name="import evidently", daemon=True
+            )
+            self._importing.start()
 
-class ValidationLibrary(_LoadedAhead):
-    """Great Expectations and its context, for the quality gates (about 4 s), from the run's
-    start while the ingest runs; nothing when the SQL engine validates instead."""
+    def ready(self) -> None:
+        if self._importing is not None:
+            self._importing.join()
 
-    def _load(self) -> None:
-        load_great_expectations()
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        if get_settings().quality_engine == "gx":
-            self.prefetch()
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        # A run that stopped early must not exit in the middle of an import.
+        self.ready()
 
 
 def warehouse_dir(warehouse: DuckDBResource) -> Path:
@@ -142,5 +120,4 @@ def build_resources(
         "serving": ServingResource(path=str(config.serving)),
         "actions": ActionsResource(path=str(config.actions_store)),
         "drift_library": DriftLibrary(root=str(config.warehouse.resolve().parent)),
-        "validation_library": ValidationLibrary(),
     }

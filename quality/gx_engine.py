@@ -65,12 +65,6 @@ class _Gx:
         return batch.validate(self.suite(definition), result_format="SUMMARY")
 
 
-def load_great_expectations() -> None:
-    """Import GE and make this process's context now (about 4 s): a caller that knows a
-    validation is coming can do it ahead, on another thread."""
-    _Gx.get()
-
-
 def _merge(definition: SuiteDef, gx_results: list[Any], rows: int) -> list[Outcome]:
     """Fold per-batch GE results into one outcome per expectation (counts add up)."""
     merged: dict[str, Outcome] = {}

@@ -22,7 +22,7 @@ from extracts.contracts import ENTITIES, Entity
 from extracts.ledger import last_build
 from orchestration.defs.warehouse import warehouse_models
 from orchestration.partitions import daily_partitions, window_days
-from orchestration.resources import WAREHOUSE_POOL, ValidationLibrary, warehouse_dir
+from orchestration.resources import WAREHOUSE_POOL, warehouse_dir
 from quality.docs import write_index, write_validation_pages
 from quality.gates import GATES, by_gate, gates_for, run_suite
 from quality.results import SuiteResult, Window, write_results
@@ -118,11 +118,8 @@ def _raw_checks(entity: Entity) -> dg.AssetChecksDefinition:
         description=f"Quality gates of {suite_name} over the run's partition window.",
     )
     def _check(
-        context: dg.AssetCheckExecutionContext,
-        warehouse: DuckDBResource,
-        validation_library: ValidationLibrary,
+        context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
     ) -> Iterator[dg.AssetCheckResult]:
-        validation_library.ready()
         first_day, last_day = window_days(context)
         window = Window(first_day, last_day + dt.timedelta(days=1))
         result = _validate(context, warehouse, suite_name, window)
@@ -144,11 +141,8 @@ MART_ASSETS = {
     description="Quality gates of the marts and features over the window the last build covered.",
 )
 def mart_quality(
-    context: dg.AssetCheckExecutionContext,
-    warehouse: DuckDBResource,
-    validation_library: ValidationLibrary,
+    context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> Iterator[dg.AssetCheckResult]:
-    validation_library.ready()
     with warehouse.get_connection() as con:
         built = last_build(con)
     window = Window(built[0], built[1] + dt.timedelta(days=1)) if built else None
