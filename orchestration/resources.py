@@ -111,13 +111,14 @@ def build_resources(
     # The dbt installed beside this interpreter, whether or not the venv is on PATH, started
     # through a wrapper that makes it die with this process.
     os.environ[DBT_ENV] = str(Path(sys.executable).parent / "dbt")
+    warehouse = warehouse_resource(config.warehouse, config.duckdb_memory_limit)
     return {
         # Always the DuckDB target: every asset after the build reads the DuckDB warehouse.
         # SUPPORTOPS_DBT_TARGET=spark is for dbt run by hand on exported raw data (README).
         "dbt": DbtCli(project_dir=dbt_project, dbt_executable=str(DBT_WITH_PARENT), target="dev"),
-        "warehouse": warehouse_resource(config.warehouse, config.duckdb_memory_limit),
+        "warehouse": warehouse,
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),
         "actions": ActionsResource(path=str(config.actions_store)),
-        "drift_library": DriftLibrary(root=str(config.warehouse.resolve().parent)),
+        "drift_library": DriftLibrary(root=str(warehouse_dir(warehouse))),
     }

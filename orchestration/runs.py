@@ -14,6 +14,7 @@ from orchestration.resources import (
     DriftLibrary,
     LandingResource,
     ServingResource,
+    warehouse_dir,
     warehouse_resource,
 )
 
@@ -42,15 +43,16 @@ def run_refresh(
     from orchestration.definitions import defs
 
     # Absolute paths: dbt runs in dbt_project/, and a relative path would not survive that.
+    database = warehouse_resource(warehouse.resolve())
     resources = {
         **defs.resources,
-        "warehouse": warehouse_resource(warehouse.resolve()),
+        "warehouse": database,
         "landing": LandingResource(landing_dir=str(landing.resolve())),
         "serving": ServingResource(path=str(serving.resolve())),
         # Beside the warehouse, where the generator writes its simulated team's records.
-        "actions": ActionsResource(path=str(warehouse.resolve().parent / "actions.sqlite")),
+        "actions": ActionsResource(path=str(warehouse_dir(database) / "actions.sqlite")),
         # Champions (whose drift reports want Evidently) are looked for beside the warehouse.
-        "drift_library": DriftLibrary(root=str(warehouse.resolve().parent)),
+        "drift_library": DriftLibrary(root=str(warehouse_dir(database))),
         **(resources or {}),
     }
     nodes = [*defs.assets, *defs.asset_checks]
