@@ -378,7 +378,9 @@ def erase(
             reference=reference,
         )  # fmt: skip
         if settings.serving.exists():
-            publish_serving(con, settings.serving, SERVING_SCHEMAS)
+            # A new file: an updated copy would keep the erased rows' bytes until DuckDB
+            # dropped their row groups.
+            publish_serving(con, settings.serving, SERVING_SCHEMAS, full=True)
     console.print(
         f"erasure {result.erasure_id}: {result.people} person id(s), {result.tickets} ticket(s); "
         f"{result.total_rows:,} rows removed, {len(result.landing_files)} landing file(s) "

@@ -45,6 +45,8 @@ def serving_database(
         metadata={
             "path": str(result.path),
             "tables": result.tables,
+            "rows_written": result.written,
+            "new_file": result.rewritten_whole,
             "data_as_of": str(result.data_as_of),
             "published_at": str(result.published_at),
         }
