@@ -88,9 +88,6 @@ def _warehouse_chunks(
                   list(data_type ORDER BY ordinal_position)
            FROM information_schema.columns
            WHERE table_catalog = current_database() AND table_schema IN (SELECT unnest(?))
-             AND table_name IN (SELECT table_name FROM information_schema.tables
-                                WHERE table_catalog = current_database()
-                                  AND table_type = 'BASE TABLE')
            GROUP BY ALL ORDER BY 1""",
         [list(schemas)],
     ).fetchall()
@@ -104,7 +101,9 @@ def _warehouse_chunks(
         tables[table] = TableChunks(
             shape=",".join(f"{n} {t}" for n, t in zip(names, types, strict=True)),
             chunk_column=chunk_column,
-            chunks={chunk: (count, int(fingerprint)) for chunk, count, fingerprint in rows},
+            # An empty table is one empty chunk, so that it is stored and compared too.
+            chunks={chunk: (count, int(fingerprint)) for chunk, count, fingerprint in rows}
+            or {None: (0, 0)},
         )
     return tables
 
@@ -207,8 +206,21 @@ def _write_bookkeeping(
     )
 
 
+def _published_tables(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> set[str]:
+    """`schema.table` of the file attached as `serving_new`, in `schemas`."""
+    rows = con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = 'serving_new' AND schema_name IN (SELECT unnest(?))",
+        [list(schemas)],
+    ).fetchall()
+    return {name for (name,) in rows}
+
+
 def _fill(
-    con: duckdb.DuckDBPyConnection, now: dict[str, TableChunks], incremental: bool
+    con: duckdb.DuckDBPyConnection,
+    now: dict[str, TableChunks],
+    schemas: tuple[str, ...],
+    incremental: bool,
 ) -> tuple[dict[str, int], int] | None:
     """Write the tables into `serving_new`: into the copied previous file (`incremental`) only
     what changed. Returns the rows written per table and the file's size at its last whole
@@ -223,8 +235,8 @@ def _fill(
         changed = _changed_chunks(chunks, before.get(table)) if previous else None
         if changed != []:
             written[table] = _write_table(con, table, chunks, changed)
-    for table in before.keys() - now.keys():
-        con.execute(f"DROP TABLE IF EXISTS serving_new.{table}")
+    for table in _published_tables(con, schemas) - now.keys():
+        con.execute(f"DROP TABLE serving_new.{table}")
     con.execute("CHECKPOINT serving_new")
     size = _file_bytes(con)
     if previous is None:
@@ -259,7 +271,7 @@ def publish_serving(
         shutil.copyfile(serving_path, staging)
     con.execute(f"ATTACH '{staging}' AS serving_new")
     try:
-        filled = _fill(con, now, incremental)
+        filled = _fill(con, now, schemas, incremental)
         if filled is not None:
             written, compacted = filled
             _write_bookkeeping(con, now, published_at, data_as_of, compacted)

@@ -46,6 +46,7 @@ def warehouse(tmp_path: Path):
         )
         con.execute("CREATE TABLE marts.plain AS SELECT range AS id, 'x' AS label FROM range(50)")
         con.execute("CREATE TABLE marts.gone AS SELECT 1 AS id")
+        con.execute("CREATE TABLE marts.empty (id INTEGER, day DATE)")
         yield con
 
 
@@ -53,7 +54,9 @@ def test_an_incremental_publish_rewrites_only_the_changed_days(warehouse, tmp_pa
     serving = tmp_path / "serving.duckdb"
     first = publish_serving(warehouse, serving, SCHEMAS)
     assert first.rewritten_whole
-    assert first.written == {"features.daily": 3002, "marts.plain": 50, "marts.gone": 1}
+    assert first.written == {
+        "features.daily": 3002, "marts.plain": 50, "marts.gone": 1, "marts.empty": 0
+    }  # fmt: skip
 
     unchanged = publish_serving(warehouse, serving, SCHEMAS)
     assert not unchanged.rewritten_whole and unchanged.written == {}
@@ -69,7 +72,7 @@ def test_an_incremental_publish_rewrites_only_the_changed_days(warehouse, tmp_pa
         "INSERT INTO features.daily SELECT DATE '2026-05-31', range, 0 FROM range(100)"
     )
     warehouse.execute("UPDATE features.daily SET score = 5 WHERE as_of_date IS NULL")
-    warehouse.execute("DROP TABLE marts.gone")
+    warehouse.execute("DROP TABLE marts.gone; DROP TABLE marts.empty")
     warehouse.execute("CREATE TABLE marts.added AS SELECT 2 AS id")
     warehouse.execute("ALTER TABLE marts.plain ADD COLUMN flag BOOLEAN DEFAULT true")
 
