@@ -67,6 +67,14 @@ class TableChunks:
     chunk_column: str | None
     chunks: dict[dt.date | None, tuple[int, int]]
 
+    def rows_in(self, keys) -> int:
+        """Rows of the chunks `keys` (a chunk it does not hold has none)."""
+        return sum(self.chunks[k][0] for k in keys if k in self.chunks)
+
+    @property
+    def rows(self) -> int:
+        return self.rows_in(self.chunks)
+
 
 @dataclass(frozen=True)
 class PublishResult:
@@ -141,8 +149,7 @@ def _changed_chunks(now: TableChunks, before: TableChunks | None) -> list[dt.dat
                if now.chunks.get(k) != before.chunks.get(k)]  # fmt: skip
     if now.chunk_column is None and changed:
         return None
-    rows = sum(now.chunks.get(k, (0, 0))[0] for k in changed)
-    if rows * 2 > sum(count for count, _ in now.chunks.values()):
+    if now.rows_in(changed) * 2 > now.rows:
         return None
     return changed
 
@@ -155,14 +162,14 @@ def _write_table(
     if changed is None:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS serving_new.{table.split('.')[0]}")
         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM {table}")
-        return sum(count for count, _ in now.chunks.values())
+        return now.rows
     days = [k for k in changed if k is not None]
     where = f'"{now.chunk_column}" IN (SELECT unnest(?::DATE[]))'
     if None in changed:
         where = f'({where} OR "{now.chunk_column}" IS NULL)'
     con.execute(f"DELETE FROM {target} WHERE {where}", [days])
     con.execute(f"INSERT INTO {target} SELECT * FROM {table} WHERE {where}", [days])
-    return sum(now.chunks.get(k, (0, 0))[0] for k in changed)
+    return now.rows_in(changed)
 
 
 def _file_bytes(con: duckdb.DuckDBPyConnection) -> int:
@@ -177,7 +184,7 @@ def _write_bookkeeping(
     now: dict[str, TableChunks],
     published_at: dt.datetime,
     data_as_of: dt.date | None,
-    compacted_bytes: int,
+    compacted: int,
 ) -> None:
     """The raw summary, the publish's time and freshness, and the fingerprints of what the
     new file holds (read by the next publish)."""
@@ -189,7 +196,7 @@ def _write_bookkeeping(
         f"""CREATE OR REPLACE TABLE serving_new.main.{PUBLISH_INFO_TABLE} AS
             SELECT ?::TIMESTAMP AS published_at, ?::DATE AS data_as_of,
                    ?::BIGINT AS compacted_bytes""",
-        [published_at, data_as_of, compacted_bytes],
+        [published_at, data_as_of, compacted],
     )
     rows = [
         (table, t.shape, t.chunk_column, chunk, count, str(fingerprint))
@@ -262,30 +269,29 @@ def publish_serving(
     serving_path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_copies(serving_path)
     staging = serving_path.with_name(f".{serving_path.name}.{os.getpid()}.tmp")
-    staging.unlink(missing_ok=True)
     published_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     data_as_of = built_through(con)
     now = _warehouse_chunks(con, schemas)
-    incremental = not full and serving_path.exists()
-    if incremental:
-        shutil.copyfile(serving_path, staging)
-    con.execute(f"ATTACH '{staging}' AS serving_new")
-    try:
-        filled = _fill(con, now, schemas, incremental)
-        if filled is not None:
-            written, compacted = filled
-            _write_bookkeeping(con, now, published_at, data_as_of, compacted)
-            counts = {
-                table: con.execute(f"SELECT count(*) FROM serving_new.{table}").fetchone()[0]
-                for table in now
-            }
-    except Exception:
+    # Update a copy of the previous file; when it cannot be updated in place, a new file.
+    for incremental in (True, False) if not full and serving_path.exists() else (False,):
+        staging.unlink(missing_ok=True)
+        if incremental:
+            shutil.copyfile(serving_path, staging)
+        con.execute(f"ATTACH '{staging}' AS serving_new")
+        try:
+            filled = _fill(con, now, schemas, incremental)
+            if filled is not None:
+                _write_bookkeeping(con, now, published_at, data_as_of, compacted=filled[1])
+        except Exception:
+            con.execute("DETACH serving_new")
+            staging.unlink(missing_ok=True)
+            raise
         con.execute("DETACH serving_new")
-        staging.unlink(missing_ok=True)
-        raise
-    con.execute("DETACH serving_new")
-    if filled is None:
-        staging.unlink(missing_ok=True)
-        return publish_serving(con, serving_path, schemas, full=True)
+        if filled is not None:
+            break
     os.replace(staging, serving_path)
-    return PublishResult(serving_path, counts, published_at, data_as_of, written, not incremental)
+    counts = {table: chunks.rows for table, chunks in now.items()}
+    return PublishResult(
+        serving_path, counts, published_at, data_as_of, written=filled[0],
+        rewritten_whole=not incremental,
+    )  # fmt: skip
