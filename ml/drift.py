@@ -33,7 +33,7 @@ class DriftResult:
 
 def import_evidently() -> None:
     """Import what the reports use (the slow part of the first report)."""
-    import evidently.presets  # noqa: F401
+    import evidently.metrics  # noqa: F401
 
 
 def _drifted(report: dict[str, Any]) -> list[str]:
@@ -61,7 +61,7 @@ def drift_report(
     counts (tickets in 7 days) for categories and test them differently between runs.
     """
     from evidently import DataDefinition, Dataset, Report
-    from evidently.presets import DataDriftPreset
+    from evidently.metrics import DriftedColumnsCount, ValueDrift
 
     columns = list(columns)
     categorical = [c for c in columns if c in set(categorical)]
@@ -74,7 +74,11 @@ def drift_report(
         data[categorical] = data[categorical].astype(object).where(data[categorical].notna())
         return Dataset.from_pandas(data, data_definition=definition)
 
-    report = Report([DataDriftPreset(columns=columns, drift_share=threshold)], include_tests=True)
+    # DataDriftPreset's metrics, without the preset: its summary table recomputes every
+    # column's test through Evidently's legacy metrics just to draw it (half the report's
+    # time); the same tests and per-column widgets remain.
+    metrics = [DriftedColumnsCount(columns=columns, drift_share=threshold)]
+    report = Report(metrics + [ValueDrift(column=c) for c in columns], include_tests=True)
     snapshot = report.run(dataset(current), dataset(reference))
     drifted = _drifted(snapshot.dict())
     if html_path is not None:

@@ -172,11 +172,11 @@ import dagster as dg
 from orchestration.resources import DriftLibrary
 
 with dg.build_resources({"drift_library": DriftLibrary(root=sys.argv[1])}) as resources:
-    at_start = "evidently.presets" in sys.modules
+    at_start = "evidently.metrics" in sys.modules
     if sys.argv[2] == "train":
         resources.drift_library.prefetch()
     resources.drift_library.ready()
-    print(at_start, "evidently.presets" in sys.modules)
+    print(at_start, "evidently.metrics" in sys.modules)
 """
 
 
