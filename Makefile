@@ -72,11 +72,11 @@ demo: install ## install, generate demo data, materialise every asset, print the
 
 # The whole suite on TEST_WORKERS xdist workers: a module's tests, or the modules sharing a
 # costly world, stay on one worker, costly groups first (tests/conftest.py, xdist_group).
-# TEST_WORKERS=0 runs serially.
+# TEST_WORKERS=0 runs serially. The slowest tests are listed at the end (where the time goes).
 TEST_WORKERS ?= auto
 test: export INSTALL_GROUPS := spark
 test: install lint browser java postgres $(MANIFEST) ## run the whole test suite (exit 5, no tests collected, fails)
-	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(RUN) pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=20
 
 # The inner loop: ruff, then every test not marked e2e (tests/conftest.py says how a test
 # becomes e2e) on one xdist worker per core; sqlfluff is left to `make lint` / `make test`.
