@@ -420,7 +420,7 @@ def _lines_within_files(numbered_scan: str, header_lines: int = 0) -> str:
     """`_rn` (scan order over all files) -> `_line`, the 1-based line within its file.
 
     Each file's first number is a per-file aggregate joined back: a window partitioned by
-    file would move every row (a quarter slower at a million tickets)."""
+    file moves every row (31 days of 1M-scale contacts: 3.1 s numbered that way, 2.3 s so)."""
     return f"""
         SELECT * FROM (
             WITH numbered AS MATERIALIZED ({numbered_scan}),
