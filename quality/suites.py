@@ -107,6 +107,17 @@ class Expect:
         return None
 
     @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns the expectation reads; empty for a table-level one (it reads them all)."""
+        if "column" in self.kwargs:
+            return (self.kwargs["column"],)
+        if "column_list" in self.kwargs:
+            return tuple(self.kwargs["column_list"])
+        if "column_A" in self.kwargs:
+            return (self.kwargs["column_A"], self.kwargs["column_B"])
+        return ()
+
+    @property
     def label(self) -> str:
         """Stable, human-readable id: `<type>(<column>)`, plus the bounds of a range."""
         label = f"{self.type}({self.column or ''})"
@@ -425,8 +436,11 @@ def get_suite(name: str) -> SuiteDef:
         raise KeyError(f"unknown suite {name!r}; known: {sorted(suites())}") from None
 
 
-def to_gx_suite(definition: SuiteDef) -> gx.ExpectationSuite:
-    """The Great Expectations suite of a definition (imports GE: call it lazily)."""
+def to_gx_suite(
+    definition: SuiteDef, subset: tuple[Expect, ...] | None = None, name: str | None = None
+) -> gx.ExpectationSuite:
+    """The Great Expectations suite of a definition, or of some of its expectations under
+    another name (imports GE: call it lazily)."""
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -436,6 +450,6 @@ def to_gx_suite(definition: SuiteDef) -> gx.ExpectationSuite:
         ExpectationConfiguration(
             type=e.type, kwargs=dict(e.kwargs), meta={"severity": e.severity, "label": e.label}
         ).to_domain_obj()
-        for e in definition.expectations
+        for e in (definition.expectations if subset is None else subset)
     ]
-    return gx.ExpectationSuite(name=definition.name, expectations=expectations)
+    return gx.ExpectationSuite(name=name or definition.name, expectations=expectations)
