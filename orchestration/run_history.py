@@ -19,7 +19,10 @@ are not marked failed. The run itself still is, and nothing here reads partition
 Each event also compiled its SQL again: Dagster's SQLite event log makes a new SQLAlchemy
 engine for every connection, and SQLAlchemy caches compiled statements per engine.
 `SqliteRunHistory` (dagster.yaml's storage) is Dagster's SQLite storage with one engine per
-file, reused: 720 partition materialisations went from 9.5 to 5.8 s.
+file, reused: 720 partition materialisations went from 9.5 to 5.8 s. It also keeps each
+file's connection open and remembers which tables the index has (Dagster opened a connection,
+twice, and built a new engine to ask, for every asset event): a year of daily partitions of
+one asset, 365 events, 3.7 -> 1.6 s; the demo writes 8 such ranges.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 # Event log files whose engine is kept: a run's own file and the index, with room for a
 # webserver that reads many runs; the oldest is dropped past it.
@@ -59,11 +62,19 @@ def write_history_lightly() -> None:
 
 
 class _EventLogReusingEngines(SqliteEventLogStorage):
-    """Dagster's SQLite event log, its connections made from one engine per file."""
+    """Dagster's SQLite event log, each file with one engine and one connection, kept."""
 
     def __init__(self, base_dir: str, inst_data: Any = None) -> None:
         self._engines: dict[str, Engine] = {}
+        self._tables: set[str] = set()
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """Dagster asks for every asset event whether the index has a table, on a new engine
+        each time; a table once there stays there."""
+        if table_name not in self._tables and super().has_table(table_name):
+            self._tables.add(table_name)
+        return table_name in self._tables
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[Connection]:
@@ -71,11 +82,17 @@ class _EventLogReusingEngines(SqliteEventLogStorage):
             engine = self._engines.get(shard)
             if engine is None:
                 if len(self._engines) >= KEPT_ENGINES:
-                    self._engines.pop(next(iter(self._engines)))
+                    self._engines.pop(next(iter(self._engines))).dispose()
+                # One connection per file, kept open: `_db_lock` serialises its users (so any
+                # thread may use it), and SQLite takes its locks per transaction, not per
+                # connection, so other processes still write between ours.
                 engine = self._engines[shard] = create_engine(
                     self.conn_string_for_shard(shard),
-                    poolclass=NullPool,
-                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS},
+                    poolclass=StaticPool,
+                    connect_args={
+                        "timeout": SQLITE_BUSY_TIMEOUT_SECONDS,
+                        "check_same_thread": False,
+                    },
                 )
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
