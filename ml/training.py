@@ -21,7 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from joblib import parallel_config
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV, _fit_calibrator
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
@@ -223,17 +224,43 @@ def select(
     seed: int,
 ) -> list[dict[str, Any]]:
     """Every candidate's out-of-fold ROC AUC on the training rows, best first; each keeps
-    its out-of-fold probabilities under `OUT_OF_FOLD` (`_fit` takes them off the card)."""
+    its out-of-fold decision values under `OUT_OF_FOLD` (`_fit` takes them off the card).
+
+    Decision values, not probabilities: both families' probability is the logistic of their
+    decision value, so the ranking (ROC AUC) is the same, and they are exactly what
+    `CalibratedClassifierCV` would fit its calibrator on (`calibrated`)."""
     tried = []
     for kind, grid in CANDIDATES.items():
         for params in grid:
             pipe = _candidate(features, spec, {"family": kind, "params": params}, len(x), seed)
-            oof = cross_val_predict(pipe, x, y, cv=folds, method="predict_proba")[:, 1]
+            oof = cross_val_predict(pipe, x, y, cv=folds, method="decision_function")
             auc = float(roc_auc_score(y, oof))
             tried.append(
                 {"family": kind, "params": params, "validation_roc_auc": auc, OUT_OF_FOLD: oof}
             )
     return sorted(tried, key=lambda c: -c["validation_roc_auc"])
+
+
+def calibrated(
+    pipe: Pipeline, x: pd.DataFrame, y: np.ndarray, out_of_fold: np.ndarray, cv: list
+) -> CalibratedClassifierCV:
+    """`CalibratedClassifierCV(pipe, cv=cv, ensemble=False).fit(x, y)` without fitting the
+    folds again: `select` already has the candidate's out-of-fold decision values on these
+    folds (same rows, same seed, so the same fits). The pipeline is fitted on all rows and
+    the calibrator on those values, as sklearn 1.9's `fit` does (checked equal in
+    tests/test_ml_training.py); the folds were 4 of each model's 5 fits."""
+    model = CalibratedClassifierCV(pipe, method=CALIBRATION, cv=cv, ensemble=False)
+    fitted = clone(pipe).fit(x, y)
+    model.classes_ = fitted.classes_
+    model.calibrated_classifiers_ = [
+        _fit_calibrator(
+            fitted, np.asarray(out_of_fold).reshape(-1, 1), y, model.classes_, CALIBRATION, np
+        )
+    ]
+    model.n_features_in_ = fitted.n_features_in_
+    if hasattr(fitted, "feature_names_in_"):
+        model.feature_names_in_ = fitted.feature_names_in_
+    return model
 
 
 def validation_predictions(
@@ -242,14 +269,12 @@ def validation_predictions(
     """The champion's calibrated out-of-fold probability of every training row, with ids,
     date and label: what thresholds are chosen on (`ml.policy`), never the test rows.
 
-    Calibration was fitted on these very out-of-fold scores (same folds, same candidate), as
-    decision values: both families' decision value is the logit of their probability.
-    """
+    Calibration was fitted on these very out-of-fold decision values (same folds, same
+    candidate)."""
     calibrator = champion.calibrated_classifiers_[0].calibrators[0]
-    p = np.clip(np.asarray(oof, dtype=float), 1e-15, 1 - 1e-15)
     columns = [*spec.id_columns, *([spec.date_column] if spec.date_column else []), spec.label]
     frame = fit[list(dict.fromkeys(columns))].reset_index(drop=True)
-    return frame.assign(probability=calibrator.predict(np.log(p / (1 - p))))
+    return frame.assign(probability=calibrator.predict(np.asarray(oof, dtype=float)))
 
 
 def train(
@@ -310,14 +335,14 @@ def _fit(
     out_of_fold = [candidate.pop(OUT_OF_FOLD) for candidate in tried]
     best = {kind: next(c for c in tried if c["family"] == kind) for kind in CANDIDATES}
 
-    def calibrated(candidate: dict[str, Any]) -> CalibratedClassifierCV:
+    def calibrated_candidate(candidate: dict[str, Any]) -> CalibratedClassifierCV:
         pipe = _candidate(features, spec, candidate, len(fit), seed)
-        model = CalibratedClassifierCV(pipe, method=CALIBRATION, cv=cv, ensemble=False)
-        return model.fit(fit[cols], y["train"])
+        oof = out_of_fold[next(i for i, c in enumerate(tried) if c is candidate)]
+        return calibrated(pipe, fit[cols], y["train"], oof, cv)
 
-    logistic = calibrated(best["logistic"])
+    logistic = calibrated_candidate(best["logistic"])
     winner = tried[0]
-    champion = logistic if winner["family"] == "logistic" else calibrated(winner)
+    champion = logistic if winner["family"] == "logistic" else calibrated_candidate(winner)
     trained = TrainedModel(
         spec=spec,
         estimator=champion,

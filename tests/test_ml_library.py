@@ -6,11 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import KFold, cross_val_predict
 
 from ml.datasets import sample_groups, time_split
 from ml.model import Baseline, FeatureSet, TaskSpec, TrainedModel
-from ml.training import CANDIDATES, train
+from ml.training import CANDIDATES, build_pipeline, calibrated, train
 
 
 def _loans(n: int = 2_000, seed: int = 3) -> pd.DataFrame:
@@ -93,6 +95,20 @@ def test_the_champion_is_the_best_candidate_on_validation(trained: TrainedModel)
         assert trained.estimator is trained.baseline
     else:
         assert trained.estimator is not trained.baseline
+
+
+@pytest.mark.parametrize("family", ["logistic", "hgb"])
+def test_calibrating_on_the_selection_folds_equals_sklearns_own_fit(family: str) -> None:
+    """`calibrated` reuses the out-of-fold decision values selection already computed; it
+    must be the model `CalibratedClassifierCV(ensemble=False)` fits from scratch."""
+    x, y = LOANS[SPEC.features.columns], LOANS["defaulted"].to_numpy(bool)
+    folds = list(KFold(4, shuffle=True, random_state=0).split(x))
+    pipe = build_pipeline(SPEC.features, family, seed=0)
+    oof = cross_val_predict(pipe, x, y, cv=folds, method="decision_function")
+    ours = calibrated(pipe, x, y, oof, folds)
+    theirs = CalibratedClassifierCV(pipe, method="sigmoid", cv=folds, ensemble=False).fit(x, y)
+    np.testing.assert_allclose(ours.predict_proba(x), theirs.predict_proba(x), rtol=1e-9)
+    assert list(ours.classes_) == [False, True]
 
 
 def test_a_zero_horizon_keeps_the_boundary_day_in_one_part() -> None:
