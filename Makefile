@@ -41,13 +41,15 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## install the locked environment (uv sync --frozen)
 	$(UV) sync --frozen $(addprefix --group ,$(INSTALL_GROUPS))
 
-# Parsed with the target and warehouse path the first build runs with (config/settings.py
-# resolves a relative path against the project root, as make's abspath does): that build then
-# reuses this parse instead of parsing the whole project again, because dbt keys a parse to
-# its profile and target (orchestration/defs/warehouse.py keeps it for later builds).
+# Parsed as the pipeline's builds run dbt (orchestration/defs/warehouse.py): in the warehouse's
+# folder, the profile naming the file alone. The first build then reuses this parse instead of
+# parsing the whole project again, because dbt keys a parse to its profile and target.
 WAREHOUSE_FILE := $(abspath $(or $(SUPPORTOPS_WAREHOUSE),$(or $(SUPPORTOPS_DATA_DIR),data)/warehouse.duckdb))
 $(MANIFEST): $(DBT_SOURCES) | install
-	cd dbt_project && SUPPORTOPS_WAREHOUSE="$(WAREHOUSE_FILE)" $(RUN) dbt parse --profiles-dir . --target dev --quiet
+	mkdir -p "$(dir $(WAREHOUSE_FILE))"
+	cd "$(dir $(WAREHOUSE_FILE))" && SUPPORTOPS_DBT_WAREHOUSE="$(notdir $(WAREHOUSE_FILE))" \
+	  DBT_PROJECT_DIR="$(CURDIR)/dbt_project" DBT_PROFILES_DIR="$(CURDIR)/dbt_project" \
+	  DBT_TARGET_PATH="$(CURDIR)/dbt_project/target" DBT_LOG_PATH="$(CURDIR)/dbt_project/logs" $(RUN) --project "$(CURDIR)" dbt parse --target dev --quiet
 
 manifest: $(MANIFEST) ## parse the dbt project (dagster-dbt reads its manifest)
 

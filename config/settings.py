@@ -43,6 +43,10 @@ DAGSTER_PG_URL_ENV = "SUPPORTOPS_DAGSTER_PG_URL"  # also read by deploy/dagster.
 SERVICE_INSTANCE_DIR = PROJECT_ROOT / "deploy"
 """The Dagster instance with run, event and schedule storage on Postgres (its dagster.yaml)."""
 DBT_ENV = "SUPPORTOPS_DBT"  # set, not read, here: the dbt that orchestration/dbt_with_parent runs
+# Set for a build, not read, here: the warehouse's folder, where orchestration/dbt_with_parent
+# starts dbt, and its file name, which dbt_project/profiles.yml then opens (relative to it).
+DBT_WORKDIR_ENV = "SUPPORTOPS_DBT_WORKDIR"
+DBT_WAREHOUSE_ENV = "SUPPORTOPS_DBT_WAREHOUSE"
 
 
 def _path(var: str, default: str) -> Path:

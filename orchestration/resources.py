@@ -115,7 +115,13 @@ def build_resources(
     return {
         # Always the DuckDB target: every asset after the build reads the DuckDB warehouse.
         # SUPPORTOPS_DBT_TARGET=spark is for dbt run by hand on exported raw data (README).
-        "dbt": DbtCli(project_dir=dbt_project, dbt_executable=str(DBT_WITH_PARENT), target="dev"),
+        # profiles_dir: dbt starts in the warehouse's folder (defs/warehouse.py), not the project.
+        "dbt": DbtCli(
+            project_dir=dbt_project,
+            profiles_dir=str(dbt_project.project_dir),
+            dbt_executable=str(DBT_WITH_PARENT),
+            target="dev",
+        ),
         "warehouse": warehouse,
         "landing": LandingResource(landing_dir=str(config.landing_dir)),
         "serving": ServingResource(path=str(config.serving)),

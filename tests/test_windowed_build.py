@@ -130,6 +130,17 @@ def test_the_windowed_build_reuses_the_parse(windowed: dict) -> None:
     assert any("Found " in m and " models" in m for m in window)
 
 
+def test_a_new_folders_first_build_reuses_the_parse_of_another(windowed: dict) -> None:
+    """`tiny_pipeline` built a warehouse of the same file name in another folder first: dbt
+    runs in the warehouse's folder and its profile names the file alone, so that parse
+    serves this folder's first (full) build too."""
+    first = _dbt_log(windowed["runs"][0].run_id)
+    assert not any("Unable to do partial parsing" in m for m in first), [
+        m for m in first if "partial pars" in m
+    ]
+    assert any("Found " in m and " models" in m for m in first)
+
+
 def test_the_window_is_read_once_per_node(windowed: dict) -> None:
     """macros/incremental_window.sql caches the window per node: every model and test that
     filters on it reads the table once (it was ~4 reads a node, ~120 a build)."""

@@ -28,7 +28,7 @@ from dagster_dbt import (
 )
 from dagster_duckdb import DuckDBResource
 
-from config.settings import PROJECT_ROOT, WAREHOUSE_ENV
+from config.settings import DBT_WAREHOUSE_ENV, DBT_WORKDIR_ENV, PROJECT_ROOT, WAREHOUSE_ENV
 from extracts.files import atomic_write
 from extracts.ledger import (
     built_definition,
@@ -39,7 +39,7 @@ from extracts.ledger import (
     set_build_window,
 )
 from orchestration.fatal import dbt_fatal_error, fatal_message
-from orchestration.resources import WAREHOUSE_POOL
+from orchestration.resources import DBT_WITH_PARENT, WAREHOUSE_POOL
 from quality.results import dbt_test_outcomes, write_results
 
 dbt_project = DbtProject(project_dir=PROJECT_ROOT / "dbt_project")
@@ -143,7 +143,8 @@ def warehouse_models(
     # the CRM and account-day views over the window's days only: macros/get_where_subquery.sql).
     args = ["build", "--exclude", "test_type:unit", *(["--full-refresh"] if full_build else [])]
     target_path = _reuse_parse(warehouse_path, context.run.run_id)
-    invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
+    with _dbt_started_beside(warehouse_path, dbt):
+        invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=target_path)
     try:
         # DuckDB lets no one count rows while dbt holds the file: the events wait for dbt.
         events = list(invocation.stream())
@@ -164,11 +165,34 @@ def warehouse_models(
             record_build(con, started_at, window, full_build, definition)
 
 
+@contextlib.contextmanager
+def _dbt_started_beside(warehouse: Path, dbt: DbtCliResource) -> Iterator[None]:
+    """dbt (started inside this block) runs in the warehouse's folder and opens it by file
+    name. dbt re-parses the whole project (5-10 s) when its profile differs from the one its
+    saved parse was made with, and an absolute path made every folder's warehouse a new
+    profile: each new world (every test's, each benchmark scale) paid a full parse.
+    Only orchestration/dbt_with_parent changes folder: another dbt executable gets the
+    absolute path (SUPPORTOPS_WAREHOUSE, set by the caller) and parses in full."""
+    if Path(dbt.dbt_executable) != DBT_WITH_PARENT:
+        yield
+        return
+    names = {DBT_WORKDIR_ENV: str(warehouse.parent), DBT_WAREHOUSE_ENV: warehouse.name}
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def _parse_cache(warehouse: Path) -> Path:
-    """Where the dbt parse of builds into `warehouse` is kept between builds. dbt re-parses
-    the whole project (seconds) when its profile differs from the one the parse was made
-    with, and the profile names the warehouse file: one parse per warehouse."""
-    key = hashlib.sha256(str(warehouse).encode()).hexdigest()[:16]
+    """Where the dbt parse of builds into a warehouse of this file name is kept between
+    builds (the profile, which dbt keys its parse to, names the file only)."""
+    key = hashlib.sha256(warehouse.name.encode()).hexdigest()[:16]
     return dbt_project.project_dir / "target" / "partial_parse" / f"{key}.msgpack"
 
 
