@@ -3,9 +3,9 @@
 `validate_gx` pulls a window's rows (the columns the expectations read) as pandas in bounded
 batches, split by a hash of the suite's key (so uniqueness stays exact across batches),
 validates each batch with GE's pandas datasource in an ephemeral context, one validation per
-column set, and folds the batches into one outcome per expectation. GE's SQL datasource over DuckDB failed on every expectation on this stack, and
-the pandas path is measured in the issue note. `quality.sql_engine` is the same suite as
-one DuckDB query.
+column set, and folds the batches into one outcome per expectation. GE's SQL datasource over
+DuckDB failed on every expectation on this stack, and the pandas path is measured in the
+issue note. `quality.sql_engine` is the same suite as one DuckDB query.
 
 Nothing here imports Great Expectations at module import time.
 """

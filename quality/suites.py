@@ -97,16 +97,6 @@ class Expect:
             raise ValueError(f"{self.type} is not batch-safe; supported: {sorted(SUPPORTED)}")
 
     @property
-    def column(self) -> str | None:
-        if "column" in self.kwargs:
-            return self.kwargs["column"]
-        if "column_list" in self.kwargs:
-            return ",".join(self.kwargs["column_list"])
-        if "column_A" in self.kwargs:
-            return f"{self.kwargs['column_A']},{self.kwargs['column_B']}"
-        return None
-
-    @property
     def columns(self) -> tuple[str, ...]:
         """The columns the expectation reads; empty for a table-level one (it reads them all)."""
         if "column" in self.kwargs:
@@ -116,6 +106,11 @@ class Expect:
         if "column_A" in self.kwargs:
             return (self.kwargs["column_A"], self.kwargs["column_B"])
         return ()
+
+    @property
+    def column(self) -> str | None:
+        """The columns as one comma-separated name (labels, outcomes); None if table-level."""
+        return ",".join(self.columns) or None
 
     @property
     def label(self) -> str:
