@@ -248,7 +248,7 @@ def calibrated(
     folds again: `select` already has the candidate's out-of-fold decision values on these
     folds (same rows, same seed, so the same fits). The pipeline is fitted on all rows and
     the calibrator on those values, as sklearn 1.9's `fit` does (checked equal in
-    tests/test_ml_training.py); the folds were 4 of each model's 5 fits."""
+    tests/test_ml_library.py); the folds were 4 of each model's 5 fits."""
     model = CalibratedClassifierCV(pipe, method=CALIBRATION, cv=cv, ensemble=False)
     fitted = clone(pipe).fit(x, y)
     model.classes_ = fitted.classes_
@@ -332,13 +332,12 @@ def _fit(
     """Select, calibrate and evaluate (`train` without the split)."""
     cols = features.columns
     tried = select(spec, features, fit[cols], y["train"], cv, seed)
-    out_of_fold = [candidate.pop(OUT_OF_FOLD) for candidate in tried]
+    out_of_fold = {id(candidate): candidate.pop(OUT_OF_FOLD) for candidate in tried}
     best = {kind: next(c for c in tried if c["family"] == kind) for kind in CANDIDATES}
 
     def calibrated_candidate(candidate: dict[str, Any]) -> CalibratedClassifierCV:
         pipe = _candidate(features, spec, candidate, len(fit), seed)
-        oof = out_of_fold[next(i for i, c in enumerate(tried) if c is candidate)]
-        return calibrated(pipe, fit[cols], y["train"], oof, cv)
+        return calibrated(pipe, fit[cols], y["train"], out_of_fold[id(candidate)], cv)
 
     logistic = calibrated_candidate(best["logistic"])
     winner = tried[0]
@@ -370,7 +369,7 @@ def _fit(
         train_seconds=0.0,
         code_version=code_version(),
         test_frame=parts.test,
-        validation_frame=validation_predictions(spec, fit, champion, out_of_fold[0]),
+        validation_frame=validation_predictions(spec, fit, champion, out_of_fold[id(winner)]),
     )
     trained.train_seconds = time.perf_counter() - started
     table = evaluate(trained, parts.test)
