@@ -82,3 +82,20 @@
 {% macro safe_divide(numerator, denominator) -%}
     ({{ numerator }}) / nullif({{ denominator }}, 0)
 {%- endmacro %}
+
+
+{#-
+    Put between a CTE's name and `as` when the CTE is read more than once but must not be
+    stored: DuckDB materialises such a CTE whole (every column of every row) before the first
+    read, which over a raw table costs more than reading it again. Other engines inline CTEs.
+-#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'supportops')()) }}
+{%- endmacro %}
+
+{% macro default__not_materialized() -%}
+{%- endmacro %}
+
+{% macro duckdb__not_materialized() -%}
+    not materialized
+{%- endmacro %}

@@ -10,14 +10,14 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('helpdesk', 'ticket_events') }}
     where {{ in_window('_landing_date') }}
 
 ),
 
-renamed as (
+renamed as {{ not_materialized() }} (
 
     select
         event_id,
@@ -43,7 +43,7 @@ renamed as (
 
 ),
 
-{{ newest_landing_ctes('renamed', 'event_id') }}
+{{ newest_landing_ctes('renamed', 'event_id', source('helpdesk', 'ticket_events')) }}
 
 select
     deduplicated.event_id,

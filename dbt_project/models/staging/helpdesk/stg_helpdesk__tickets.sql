@@ -10,14 +10,14 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('helpdesk', 'tickets') }}
     where {{ in_window('_landing_date') }}
 
 ),
 
-renamed as (
+renamed as {{ not_materialized() }} (
 
     select
         ticket_id,
@@ -48,7 +48,7 @@ renamed as (
 
 ),
 
-{{ newest_landing_ctes('renamed', 'ticket_id') }}
+{{ newest_landing_ctes('renamed', 'ticket_id', source('helpdesk', 'tickets')) }}
 
 select
     deduplicated.ticket_id,

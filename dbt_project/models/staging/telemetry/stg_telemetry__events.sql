@@ -10,14 +10,14 @@
 
 with
 
-source as (
+source as {{ not_materialized() }} (
 
     select * from {{ source('telemetry', 'events') }}
     where {{ in_window('_landing_date') }}
 
 ),
 
-renamed as (
+renamed as {{ not_materialized() }} (
 
     select
         message_id,
@@ -39,7 +39,7 @@ renamed as (
 
 ),
 
-{{ newest_landing_ctes('renamed', 'message_id') }}
+{{ newest_landing_ctes('renamed', 'message_id', source('telemetry', 'events')) }}
 
 select
     deduplicated.message_id,
