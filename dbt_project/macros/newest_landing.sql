@@ -8,10 +8,11 @@
     `source_line`, read several times: declare it and its own source CTE
     `{{ not_materialized() }}`); most keys come once, so only the repeated ones are ranked.
 
-    Finding the repeated keys groups every row by its key (a third of the model's time over
-    47M telemetry events). Ingestion records, per landing day, how many of its rows re-send a
-    key that another landing day already held (`meta.raw_day_loads.resent_keys` of `raw_source`,
-    counted at the day's newest load). Of two copies of a key, the one loaded later was counted, so every
+    Finding the repeated keys grouped every row by its key: over 47.6M telemetry events the
+    query (CTEs read in place) took 15 s, and 3.7 s grouping only the candidate keys.
+    Ingestion records, per landing day, how many of its rows re-send a key that another
+    landing day already held (`meta.raw_day_loads.resent_keys` of `raw_source`, counted at the
+    day's newest load). Of two copies of a key, the one loaded later was counted, so every
     repeated key has a copy on a day whose newest load counted re-sent keys: only the keys of
     those days are grouped. Where the ledger is absent (Spark reads exported raw tables, a
     unit test's fixtures) every key is grouped, as before. The unique test on the key stays.
