@@ -18,6 +18,7 @@
 -- Incremental runs recompute as-of days [start_date - lookback_days + 1, end_date + 1].
 
 {%- set history_days = 60 %}
+{%- set presence_days = 28 %}
 
 with
 
@@ -37,8 +38,10 @@ accounts as (
 activity_bounds as (
 
     -- the days whose activity the rows of the spine need: up to {{ history_days }} days back
+    -- for the trailing sums, {{ presence_days }} for who was active (see `presence_changes`)
     select
         {{ add_days('min(as_of_date)', -1 * history_days) }} as first_day,
+        {{ add_days('min(as_of_date)', -1 * presence_days) }} as first_presence_day,
         {{ add_days('max(as_of_date)', -1) }} as last_day
     from spine
 
@@ -50,6 +53,17 @@ activity_days as (
     from {{ ref('int_calendar_days') }} as calendar
     inner join activity_bounds
         on calendar.calendar_date between activity_bounds.first_day and activity_bounds.last_day
+
+),
+
+presence_activity_days as (
+
+    -- the days whose active users and features the rows of the spine count: from
+    -- {{ presence_days }} days before the first row (see `presence_changes`)
+    select activity_days.activity_date
+    from activity_days
+    cross join activity_bounds
+    where activity_days.activity_date >= activity_bounds.first_presence_day
 
 ),
 
@@ -176,13 +190,6 @@ support_daily as (
 
 ),
 
-user_daily as (
-
-    select * from {{ ref('int_telemetry__user_daily') }}
-    where activity_date in (select activity_date from activity_days)
-
-),
-
 usage_daily as (
 
     select
@@ -190,28 +197,27 @@ usage_daily as (
         activity_date,
         sum(events) as events,
         sum(error_events) as error_events
-    from user_daily
-    group by account_id, activity_date
-
-),
-
-feature_daily as (
-
-    select * from {{ ref('int_telemetry__feature_daily') }}
+    from {{ ref('int_telemetry__user_daily') }}
     where activity_date in (select activity_date from activity_days)
+    group by account_id, activity_date
 
 ),
 
 presence_days as (
 
+    -- each active day with the same user's (feature's) active days before and after it
     select
         account_id,
         'user' as entity_kind,
         activity_date,
+        lag(activity_date) over (
+            partition by account_id, user_id order by activity_date
+        ) as previous_active_date,
         lead(activity_date) over (
             partition by account_id, user_id order by activity_date
         ) as next_active_date
-    from user_daily
+    from {{ ref('int_telemetry__user_daily') }}
+    where activity_date in (select activity_date from presence_activity_days)
 
     union all
 
@@ -219,70 +225,61 @@ presence_days as (
         account_id,
         'feature' as entity_kind,
         activity_date,
+        lag(activity_date) over (
+            partition by account_id, feature order by activity_date
+        ) as previous_active_date,
         lead(activity_date) over (
             partition by account_id, feature order by activity_date
         ) as next_active_date
-    from feature_daily
+    from {{ ref('int_telemetry__feature_daily') }}
+    where activity_date in (select activity_date from presence_activity_days)
 
 ),
 
-presence as (
-
-    -- Distinct users (and features) seen in the last N days, without a range join: each
-    -- active day opens a stretch of days during which the user counts, lasting N days or
-    -- until the user's next active day (which opens the next stretch), whichever comes
-    -- first. One user's stretches never overlap, so the stretches open on a day = the
-    -- distinct users active in the N days up to it: a running sum of the users active
-    -- that day minus the stretches ending that day.
-    select
-        account_id,
-        entity_kind,
-        activity_date,
-        least(
-            {{ add_days('activity_date', 7) }},
-            coalesce(next_active_date, {{ add_days('activity_date', 7) }})
-        ) as ends_7d_on,
-        least(
-            {{ add_days('activity_date', 28) }},
-            coalesce(next_active_date, {{ add_days('activity_date', 28) }})
-        ) as ends_28d_on
-    from presence_days
-
-),
+{#- the distinct counts: (column, entity counted, days) #}
+{%- set presence_counts = [
+    ('users_7d', 'user', 7), ('users_28d', 'user', 28), ('features_28d', 'feature', 28),
+] %}
 
 presence_changes as (
 
+    -- Distinct users (and features) seen in the last N days, without a range join: a user
+    -- counts from an active day until N days after their last active day. The count changes
+    -- only where such a stretch begins (+1: no active day in the N days before) and ends
+    -- (-1, N days after an active day with none in the N days after); the running sum of
+    -- the changes is the count. Only days from {{ presence_days }} days before the spine's first
+    -- row are read: a stretch begun earlier then begins at its first day read instead, which
+    -- changes no count on the spine's days.
+    {%- for counted, entity_kind, days in presence_counts %}
+    {%- if not loop.first %}
+
+    union all
+    {%- endif %}
+
     select
         account_id,
         activity_date,
-        sum(case when entity_kind = 'user' then 1 else 0 end) as users_7d_change,
-        sum(case when entity_kind = 'user' then 1 else 0 end) as users_28d_change,
-        sum(case when entity_kind = 'feature' then 1 else 0 end) as features_28d_change
-    from presence
-    group by account_id, activity_date
+        {{ 1 if counted == 'users_7d' else 0 }} as users_7d_change,
+        {{ 1 if counted == 'users_28d' else 0 }} as users_28d_change,
+        {{ 1 if counted == 'features_28d' else 0 }} as features_28d_change
+    from presence_days
+    where
+        entity_kind = '{{ entity_kind }}'
+        and (previous_active_date is null or previous_active_date < {{ add_days('activity_date', -1 * days) }})
 
     union all
 
     select
         account_id,
-        ends_7d_on as activity_date,
-        -1 * count(*) as users_7d_change,
-        0 as users_28d_change,
-        0 as features_28d_change
-    from presence
-    where entity_kind = 'user'
-    group by account_id, ends_7d_on
-
-    union all
-
-    select
-        account_id,
-        ends_28d_on as activity_date,
-        0 as users_7d_change,
-        -1 * sum(case when entity_kind = 'user' then 1 else 0 end) as users_28d_change,
-        -1 * sum(case when entity_kind = 'feature' then 1 else 0 end) as features_28d_change
-    from presence
-    group by account_id, ends_28d_on
+        {{ add_days('activity_date', days) }} as activity_date,
+        {{ -1 if counted == 'users_7d' else 0 }} as users_7d_change,
+        {{ -1 if counted == 'users_28d' else 0 }} as users_28d_change,
+        {{ -1 if counted == 'features_28d' else 0 }} as features_28d_change
+    from presence_days
+    where
+        entity_kind = '{{ entity_kind }}'
+        and (next_active_date is null or next_active_date > {{ add_days('activity_date', days) }})
+    {%- endfor %}
 
 ),
 
