@@ -18,7 +18,11 @@
 -- Incremental runs recompute as-of days [start_date - lookback_days + 1, end_date + 1].
 
 {%- set history_days = 60 %}
-{%- set presence_days = 28 %}
+{#- the distinct counts: (column, entity counted, days); read over the longest window #}
+{%- set presence_counts = [
+    ('users_7d', 'user', 7), ('users_28d', 'user', 28), ('features_28d', 'feature', 28),
+] %}
+{%- set presence_window = presence_counts | map('last') | max %}
 
 with
 
@@ -38,10 +42,10 @@ accounts as (
 activity_bounds as (
 
     -- the days whose activity the rows of the spine need: up to {{ history_days }} days back
-    -- for the trailing sums, {{ presence_days }} for who was active (see `presence_changes`)
+    -- for the trailing sums, {{ presence_window }} for who was active (see `presence_changes`)
     select
         {{ add_days('min(as_of_date)', -1 * history_days) }} as first_day,
-        {{ add_days('min(as_of_date)', -1 * presence_days) }} as first_presence_day,
+        {{ add_days('min(as_of_date)', -1 * presence_window) }} as first_presence_day,
         {{ add_days('max(as_of_date)', -1) }} as last_day
     from spine
 
@@ -59,7 +63,7 @@ activity_days as (
 presence_activity_days as (
 
     -- the days whose active users and features the rows of the spine count: from
-    -- {{ presence_days }} days before the first row (see `presence_changes`)
+    -- {{ presence_window }} days before the first row (see `presence_changes`)
     select activity_days.activity_date
     from activity_days
     cross join activity_bounds
@@ -236,18 +240,13 @@ presence_days as (
 
 ),
 
-{#- the distinct counts: (column, entity counted, days) #}
-{%- set presence_counts = [
-    ('users_7d', 'user', 7), ('users_28d', 'user', 28), ('features_28d', 'feature', 28),
-] %}
-
 presence_changes as (
 
     -- Distinct users (and features) seen in the last N days, without a range join: a user
     -- counts from an active day until N days after their last active day. The count changes
     -- only where such a stretch begins (+1: no active day in the N days before) and ends
     -- (-1, N days after an active day with none in the N days after); the running sum of
-    -- the changes is the count. Only days from {{ presence_days }} days before the spine's first
+    -- the changes is the count. Only days from {{ presence_window }} days before the spine's first
     -- row are read: a stretch begun earlier then begins at its first day read instead, which
     -- changes no count on the spine's days.
     {%- for counted, entity_kind, days in presence_counts %}
