@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ml.model import FeatureSet, TaskSpec
 
@@ -103,6 +104,41 @@ TICKET_FEATURES = FeatureSet(
         "account_plan",
     ],
 )
+
+
+# Arrow's integer and boolean types as pandas' nullable types (`query_frame`).
+_NULLABLE = {
+    pa.bool_(): pd.BooleanDtype(),
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+}
+
+
+def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
+    """The query's rows as pandas by way of Arrow, typed as DuckDB's own `df()` types them:
+    dates as datetime64[us], decimals as floats, integers and booleans as numpy's, or as
+    pandas' nullable types where the column holds a null. `df()` took 6-8 s for the churn
+    training frame at 1M tickets (1.6M rows, 50 columns), Arrow under 1 s. On a cursor:
+    Arrow from `execute` would copy the rows once more, and the relation API refuses to run
+    beside a result the caller left unfinished (a `fetchone`)."""
+    with con.cursor() as cursor:
+        table = cursor.sql(sql, params=params).to_arrow_table()
+    frame = table.to_pandas(date_as_object=False, types_mapper=_NULLABLE.get)
+    for field in table.schema:
+        if pa.types.is_date(field.type):
+            frame[field.name] = frame[field.name].astype("datetime64[us]")
+        elif pa.types.is_decimal(field.type):
+            frame[field.name] = frame[field.name].astype("float64")
+        elif field.type in _NULLABLE and not table[field.name].null_count:
+            frame[field.name] = frame[field.name].astype(field.type.to_pandas_dtype())
+    return frame
+
 
 # Feature rows before this much history have truncated windows (usage change needs 35
 # days); the model would learn the warehouse's age instead of the account's behaviour.
@@ -236,7 +272,7 @@ def churn_dataset(
         "newest": every_day_of_newest,
         "mature_only": mature_only,
     }
-    return con.execute(sql, params).df()
+    return query_frame(con, sql, params)
 
 
 def escalation_dataset(
@@ -280,7 +316,7 @@ def escalation_dataset(
         order by created_at, ticket_id
     """
     params = {"maturity": maturity_days, "start": start, "end": end, "mature_only": mature_only}
-    return con.execute(sql, params).df()
+    return query_frame(con, sql, params)
 
 
 @dataclass(frozen=True)

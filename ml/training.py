@@ -28,9 +28,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
 from ml.datasets import (
@@ -231,14 +231,41 @@ def select(
     `CalibratedClassifierCV` would fit its calibrator on (`calibrated`)."""
     tried = []
     for kind, grid in CANDIDATES.items():
-        for params in grid:
-            pipe = _candidate(features, spec, {"family": kind, "params": params}, len(x), seed)
-            oof = cross_val_predict(pipe, x, y, cv=folds, method="decision_function")
+        family = [_candidate(features, spec, {"family": kind, "params": p}, len(x), seed)
+                  for p in grid]  # fmt: skip
+        for params, oof in zip(grid, out_of_fold_decisions(family, x, y, folds), strict=True):
             auc = float(roc_auc_score(y, oof))
             tried.append(
                 {"family": kind, "params": params, "validation_roc_auc": auc, OUT_OF_FOLD: oof}
             )
     return sorted(tried, key=lambda c: -c["validation_roc_auc"])
+
+
+def out_of_fold_decisions(
+    family: list[Pipeline], x: pd.DataFrame, y: np.ndarray, folds: list
+) -> list[np.ndarray]:
+    """Each pipeline's out-of-fold decision values, as `cross_val_predict(pipe, x, y,
+    cv=folds, method="decision_function")` gives them, for pipelines that differ only in
+    their model (`build_pipeline` of one family): the shared preprocessing is fitted once
+    per fold, not once per candidate (it was a third of the fits' time at 1M tickets).
+    Folds run side by side under the caller's `parallel_config`."""
+    prep = family[0].named_steps["prep"]
+
+    def fold(train: np.ndarray, held_out: np.ndarray) -> list[np.ndarray]:
+        fitted = clone(prep)
+        seen = fitted.fit_transform(x.iloc[train], y[train])
+        unseen = fitted.transform(x.iloc[held_out])
+        return [
+            clone(pipe.named_steps["model"]).fit(seen, y[train]).decision_function(unseen)
+            for pipe in family
+        ]
+
+    per_fold = Parallel()(delayed(fold)(train, held_out) for train, held_out in folds)
+    values = [np.empty(len(x)) for _ in family]
+    for (_, held_out), decisions in zip(folds, per_fold, strict=True):
+        for column, decision in zip(values, decisions, strict=True):
+            column[held_out] = decision
+    return values
 
 
 def calibrated(

@@ -12,7 +12,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 
 from ml.datasets import sample_groups, time_split
 from ml.model import Baseline, FeatureSet, TaskSpec, TrainedModel
-from ml.training import CANDIDATES, build_pipeline, calibrated, train
+from ml.training import CANDIDATES, build_pipeline, calibrated, out_of_fold_decisions, train
 
 
 def _loans(n: int = 2_000, seed: int = 3) -> pd.DataFrame:
@@ -95,6 +95,24 @@ def test_the_champion_is_the_best_candidate_on_validation(trained: TrainedModel)
         assert trained.estimator is trained.baseline
     else:
         assert trained.estimator is not trained.baseline
+
+
+@pytest.mark.parametrize("family", ["logistic", "hgb"])
+def test_selection_scores_every_candidate_as_cross_val_predict_does(family: str) -> None:
+    """`out_of_fold_decisions` fits a family's shared preprocessing once per fold; each candidate's
+    values must still be those sklearn gives for that candidate's whole pipeline."""
+    x, y = LOANS[SPEC.features.columns], LOANS["defaulted"].to_numpy(bool)
+    folds = list(KFold(4, shuffle=True, random_state=0).split(x))
+    pipes = [
+        build_pipeline(SPEC.features, family, 0, params, dict(SPEC.directions))
+        for params in CANDIDATES[family]
+    ]
+    ours = out_of_fold_decisions(pipes, x, y, folds)
+    assert len(ours) == len(pipes) > 1
+    for pipe, values in zip(pipes, ours, strict=True):
+        theirs = cross_val_predict(pipe, x, y, cv=folds, method="decision_function")
+        np.testing.assert_allclose(values, theirs, rtol=1e-9)
+    assert not np.allclose(ours[0], ours[1])  # the candidates really differ
 
 
 @pytest.mark.parametrize("family", ["logistic", "hgb"])

@@ -3,10 +3,12 @@ by hand. Reasons have their own module (test_ml_reasons.py)."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from ml.datasets import query_frame
 from ml.evaluation import calibration_table, metrics, threshold_for_precision, top_decile_lift
 from ml.scoring import sla_risk
 from ml.tasks import health_score_risk, triage_rule
@@ -87,3 +89,22 @@ def test_sla_bands() -> None:
         "low",
         "none",
     ]
+
+
+def test_query_frame_types_columns_as_duckdbs_own_df() -> None:
+    """Training frames come through Arrow (`query_frame`); they must be the frames DuckDB's
+    `df()` gives, nulls, dates and integers past float precision included."""
+    con = duckdb.connect()
+    con.execute("""
+        create table t as select * from (values
+            (1, 2 ^ 60 + 1, null::integer, true, null::boolean, date '2026-03-01', 'a', 0.5),
+            (2, null, null, false, true, date '2026-03-02', null, null),
+            (3, 7, null, true, false, null, 'c', 1.5)
+        ) as v(n, big, empty, flag, maybe, day, label, ratio)
+    """)
+    con.execute("select max(n) from t").fetchone()  # a result left unfinished
+    sql = "select * from t where n >= $low order by n"
+    ours = query_frame(con, sql, {"low": 1})
+    pd.testing.assert_frame_equal(ours, con.execute(sql, {"low": 1}).df(), check_exact=True)
+    assert ours["big"].iloc[0] == 2**60 + 1
+    assert str(ours["n"].dtype) == "int32" and str(ours["maybe"].dtype) == "boolean"
