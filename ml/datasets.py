@@ -123,7 +123,7 @@ _NULLABLE = {
 def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pd.DataFrame:
     """The query's rows as pandas by way of Arrow, typed as DuckDB's own `df()` types them:
     dates as datetime64[us], decimals as floats, integers and booleans as numpy's, or as
-    pandas' nullable types where the column holds a null. `df()` took 6-8 s for the churn
+    pandas' nullable types where the column holds a null. `df()` took 6-14 s for the churn
     training frame at 1M tickets (1.6M rows, 50 columns), Arrow under 1 s. On a cursor:
     Arrow from `execute` would copy the rows once more, and the relation API refuses to run
     beside a result the caller left unfinished (a `fetchone`)."""
